@@ -47,8 +47,9 @@ def _title(src_nb):
     return src_nb.stem
 
 def build(readme=False):
-    subprocess.run([sys.executable, '-m', 'nbdev.cli', 'nbdev_proc_nbs'], check=False, capture_output=True)
-    if not PROC.exists(): subprocess.run(['nbdev_proc_nbs'], check=True, capture_output=True)
+    exe = Path(sys.executable).parent/'nbdev_proc_nbs'
+    r = subprocess.run([str(exe) if exe.exists() else 'nbdev_proc_nbs'], capture_output=True, text=True)
+    if r.returncode: sys.exit(f'nbdev_proc_nbs failed:\n{r.stderr[-3000:]}')
     srcs = sorted(NBS.glob('[0-9]*.ipynb')); srcs = [NBS/'index.ipynb'] + srcs
     DOCS.mkdir(exist_ok=True)
     nav = ''.join(f'<a href="{page_name(s)}">{html.escape(_title(s) if s.stem != "index" else "Home")}</a>' for s in srcs)
