@@ -307,7 +307,6 @@ def phantom_mri_cli(argv=None):
     a = p.parse_args(argv); t0 = time.time()
     dst = make_mri_phantom(a.dst, a.patients, a.size, a.slices, a.seed, a.bad_files)
     print(f'{a.patients} patients x 4 visits written to {dst} in {time.time() - t0:.1f} s; truth in {dst}_truth')
-    return dst
 
 # %% ../nbs/02_phantoms.ipynb #b5cac8a1
 @functools.lru_cache(maxsize=4)
@@ -531,4 +530,3 @@ def simulate_tme_cli(argv=None):
     a = p.parse_args(argv); t0 = time.time()
     dst = simulate_tme(a.dst, a.n, a.size, a.seed, a.divergent, progress=not a.quiet, workers=a.workers)
     print(f'{a.n} samples of {a.size}x{a.size} written to {dst} in {time.time() - t0:.1f} s')
-    return dst
