@@ -20,7 +20,8 @@ from .data import PairedFolders, make_loaders
 # %% auto #0
 __all__ = ['DEFAULT_ROLES', 'TrainConfig', 'resolve_precision', 'NonFiniteLoss', 'check_loss', 'make_trainer', 'EMA',
            'EmbedderModule', 'DiffusionModule', 'check_modalities', 'check_finite_data', 'paired_splits', 'LatentSet',
-           'load_trained_embedder', 'train_embedder', 'train_diffusion', 'train_embedder_cli', 'train_diffusion_cli']
+           'load_trained_embedder', 'train_embedder', 'train_diffusion', 'train_embedder_run', 'train_embedder_cli',
+           'train_diffusion_run', 'train_diffusion_cli']
 
 # %% ../nbs/09_training.ipynb #c0a74c1c
 @dataclass
@@ -401,7 +402,7 @@ def _run_cli(p, fn, *args, **kw):
     except (CheckpointError, FileNotFoundError, NonFiniteLoss, ValueError) as e: p.exit(2, f'{p.prog}: error: {e}\n')
 
 # %% ../nbs/09_training.ipynb #1d4ad40b
-def train_embedder_cli(argv=None):
+def train_embedder_run(argv=None):
     "`damm_train_embedder --data_name CD31 --path_root data/tme --img_size 256 --batchsize 32`: train one modality's embedder."
     p = argparse.ArgumentParser('damm_train_embedder', description='Train the latent embedder (autoencoder) of one modality.')
     p.add_argument('--data_name', required=True, help='the modality folder under --path_root, e.g. QD, CD31 or DAPI')
@@ -420,8 +421,13 @@ def train_embedder_cli(argv=None):
           + ', '.join(f'{k} {v:.4g}' for k, v in r['metrics'].items() if k.startswith('val/')))
     return r
 
+def train_embedder_cli(argv=None):
+    "Console script `damm_train_embedder`: `train_embedder_run` with the exit status 0 on success."
+    train_embedder_run(argv)
+
+
 # %% ../nbs/09_training.ipynb #02770415
-def train_diffusion_cli(argv=None):
+def train_diffusion_run(argv=None):
     "`damm_train_diffusion --path_root R --img_size 256 --batchsize 32 --ckp_dapi QD.ckpt --ckp_vessels CD31.ckpt --ckp_nuclei DAPI.ckpt`."
     p = argparse.ArgumentParser('damm_train_diffusion', description='Train DAMM-Diffusion on the latents of trained embedders.')
     p.add_argument('--ckp_dapi', '--ckp_target', dest='ckp_target', required=True,
@@ -446,3 +452,8 @@ def train_diffusion_cli(argv=None):
     print(f"DAMM-Diffusion: {r['model']} (best Lightning checkpoint {r['best']}); "
           + ', '.join(f'{k} {v:.4g}' for k, v in r['metrics'].items() if k.startswith('val/')))
     return r
+
+def train_diffusion_cli(argv=None):
+    "Console script `damm_train_diffusion`: `train_diffusion_run` with the exit status 0 on success."
+    train_diffusion_run(argv)
+
