@@ -53,7 +53,7 @@ def damm_step(batch, latent, hid, bf16, cl):
     from damm_nb.damm import DAMMConfig, DAMMNet, dammp_loss
     from damm_nb.unet import UNetConfig
     from damm_nb.diffusion import make_schedule, q_sample
-    cfg = DAMMConfig(unet=UNetConfig(hid_chs=hid, time_dim=hid[0], emb_dim=4 * hid[0], groups=min(32, hid[0])))
+    cfg = DAMMConfig(unet=UNetConfig(hid_chs=hid, groups=min(32, hid[0])))  # the library's default DAMM model when hid is the default
     net, sched = DAMMNet(cfg), make_schedule()
     opt = torch.optim.AdamW(net.parameters(), lr=1e-4)
     g = torch.Generator().manual_seed(0)

@@ -53,6 +53,7 @@ def main():
     p.add_argument('--threads', type=int, default=2); p.add_argument('--reps', type=int, default=3)
     p.add_argument('--size', type=int, default=64); p.add_argument('--batch', type=int, default=8)
     p.add_argument('--hid', default='32,64,128'); p.add_argument('--steps', type=int, default=50)
+    p.add_argument('--compile', action='store_true', help='also time torch.compile of our network (fp32, contiguous)')
     a = p.parse_args()
     torch.set_num_threads(a.threads); hid = tuple(int(o) for o in a.hid.split(','))
     print(f'load average {" ".join(f"{o:.2f}" for o in os.getloadavg())} | {torch.get_num_threads()} threads | '
@@ -84,6 +85,16 @@ def main():
     print('\nbest setting of each: ' + '; '.join(f'{n} train {b[0]:.2f} img/s, sample {b[1]:.3f} img/s' for n, b in best.items()))
     for n in names[1:]:
         print(f'ours / {n}: training {best["ours"][0]/best[n][0]:.2f}x, sampling {best["ours"][1]/best[n][1]:.2f}x')
+    if a.compile:
+        ms['ours'].to(memory_format=torch.contiguous_format)
+        tr, inf = closures(torch.compile(ms['ours']), sched, x0, False, False)
+        t0 = time.perf_counter(); tr(); inf(); tc = time.perf_counter() - t0
+        ts = [[], []]
+        for _ in range(a.reps):
+            t0 = time.perf_counter(); tr(); t1 = time.perf_counter(); inf(); t2 = time.perf_counter(); ts[0].append(t1 - t0); ts[1].append(t2 - t1)
+        b, c = a.batch / statistics.median(ts[0]), a.batch / (a.steps * statistics.median(ts[1]))
+        e = (a.batch / statistics.median(times[('ours', False, False)][0]), a.batch / (a.steps * statistics.median(times[('ours', False, False)][1])))
+        print(f'torch.compile (ours, fp32, contiguous): compile {tc:.0f} s; train {b:.2f} img/s ({b/e[0]:.2f}x eager), sample {c:.3f} img/s ({c/e[1]:.2f}x eager)')
     print(f'load average at the end {os.getloadavg()[0]:.2f}')
 
 
