@@ -509,6 +509,7 @@ def simulate_tme(dst, # output root: QD/, CD31/, DAPI/, truth/, meta.csv
     if not 0 <= divergent <= 1: raise ValueError(f'simulate_tme: divergent must be a fraction in [0, 1], got {divergent}')
     if size < 8 or n < 1: raise ValueError(f'simulate_tme: need n >= 1 and size >= 8 (got n={n}, size={size})')
     dst = check_writable(dst, need_bytes=n * size * size * 12)
+    for tmp in dst.rglob('.*.tmp'): tmp.unlink(missing_ok=True)  # temporaries of a killed run (SIGKILL skips their clean-up)
     rng = np.random.default_rng([seed, 2**31])
     kinds = {int(i): str(rng.choice(['other_field', 'degraded'])) for i in sorted(rng.permutation(n)[:int(round(divergent * n))])}
     jobs = [(str(dst), s, list(range(min(4, n - 4 * s))), size, seed, {i - 4 * s: k for i, k in kinds.items() if i // 4 == s})
