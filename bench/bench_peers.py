@@ -53,6 +53,7 @@ def main():
     p.add_argument('--threads', type=int, default=2); p.add_argument('--reps', type=int, default=3)
     p.add_argument('--size', type=int, default=64); p.add_argument('--batch', type=int, default=8)
     p.add_argument('--hid', default='32,64,128'); p.add_argument('--steps', type=int, default=50)
+    p.add_argument('--precisions', default='fp32,bf16', help='fp32 and/or bf16 (bf16 autocast is slow on CPUs without avx512_bf16/AMX)')
     p.add_argument('--compile', action='store_true', help='also time torch.compile of our network (fp32, contiguous)')
     a = p.parse_args()
     torch.set_num_threads(a.threads); hid = tuple(int(o) for o in a.hid.split(','))
@@ -61,7 +62,8 @@ def main():
     ms, sched, x0 = models(hid, a.size), make_schedule(), torch.randn(a.batch, 1, a.size, a.size)
     for n, m in ms.items(): print(f'  {n:<10} {sum(p.numel() for p in m.parameters())/1e6:.3f} M parameters')
     fns, times = {}, {}
-    for bf16 in (False, True):
+    precs = [p == 'bf16' for p in a.precisions.split(',')]
+    for bf16 in precs:
         for cl in (False, True):
             for n, m in ms.items(): fns[(n, bf16, cl)] = closures(m, sched, x0, bf16, cl)
     def layout(n, cl): ms[n].to(memory_format=torch.channels_last if cl else torch.contiguous_format)
@@ -75,7 +77,7 @@ def main():
     print(f"\n{'precision':<6} {'layout':<14} " + ' '.join(f'{n + " train":>16}' for n in names) + ' ' +
           ' '.join(f'{n + " sample":>17}' for n in names) + '   (images/s; sample = DDIM-%d)' % a.steps)
     best = {n: [0, 0] for n in names}
-    for bf16 in (False, True):
+    for bf16 in precs:
         for cl in (False, True):
             tr = {n: a.batch / statistics.median(times[(n, bf16, cl)][0]) for n in names}
             sa = {n: a.batch / (a.steps * statistics.median(times[(n, bf16, cl)][1])) for n in names}
