@@ -4,7 +4,7 @@
 `--readme` also rewrites README.md from nbs/index.ipynb (what `nbdev_readme` does with Quarto).
 `--check` fails when a notebook has no page, a page links to a missing page, or an image is missing.
 """
-import argparse, html, importlib, json, re, subprocess, sys
+import argparse, html, importlib, json, re, shutil, subprocess, sys
 from pathlib import Path
 import nbformat
 from nbconvert import HTMLExporter, MarkdownExporter
@@ -54,6 +54,7 @@ def build(readme=False):
     if r.returncode: sys.exit(f'nbdev_proc_nbs failed:\n{r.stderr[-3000:]}')
     srcs = sorted(NBS.glob('[0-9]*.ipynb')); srcs = [NBS/'index.ipynb'] + srcs
     DOCS.mkdir(exist_ok=True)
+    if (NBS/'images').is_dir(): shutil.copytree(NBS/'images', DOCS/'images', dirs_exist_ok=True)  # pictures the pages refer to
     nav = ''.join(f'<a href="{page_name(s)}">{html.escape(_title(s) if s.stem != "index" else "Home")}</a>' for s in srcs)
     style = ('<style>nav.damm{position:sticky;top:0;background:#f6f8fa;border-bottom:1px solid #ddd;padding:6px 12px;'
              'z-index:99;font-family:sans-serif;font-size:14px} nav.damm a{margin-right:14px}</style>')
