@@ -269,7 +269,6 @@ def simulate_brain_cli(argv=None):
     dst = simulate_brain(a.dst, a.subjects, a.size, a.seed, a.divergent, a.slices, source=a.anatomy,
                          divergent_modality=a.divergent_modality, progress=not a.quiet)
     print(f'\n{a.subjects} subjects ({a.subjects * a.slices} slices of {a.size}x{a.size}) written to {dst} in {time.time() - t0:.1f} s')
-    return dst
 
 # %% ../nbs/14_brain.ipynb #cef29f69
 @dataclass
