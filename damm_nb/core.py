@@ -4,14 +4,14 @@
 
 # %% ../nbs/00_core.ipynb #cfc97e80
 from __future__ import annotations
-import os, json, random, shutil, tempfile, contextlib, dataclasses
+import os, time, json, argparse, random, shutil, tempfile, contextlib, dataclasses
 from pathlib import Path
 import numpy as np
 import torch
 
 # %% auto #0
 __all__ = ['get_device', 'seed_everything', 'atomic_write', 'save_npy', 'write_text', 'write_json', 'check_writable',
-           'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'robust_range', 'to_pm1', 'from_pm1',
+           'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'robust_range', 'to_pm1', 'from_pm1', 'run_command',
            'default_data_dir']
 
 # %% ../nbs/00_core.ipynb #63c3eebd
@@ -145,6 +145,18 @@ def to_pm1(x, lo:float, hi:float):
 def from_pm1(y, lo:float, hi:float):
     "Inverse of `to_pm1` (for values inside the range)."
     return (y + 1) / 2 * (hi - lo) + lo
+
+# %% ../nbs/00_core.ipynb #cad4d44e
+def run_command(p:argparse.ArgumentParser, # the command's parser
+                argv:list|None, # arguments (None: sys.argv[1:])
+                fn, # called with the parsed arguments; its result is `r` in `done`
+                done:str # message printed at the end, formatted with a (arguments), r (result) and s (seconds)
+               )->None:
+    "Parse `argv`, run `fn`, print `done`; returns None so a console script exits 0."
+    a = p.parse_args(argv); t0 = time.time()
+    r = fn(a)
+    print(done.format(a=a, r=r, s=time.time() - t0))
+
 
 # %% ../nbs/00_core.ipynb #810627b1
 def default_data_dir()->Path:

@@ -15,7 +15,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
 from PIL import Image
 from tqdm.auto import tqdm
-from .core import atomic_write, write_json, write_text, check_writable
+from .core import atomic_write, write_json, write_text, check_writable, run_command
 
 # %% auto #0
 __all__ = ['ISPY1_SCHEDULE', 'MR_SIGNAL', 'UID_ROOT', 'QD_GAIN', 'TRUTH_KEYS', 'fisher_kpp', 'patient_params', 'visit_days',
@@ -304,9 +304,8 @@ def phantom_mri_cli(argv=None):
     p.add_argument('dst'); p.add_argument('--patients', type=int, default=8); p.add_argument('--size', type=int, default=64)
     p.add_argument('--slices', type=int, default=8); p.add_argument('--seed', type=int, default=0)
     p.add_argument('--bad-files', action='store_true', help='add a non-DICOM, a truncated and a mixed-size file')
-    a = p.parse_args(argv); t0 = time.time()
-    dst = make_mri_phantom(a.dst, a.patients, a.size, a.slices, a.seed, a.bad_files)
-    print(f'{a.patients} patients x 4 visits written to {dst} in {time.time() - t0:.1f} s; truth in {dst}_truth')
+    run_command(p, argv, lambda a: make_mri_phantom(a.dst, a.patients, a.size, a.slices, a.seed, a.bad_files),
+                '{a.patients} patients x 4 visits written to {r} in {s:.1f} s; truth in {r}_truth')
 
 # %% ../nbs/02_phantoms.ipynb #b5cac8a1
 @functools.lru_cache(maxsize=4)
@@ -528,6 +527,5 @@ def simulate_tme_cli(argv=None):
     p.add_argument('dst'); p.add_argument('--n', type=int, default=300); p.add_argument('--size', type=int, default=64)
     p.add_argument('--seed', type=int, default=0); p.add_argument('--divergent', type=float, default=0.0)
     p.add_argument('--workers', type=int, default=1); p.add_argument('--quiet', action='store_true')
-    a = p.parse_args(argv); t0 = time.time()
-    dst = simulate_tme(a.dst, a.n, a.size, a.seed, a.divergent, progress=not a.quiet, workers=a.workers)
-    print(f'{a.n} samples of {a.size}x{a.size} written to {dst} in {time.time() - t0:.1f} s')
+    run_command(p, argv, lambda a: simulate_tme(a.dst, a.n, a.size, a.seed, a.divergent, progress=not a.quiet, workers=a.workers),
+                '{a.n} samples of {a.size}x{a.size} written to {r} in {s:.1f} s')
