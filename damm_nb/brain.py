@@ -14,7 +14,7 @@ from PIL import Image
 import dataclasses
 from dataclasses import dataclass
 import torch, torch.nn.functional as F
-from .core import atomic_write, write_text, write_json, check_writable, seed_everything, get_device
+from .core import atomic_write, write_text, write_json, check_writable, seed_everything, get_device, run_command
 from .phantoms import fisher_kpp, bias_field, rician
 from .data import PairedFolders
 from .unet import SeedUNet, UNetConfig
@@ -266,10 +266,9 @@ def simulate_brain_cli(argv=None):
     p.add_argument('--seed', type=int, default=0); p.add_argument('--divergent', type=float, default=0.0)
     p.add_argument('--slices', type=int, default=4); p.add_argument('--anatomy', default='auto', choices=['auto', 'mni152', 'procedural'])
     p.add_argument('--divergent-modality', default='FLAIR', choices=list(MODALITIES)); p.add_argument('--quiet', action='store_true')
-    a = p.parse_args(argv); t0 = time.time()
-    dst = simulate_brain(a.dst, a.subjects, a.size, a.seed, a.divergent, a.slices, source=a.anatomy,
-                         divergent_modality=a.divergent_modality, progress=not a.quiet)
-    print(f'\n{a.subjects} subjects ({a.subjects * a.slices} slices of {a.size}x{a.size}) written to {dst} in {time.time() - t0:.1f} s')
+    run_command(p, argv, lambda a: simulate_brain(a.dst, a.subjects, a.size, a.seed, a.divergent, a.slices, source=a.anatomy,
+                                                  divergent_modality=a.divergent_modality, progress=not a.quiet),
+                '\n{a.subjects} subjects ({a.slices} slices each, {a.size}x{a.size}) written to {r} in {s:.1f} s')
 
 # %% ../nbs/14_brain.ipynb #245500c7
 @dataclass
