@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: install demo test test-slow docs export clean-nbs
+.PHONY: install demo test test-slow docs export check-site
 install: $(VENV)/.installed
 $(VENV)/.installed: settings.ini setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -26,3 +26,6 @@ docs: install          ## offline documentation site in _docs/ (nbdev_docs needs
 
 export: install        ## notebooks -> library, then strip notebook metadata
 	$(BIN)/nbdev_export && $(BIN)/nbdev_clean
+
+check-site: docs       ## open every docs page in headless Chromium (needs: apt-get install -y chromium)
+	$(BIN)/python .ci/check_site.py

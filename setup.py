@@ -27,7 +27,7 @@ setuptools.setup(
     packages=setuptools.find_packages(include=[cfg['lib_name'], cfg['lib_name'] + '.*']),
     include_package_data=True,
     install_requires=_reqs('requirements'),
-    extras_require={'dev': _reqs('dev_requirements'), 'brain': _reqs('brain_requirements')},
+    extras_require={'dev': _reqs('dev_requirements'), 'brain': _reqs('brain_requirements'), 'bench': _reqs('bench_requirements')},
     python_requires='>=' + cfg['min_python'],
     long_description=open('README.md', encoding='utf-8').read(),
     long_description_content_type='text/markdown',

@@ -322,7 +322,10 @@ def read_series(paths, # files of one series (any order)
             h, reason = _read_header(p)
             if h is None: raise DicomError(f'{p}: {reason}')
             headers.append(h)
-    vol, spacing, _ = _read_volume(list(headers))
+    try: vol, spacing, _ = _read_volume(list(headers))
+    except DicomError: raise
+    except Exception as e:  # a header whose values contradict each other (Rows 0 or missing, ...)
+        raise DicomError(f"{headers[0]['path']}: cannot read the series ({type(e).__name__}: {str(e)[:150]})") from e
     return vol, spacing
 
 # %% ../nbs/01_dicom.ipynb #e4a28803
@@ -406,7 +409,7 @@ def _convert_series(job:dict)->dict:
         return dict(status='ok', shape='x'.join(map(str, vol.shape)), spacing='x'.join(str(round(s, 6)) for s in spacing),
                     notes='; '.join(notes), nbytes=vol.nbytes)
     except Exception as e:
-        return dict(status='skipped', reason=str(e) if isinstance(e, DicomError) else f'{type(e).__name__}: {e}')
+        return dict(status='skipped', reason=str(e) if isinstance(e, DicomError) else f"{job['headers'][0]['path']}: {type(e).__name__}: {e}")
 
 # %% ../nbs/01_dicom.ipynb #8a602ad9
 def _done_log(dst:Path)->dict:

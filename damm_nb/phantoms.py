@@ -307,7 +307,6 @@ def phantom_mri_cli(argv=None):
     a = p.parse_args(argv); t0 = time.time()
     dst = make_mri_phantom(a.dst, a.patients, a.size, a.slices, a.seed, a.bad_files)
     print(f'{a.patients} patients x 4 visits written to {dst} in {time.time() - t0:.1f} s; truth in {dst}_truth')
-    return dst
 
 # %% ../nbs/02_phantoms.ipynb #b5cac8a1
 @functools.lru_cache(maxsize=4)
@@ -510,6 +509,7 @@ def simulate_tme(dst, # output root: QD/, CD31/, DAPI/, truth/, meta.csv
     if not 0 <= divergent <= 1: raise ValueError(f'simulate_tme: divergent must be a fraction in [0, 1], got {divergent}')
     if size < 8 or n < 1: raise ValueError(f'simulate_tme: need n >= 1 and size >= 8 (got n={n}, size={size})')
     dst = check_writable(dst, need_bytes=n * size * size * 12)
+    for tmp in dst.rglob('.*.tmp'): tmp.unlink(missing_ok=True)  # temporaries of a killed run (SIGKILL skips their clean-up)
     rng = np.random.default_rng([seed, 2**31])
     kinds = {int(i): str(rng.choice(['other_field', 'degraded'])) for i in sorted(rng.permutation(n)[:int(round(divergent * n))])}
     jobs = [(str(dst), s, list(range(min(4, n - 4 * s))), size, seed, {i - 4 * s: k for i, k in kinds.items() if i // 4 == s})
@@ -531,4 +531,3 @@ def simulate_tme_cli(argv=None):
     a = p.parse_args(argv); t0 = time.time()
     dst = simulate_tme(a.dst, a.n, a.size, a.seed, a.divergent, progress=not a.quiet, workers=a.workers)
     print(f'{a.n} samples of {a.size}x{a.size} written to {dst} in {time.time() - t0:.1f} s')
-    return dst
