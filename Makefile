@@ -27,5 +27,5 @@ docs: install          ## offline documentation site in _docs/ (nbdev_docs needs
 export: install        ## notebooks -> library, then strip notebook metadata
 	$(BIN)/nbdev_export && $(BIN)/nbdev_clean
 
-check-site: docs       ## open every docs page in headless Chromium (needs: apt-get install -y chromium)
+check-site: docs       ## open every docs page in headless Chromium (needs: apt-get install -y chromium libjs-mathjax; .ci/run installs them)
 	$(BIN)/python .ci/check_site.py

@@ -14,13 +14,14 @@ from .core import seed_everything, get_device, write_json, write_text, check_wri
 from .phantoms import simulate_tme
 from .data import PairedFolders, group_of, make_loaders
 from .unet import SeedUNet, UNetConfig
-from .damm import DAMMConfig, LatentDiffusionPipeline
+from .damm import DAMMConfig, LatentDiffusionPipeline, save_pipeline
 from .evaluate import run_benchmark, summarize, results_table, panel_figure, save_figure, metric_histograms, uafm_uncertainty
 
 # %% auto #0
 __all__ = ['FLOOR', 'UNET_V', 'UNET_VN', 'UNI', 'MULTI', 'DAMM', 'NPBenchConfig', 'np_settings', 'truth_image', 'TMETiles',
-           'PixelSpace', 'make_damm', 'train_damm', 'train_regressor', 'np_methods', 'branch_choice', 'branch_table',
-           'dammp_verdict', 'verdict_text', 'run_regime', 'np_report', 'run_np_benchmark']
+           'PixelSpaceConfig', 'PixelSpace', 'make_damm', 'train_damm', 'train_regressor', 'np_methods',
+           'branch_choice', 'branch_table', 'dammp_verdict', 'verdict_text', 'run_regime', 'np_report',
+           'run_np_benchmark']
 
 # %% ../nbs/15_np_benchmark.ipynb #27fb93fa
 @dataclass
@@ -68,8 +69,14 @@ class TMETiles(Dataset):
         return d | {'divergent': int(self.meta.loc[n, 'divergent']), 'truth': truth_image(self.root/'truth'/(Path(n).stem + '.npz'), self.pf.img_size)}
 
 # %% ../nbs/15_np_benchmark.ipynb #7479c851
+@dataclass
+class PixelSpaceConfig:
+    "What `save_pipeline` stores for a `PixelSpace` embedder (it has no weights)."
+    down:int=1 # spatial reduction of the 'latent' (none)
+
 class PixelSpace(nn.Module):
     "Identity 'embedder' (encode and decode return their input): DAMM-Diffusion on the pixels, without a latent space."
+    def __init__(self, cfg:PixelSpaceConfig|None=None): super().__init__(); self.cfg = cfg or PixelSpaceConfig()
     def encode(self, x): return x
     def decode(self, z): return z
 
@@ -219,8 +226,10 @@ def _panels(te, store, df, n:int=4):
 def run_regime(root:str|Path, # data folder (QD/, CD31/, DAPI/; meta.csv and truth/ when simulated)
                out:str|Path, tag:str, # report folder; name of the regime in file names
                c:NPBenchConfig, device='cpu', progress:bool=True)->dict:
-    "Train, evaluate and report one regime: writes np_<tag>_*.{md,csv,png} into `out`; returns its numbers."
+    "Train, evaluate and report one regime: writes np_<tag>_*.{md,csv,png} and the DAMM model np_<tag>_damm.pt into `out`; returns its numbers."
     out = Path(out); pipe, unets, hist, secs = _train_all(root, c, device, progress)
+    ckpt = out/f'np_{tag}_damm.pt'
+    save_pipeline(pipe, ckpt, img_size=c.size, data_root=str(root), settings=asdict(c))
     te = TMETiles(root, c.size, 'test', c.seed)
     if not len(te): raise ValueError(f'{root}: the test split is empty; need more slides')
     truth = te.meta is not None
@@ -236,7 +245,7 @@ def run_regime(root:str|Path, # data folder (QD/, CD31/, DAPI/; meta.csv and tru
     write_text(out/f'np_{tag}_per_image.csv', df.to_csv(index=False))
     save_figure(_panels(te, store, df), out/f'np_{tag}_panels.png', dpi=70)
     save_figure(metric_histograms(df[df.method != FLOOR], ('ssim', 'psnr'), by='method', size=3.5), out/f'np_{tag}_hist.png', dpi=70)
-    return dict(root=str(root), test_tiles=len(te), test_slides=int(df.slide.nunique()), divergent_test_tiles=int(df[df.method == DAMM].get('divergent', pd.Series(dtype=int)).sum()),
+    return dict(root=str(root), damm_checkpoint=str(ckpt), test_tiles=len(te), test_slides=int(df.slide.nunique()), divergent_test_tiles=int(df[df.method == DAMM].get('divergent', pd.Series(dtype=int)).sum()),
                 seconds={k: round(v, 2) for k, v in secs.items()}, summary=summ.to_dict(orient='index'), branch=bc.to_dict(orient='index'),
                 verdict=verdict, table=table, branch_table=branch_table(bc), train_history={k: (v.to_dict(orient='list') if isinstance(v, pd.DataFrame) else v) for k, v in hist.items()},
                 _df=df, _store=store)
@@ -254,6 +263,7 @@ def np_report(res:dict)->str:
     for tag, r in res['regimes'].items():
         lines += [f"## {tag} ({r['test_tiles']} test tiles from {r['test_slides']} slides, {r['divergent_test_tiles']} divergent)", '', r['table'], '',
                   verdict_text(r['verdict']), '', "DAMMP's branch choice:", '', r['branch_table'], '',
+                  f"Trained DAMM model: `np_{tag}_damm.pt` (open it with `damm_nb.explorer.load_model`).", '',
                   f"![panels](np_{tag}_panels.png)", '', f"![histograms](np_{tag}_hist.png)", '']
     return '\n'.join(lines)
 

@@ -13,12 +13,13 @@ import matplotlib.pyplot as plt
 import ipywidgets as W
 from PIL import Image
 from IPython.display import display
-from .core import seed_everything
+from .core import seed_everything, load_checkpoint, CheckpointError
 from .data import PairedFolders, IMG_EXTS, _pil_array, to_channels, max_value, scale_pm1, fit_size
 from .diffusion import sample, SAMPLERS
 from .unet import UNetConfig
 from .embedder import EmbedderConfig, LatentEmbedder, fit_embedder
-from .damm import DAMMConfig, DAMMPredictor, LatentDiffusionPipeline, estimate_scale, load_pipeline
+from .damm import DAMMConfig, DAMMPredictor, LatentDiffusionPipeline, estimate_scale
+from .benchmark import PixelSpace, PixelSpaceConfig
 try: import tifffile
 except ImportError: tifffile = None
 
@@ -28,12 +29,23 @@ __all__ = ['DICOM_EXTS', 'load_model', 'quick_pipeline', 'load_upload', 'predict
            'Explorer']
 
 # %% ../nbs/12_explorer.ipynb #911d6423
-def load_model(path:str|Path # `damm.pt` written by `train_diffusion` or `save_pipeline`
+def _embedder(path, v:dict)->torch.nn.Module:
+    "An embedder rebuilt from what `save_pipeline` stored for it: its config's class name and fields."
+    cfg = {a: tuple(b) if isinstance(b, list) else b for a, b in v['config'].items()}
+    if v['class'] == 'PixelSpaceConfig': return PixelSpace(PixelSpaceConfig(**cfg))
+    if v['class'] == 'EmbedderConfig': return LatentEmbedder(EmbedderConfig(**cfg))
+    raise CheckpointError(f"{path}: unknown embedder config {v['class']!r}")
+
+def load_model(path:str|Path # `damm.pt` of `train_diffusion`, `np_<tag>_damm.pt` of the benchmark, or any `save_pipeline` file
               )->LatentDiffusionPipeline:
-    "A trained pipeline in eval mode, with the image size it was trained at as `pipe.img_size` (None if not stored)."
-    pipe = load_pipeline(path)
-    pipe.img_size = torch.load(path, map_location='cpu', weights_only=True).get('img_size')
-    return pipe
+    "A trained pipeline in eval mode (latent or pixel-space); `pipe.img_size` and `pipe.data_root` as stored (else None)."
+    ck = load_checkpoint(path, DAMMConfig)
+    if 'embedders' not in ck: raise CheckpointError(f'{path}: no embedder configs stored; not a pipeline checkpoint')
+    pipe = LatentDiffusionPipeline(ck['config'], {k: _embedder(path, v) for k, v in ck['embedders'].items()})
+    try: pipe.load_state_dict(ck['state_dict'])
+    except RuntimeError as e: raise CheckpointError(f'{path}: weights do not fit the stored config: {str(e)[:300]}') from e
+    pipe.img_size, pipe.data_root = ck.get('img_size'), ck.get('data_root')
+    return pipe.eval()
 
 # %% ../nbs/12_explorer.ipynb #aa270b9a
 def quick_pipeline(root:str|Path, # data root with QD/, CD31/, DAPI/ (e.g. from `simulate_tme`)
@@ -231,9 +243,10 @@ def _error(e:Exception)->str: return f'<span style="color:#b00020">{html.escape(
 # %% ../nbs/12_explorer.ipynb #eea77692
 class Explorer:
     "ipywidgets explorer of a `LatentDiffusionPipeline`: data-set samples, settings, step slider, uncertainty, uploads and downloads."
-    def __init__(self, pipe:LatentDiffusionPipeline, root:str|Path|None=None, # the model; data root with QD/CD31/DAPI (optional)
+    def __init__(self, pipe:LatentDiffusionPipeline, root:str|Path|None=None, # the model; data root with QD/CD31/DAPI (default: the checkpoint's, if it exists)
                  roles:dict|None=None, split:str|None=None, steps:int=20, K:int=4):
         self.pipe, self.res, self.item = pipe, None, None
+        if root is None and getattr(pipe, 'data_root', None) and Path(pipe.data_root).is_dir(): root = pipe.data_root
         self.ds = PairedFolders(root, roles, img_size=_size(pipe, np.zeros((64, 64))), split=split) if root else None
         self.sample_dd = W.Dropdown(options=self.ds.names if self.ds else [], description='sample')
         self.mode = W.ToggleButtons(options=['uni', 'multi', 'damm'], value='damm', description='mode')
