@@ -11,6 +11,7 @@ from PIL import Image
 from .core import seed_everything, save_checkpoint, load_checkpoint, CheckpointError, check_writable
 from .unet import UNetConfig, NoiseUNet
 from .diffusion import make_schedule, training_loss
+from .train import make_optimizer
 
 # %% auto #0
 __all__ = ['run_killed', 'kill_at_random', 'validate_outputs', 'train_resumable', 'check_finite']
@@ -85,7 +86,7 @@ def train_resumable(out:str|Path, # run folder: `last.pt` is written there every
     torch.set_num_threads(threads); seed_everything(seed, deterministic=True)
     try:
         model, sched = NoiseUNet(cfg), make_schedule(T=1000)
-        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        opt = make_optimizer(model.parameters(), 'adam', lr=lr)  # fused on CPU
         step, losses = _resume(ck, cfg, model, opt) if ck.exists() else (0, [])
         start = step
         while step < steps:

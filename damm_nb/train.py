@@ -19,9 +19,9 @@ from .data import PairedFolders, make_loaders
 
 # %% auto #0
 __all__ = ['DEFAULT_ROLES', 'TrainConfig', 'resolve_precision', 'NonFiniteLoss', 'check_loss', 'make_trainer', 'EMA',
-           'EmbedderModule', 'DiffusionModule', 'check_modalities', 'check_finite_data', 'paired_splits', 'LatentSet',
-           'load_trained_embedder', 'train_embedder', 'train_diffusion', 'train_embedder_run', 'train_embedder_cli',
-           'train_diffusion_run', 'train_diffusion_cli']
+           'make_optimizer', 'EmbedderModule', 'DiffusionModule', 'check_modalities', 'check_finite_data',
+           'paired_splits', 'LatentSet', 'load_trained_embedder', 'train_embedder', 'train_diffusion',
+           'train_embedder_run', 'train_embedder_cli', 'train_diffusion_run', 'train_diffusion_cli']
 
 # %% ../nbs/09_training.ipynb #c0a74c1c
 @dataclass
@@ -109,11 +109,25 @@ def _as(cls, c):
 
 def _configure_optim(mod:L.LightningModule, params, tcfg:TrainConfig):
     "Adam or AdamW with cosine annealing per step down to lr * min_lr_ratio."
-    if tcfg.optimizer not in ('adam', 'adamw'): raise ValueError(f"optimizer must be 'adam' or 'adamw', not {tcfg.optimizer!r}")
-    opt = (torch.optim.AdamW if tcfg.optimizer == 'adamw' else torch.optim.Adam)(params, lr=tcfg.lr, weight_decay=tcfg.weight_decay)
+    mixed = mod._trainer is not None and 'mixed' in str(mod.trainer.precision)  # Lightning refuses to clip a fused optimiser's gradients there
+    opt = make_optimizer(params, tcfg.optimizer, fused=not (mixed and tcfg.grad_clip), lr=tcfg.lr, weight_decay=tcfg.weight_decay)
     n = max(1, int(mod.trainer.estimated_stepping_batches)) if mod._trainer is not None else 1
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=n, eta_min=tcfg.lr * tcfg.min_lr_ratio)
     return {'optimizer': opt, 'lr_scheduler': {'scheduler': sched, 'interval': 'step'}}
+
+# %% ../nbs/09_training.ipynb #f199b91a
+def make_optimizer(params, # parameters (or parameter groups) to optimise
+                   kind:str='adamw', # 'adam' or 'adamw'
+                   fused:bool=True, # False: foreach (Lightning cannot clip the gradients of a fused optimiser under mixed precision)
+                   **kw # lr, betas, weight_decay, ... as for `torch.optim.Adam(W)`
+                  )->torch.optim.Optimizer:
+    "Adam or AdamW in its fastest implementation for the parameters' device: fused where torch has it, else foreach."
+    if kind not in ('adam', 'adamw'): raise ValueError(f"optimizer must be 'adam' or 'adamw', not {kind!r}")
+    cls, params = (torch.optim.AdamW if kind == 'adamw' else torch.optim.Adam), list(params)
+    if fused:
+        try: return cls(params, fused=True, **kw)
+        except (RuntimeError, ValueError): pass  # no fused kernel for this device or dtype
+    return cls(params, foreach=True, **kw)
 
 # %% ../nbs/09_training.ipynb #0296f963
 class EmbedderModule(L.LightningModule):
@@ -147,7 +161,7 @@ class EmbedderModule(L.LightningModule):
     def configure_optimizers(self):
         g = _configure_optim(self, self.model.parameters(), self.tcfg)
         if self.disc is None: return g
-        return [g['optimizer'], torch.optim.Adam(self.disc.parameters(), lr=self.tcfg.lr, betas=(0.5, 0.9))], [g['lr_scheduler']]
+        return [g['optimizer'], make_optimizer(self.disc.parameters(), 'adam', lr=self.tcfg.lr, betas=(0.5, 0.9))], [g['lr_scheduler']]
 
 # %% ../nbs/09_training.ipynb #dee2791f
 def _embedder_train_step(self:EmbedderModule, batch, i):
