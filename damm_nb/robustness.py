@@ -5,6 +5,7 @@
 # %% ../nbs/16_robustness.ipynb #2bcb667c
 from __future__ import annotations
 import dataclasses, json, os, random, signal, subprocess, sys, tempfile, time
+import multiprocessing as mp
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from PIL import Image
@@ -14,7 +15,7 @@ from .diffusion import make_schedule, training_loss
 from .train import make_optimizer
 
 # %% auto #0
-__all__ = ['run_killed', 'kill_at_random', 'validate_outputs', 'train_resumable', 'check_finite']
+__all__ = ['run_killed', 'kill_at_random', 'validate_outputs', 'train_resumable', 'fork_killed', 'check_finite']
 
 # %% ../nbs/16_robustness.ipynb #f2e7f258
 def run_killed(cmd:list, # the command (argv list)
@@ -98,6 +99,17 @@ def train_resumable(out:str|Path, # run folder: `last.pt` is written there every
                 save_checkpoint(ck, model.state_dict(), cfg, optim=opt.state_dict(), step=step, losses=losses)
         return dict(model=model, losses=losses, step=step, resumed_from=start)
     finally: torch.set_num_threads(old)
+
+# %% ../nbs/16_robustness.ipynb #7bf33b19
+def fork_killed(fn, # called with no arguments in a forked child process
+                after_s:float, # seconds to let it run (after `wait_for` exists) before SIGKILL
+                wait_for:str|Path|None=None, timeout:float=300.)->int:
+    "Run `fn()` in a forked child (modules already loaded are shared: nothing to import) and SIGKILL it; its exit code (-9 when killed)."
+    p = mp.get_context('fork').Process(target=fn); p.start(); t0 = time.monotonic()
+    while wait_for is not None and not Path(wait_for).exists() and p.is_alive() and time.monotonic() - t0 < timeout: time.sleep(0.005)
+    p.join(after_s)
+    if p.is_alive(): p.kill(); p.join()
+    return p.exitcode
 
 # %% ../nbs/16_robustness.ipynb #12827705
 def _tensors(item, keys):

@@ -4,7 +4,8 @@
 
 # %% ../nbs/09_training.ipynb #8e658c7e
 from __future__ import annotations
-import argparse, copy, dataclasses, math, os, sys, warnings, logging
+import argparse, copy, dataclasses, math, os, random, sys, warnings, logging
+import numpy as np
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch, torch.nn as nn
@@ -18,7 +19,7 @@ from .damm import DAMMConfig, LatentDiffusionPipeline, save_pipeline, load_pipel
 from .data import PairedFolders, make_loaders
 
 # %% auto #0
-__all__ = ['DEFAULT_ROLES', 'TrainConfig', 'resolve_precision', 'NonFiniteLoss', 'check_loss', 'make_trainer', 'EMA',
+__all__ = ['DEFAULT_ROLES', 'TrainConfig', 'resolve_precision', 'NonFiniteLoss', 'check_loss', 'ResumeRNG', 'make_trainer', 'EMA',
            'make_optimizer', 'EmbedderModule', 'DiffusionModule', 'check_modalities', 'check_finite_data',
            'paired_splits', 'LatentSet', 'load_trained_embedder', 'train_embedder', 'train_diffusion',
            'train_embedder_run', 'train_embedder_cli', 'train_diffusion_run', 'train_diffusion_cli']
@@ -63,6 +64,35 @@ def check_loss(loss, step:int, epoch:int):
         raise NonFiniteLoss(f'training loss is {loss.item()} at epoch {epoch}, step {step}: stopping; '
                             'the checkpoints already written are kept (lower the learning rate, or check the data)')
 
+# %% ../nbs/09_training.ipynb #c8e5b4cd
+def _train_loaders(trainer)->list:
+    dl = trainer.train_dataloader
+    dls = dl.values() if isinstance(dl, dict) else dl if isinstance(dl, (list, tuple)) else [dl]
+    return [o for o in dls if getattr(o, 'generator', None) is not None]
+
+class ResumeRNG(Callback):
+    "Store the random states (global and the training loaders' shuffle generators) in each checkpoint; restore them when a run resumes."
+    def __init__(self, loaders:list|None=None): # the training DataLoaders (`_fit` sets them)
+        self.loaders, self._saved = loaders, None
+
+    def on_save_checkpoint(self, trainer, pl_module, checkpoint):
+        ns = np.random.get_state()
+        checkpoint['rng_states'] = {'torch': torch.get_rng_state(), 'python': random.getstate(),
+            'numpy': (ns[0], torch.from_numpy(ns[1].astype(np.int64)), *ns[2:]),  # tensors and tuples: loadable with weights_only
+            'cuda': torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            'loaders': [o.generator.get_state() for o in _train_loaders(trainer)]}
+
+    def on_load_checkpoint(self, trainer, pl_module, checkpoint):
+        self._saved = s = checkpoint.get('rng_states')
+        for o, g in zip(self.loaders or [], (s or {}).get('loaders', [])): o.generator.set_state(g)  # before Lightning makes the epoch's iterator
+
+    def on_train_start(self, trainer, pl_module):
+        s, self._saved = self._saved, None
+        if s is None: return
+        torch.set_rng_state(s['torch']); random.setstate(s['python'])
+        np.random.set_state((s['numpy'][0], s['numpy'][1].numpy().astype(np.uint32), *s['numpy'][2:]))
+        if s['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
+
 # %% ../nbs/09_training.ipynb #ae4f5c94
 def make_trainer(tcfg:TrainConfig, # training settings
                  monitor:str='val/loss', # metric for early stopping and the best checkpoint
@@ -72,7 +102,7 @@ def make_trainer(tcfg:TrainConfig, # training settings
     check_writable(tcfg.out)
     cbs = [EarlyStopping(monitor, patience=tcfg.patience, mode='min', check_finite=True, strict=False),  # strict=False: runs shorter than an epoch
            ModelCheckpoint(tcfg.ckpt_dir, filename='best-{epoch}-{step}', monitor=monitor, mode='min', save_top_k=1, save_last=True),
-           LearningRateMonitor('step'), *(callbacks or [])]
+           LearningRateMonitor('step'), ResumeRNG(), *(callbacks or [])]
     lim = {k: v for k in ('limit_train_batches', 'limit_val_batches') if (v := getattr(tcfg, k)) is not None}
     return L.Trainer(max_epochs=tcfg.max_epochs, max_steps=tcfg.max_steps, accelerator=tcfg.accelerator, devices=tcfg.devices,
                      strategy=tcfg.strategy, num_nodes=tcfg.num_nodes, precision=resolve_precision(tcfg.precision, tcfg.accelerator),
@@ -294,6 +324,8 @@ def _resume_path(tcfg:TrainConfig, kind:str, expect:dict|None=None)->tuple:
 # %% ../nbs/09_training.ipynb #f7d309c0
 def _fit(mod, trainer, train_dl, val_dl, ckpt_path, tcfg):
     "trainer.fit, turning a non-finite loss into a message that names the kept checkpoint."
+    for cb in trainer.callbacks:
+        if isinstance(cb, ResumeRNG): cb.loaders = [train_dl]
     try: trainer.fit(mod, train_dl, val_dl, ckpt_path=ckpt_path)
     except NonFiniteLoss as e:
         last = tcfg.ckpt_dir/'last.ckpt'
