@@ -257,13 +257,23 @@ def check_modalities(root:str|Path, roles:dict):
             have = sorted(o.name for o in root.iterdir() if o.is_dir())
             raise FileNotFoundError(f'{root}: no folder {f!r} for modality {k!r} (folders there: {have})')
 
-def check_finite_data(ds, keys, max_report:int=10):
-    "Scan a dataset once; raise `ValueError` naming the items whose images hold NaN or inf pixels."
+def _tensors(item, keys):
+    if isinstance(item, dict): return [(k, v) for k, v in item.items() if (keys is None or k in keys) and hasattr(v, 'shape')]
+    if isinstance(item, (tuple, list)): return [(i, v) for i, v in enumerate(item) if hasattr(v, 'shape')]
+    return [(0, item)]
+
+def check_finite_data(ds, # a data set: items are dicts, tuples or tensors/arrays
+                      keys=None, # dict keys to check (default: every tensor or array in the item)
+                      max_report:int=10)->int:
+    "Scan `ds` once; raise `ValueError` naming the items (by 'name' or index) with NaN or inf values; the item count otherwise."
     bad = []
     for i in range(len(ds)):
         it = ds[i]
-        if any(not torch.isfinite(it[k]).all() for k in keys): bad.append(str(it.get('name', i)))
-    if bad: raise ValueError(f'{len(bad)} of {len(ds)} items hold NaN or inf pixels, e.g. {bad[:max_report]}: fix or remove them before training')
+        for k, v in _tensors(it, keys):
+            if not torch.isfinite(torch.as_tensor(v)).all():
+                bad.append(f"{it.get('name', i) if isinstance(it, dict) else i}[{k}]"); break
+    if bad: raise ValueError(f'{len(bad)} of {len(ds)} items hold NaN or inf values: {bad[:max_report]}; fix or drop them before training')
+    return len(ds)
 
 def paired_splits(root, roles:dict, img_size:int, channels:int=1):
     "Train and validation datasets of `PairedFolders` over the grouped splits of `root/splits.csv`."
@@ -442,10 +452,13 @@ def _tcfg(a, out:str)->TrainConfig:
 
 def _ints(s:str)->tuple: return tuple(int(o) for o in s.split(','))
 
-def _run_cli(p, fn, *args, **kw):
-    "Run a training function; known bad inputs end with a one-line message and exit status 2."
-    try: return fn(*args, **kw)
+def _run_cli(p, what:str, key:str, fn, *args, **kw)->dict:
+    "Run a training function and print `what` it wrote (`r[key]`) with the validation metrics; known bad inputs end with a one-line message and exit status 2."
+    try: r = fn(*args, **kw)
     except (CheckpointError, FileNotFoundError, NonFiniteLoss, ValueError) as e: p.exit(2, f'{p.prog}: error: {e}\n')
+    print(f"{what}: {r[key]} (best Lightning checkpoint {r['best']}); "
+          + ', '.join(f'{k} {v:.4g}' for k, v in r['metrics'].items() if k.startswith('val/')))
+    return r
 
 # %% ../nbs/09_training.ipynb #1d4ad40b
 def train_embedder_run(argv=None):
@@ -462,15 +475,12 @@ def train_embedder_run(argv=None):
     a = p.parse_args(argv)
     kw = {k: v for k in ('latent_ch', 'ch', 'kind', 'codebook_size', 'gan_weight', 'gan_start') if (v := getattr(a, k)) is not None}
     ecfg = EmbedderConfig(in_ch=a.channels, **kw)
-    r = _run_cli(p, train_embedder, a.path_root, a.data_name, a.img_size, a.batchsize, ecfg, _tcfg(a, f'runs/embedder_{a.data_name}'), a.channels)
-    print(f"embedder of {a.data_name}: {r['embedder']} (best Lightning checkpoint {r['best']}); "
-          + ', '.join(f'{k} {v:.4g}' for k, v in r['metrics'].items() if k.startswith('val/')))
-    return r
+    return _run_cli(p, f'embedder of {a.data_name}', 'embedder', train_embedder, a.path_root, a.data_name, a.img_size, a.batchsize, ecfg,
+                    _tcfg(a, f'runs/embedder_{a.data_name}'), a.channels)
 
 def train_embedder_cli(argv=None):
     "Console script `damm_train_embedder`: `train_embedder_run` with the exit status 0 on success."
     train_embedder_run(argv)
-
 
 # %% ../nbs/09_training.ipynb #02770415
 def train_diffusion_run(argv=None):
@@ -493,13 +503,9 @@ def train_diffusion_run(argv=None):
     if ukw and 'hid_chs' in ukw: ukw |= dict(time_dim=min(256, 2 * ukw['hid_chs'][0]), emb_dim=min(1024, 4 * ukw['hid_chs'][0]))
     cfg = DAMMConfig(unet=UNetConfig(**ukw) if ukw else None, pretrain_epoch=a.pretrain_epoch)
     roles = {'target': a.target_dir, 'vessels': a.vessels_dir, 'nuclei': a.nuclei_dir}
-    r = _run_cli(p, train_diffusion, a.path_root, a.ckp_target, a.ckp_vessels, a.ckp_nuclei, a.img_size, a.batchsize, cfg,
-                 _tcfg(a, 'runs/damm'), roles, a.channels)
-    print(f"DAMM-Diffusion: {r['model']} (best Lightning checkpoint {r['best']}); "
-          + ', '.join(f'{k} {v:.4g}' for k, v in r['metrics'].items() if k.startswith('val/')))
-    return r
+    return _run_cli(p, 'DAMM-Diffusion', 'model', train_diffusion, a.path_root, a.ckp_target, a.ckp_vessels, a.ckp_nuclei, a.img_size,
+                    a.batchsize, cfg, _tcfg(a, 'runs/damm'), roles, a.channels)
 
 def train_diffusion_cli(argv=None):
     "Console script `damm_train_diffusion`: `train_diffusion_run` with the exit status 0 on success."
     train_diffusion_run(argv)
-
