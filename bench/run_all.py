@@ -7,7 +7,7 @@ output, its wall time and exit status; a script that fails or runs past --timeou
 
 Usage: python bench/run_all.py [--quick] [--out bench/results-DATE.md] [--only peak,samplers] [--timeout 3600]
 """
-import argparse, datetime, os, platform, subprocess, sys, time
+import argparse, datetime, os, platform, subprocess, sys, tempfile, time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -29,7 +29,11 @@ def run(name:str, args:list, timeout:float)->tuple[str, int|None, float, str]:
     "(command, exit status or None on timeout, wall s, output) of one script."
     cmd = [sys.executable, '-u', str(HERE/f'bench_{name}.py'), *args]
     t0 = time.perf_counter()
-    try: p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=HERE.parent); rc, out = p.returncode, p.stdout + p.stderr[-3000:]
+    env = {**os.environ, 'PYTHONPATH': os.pathsep.join([str(HERE.parent), os.environ.get('PYTHONPATH', '')])}  # this checkout's damm_nb
+    try:
+        with tempfile.TemporaryDirectory(prefix=f'bench_{name}_') as tmp:  # the scripts' own output folders land here, not in the repository
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=tmp, env=env)
+        rc, out = p.returncode, p.stdout + p.stderr[-3000:]
     except subprocess.TimeoutExpired as e: rc, out = None, (e.stdout or b'').decode(errors='replace') if isinstance(e.stdout, bytes) else (e.stdout or '')
     return ' '.join(['python -u', f'bench/bench_{name}.py', *args]), rc, time.perf_counter() - t0, out
 
