@@ -13,15 +13,18 @@ from damm_nb.unet import UNetConfig
 from damm_nb.embedder import EmbedderConfig, LatentEmbedder
 from damm_nb.damm import DAMMConfig, DAMMNet, LatentDiffusionPipeline, dammp_loss, dammp_loss_loop
 from damm_nb.diffusion import make_schedule, q_sample
+from damm_nb.train import make_optimizer
+from _timing import repeat, timed, add_quick, parse, load_line
 
-UNETS = {'paper': UNetConfig(), 'small': UNetConfig(hid_chs=(32, 64, 128, 256), groups=16)}
+UNETS = {'paper': UNetConfig(), 'small': UNetConfig(hid_chs=(32, 64, 128, 256), groups=16),
+         'tiny': UNetConfig(hid_chs=(16, 32), groups=8, time_dim=32, emb_dim=64)}  # --quick only
 
 def step_times(batch, repeats, unet, latent=16, seed=0):
     "Median seconds of one training step, vectorised and per-sample loop, on 8-channel latents latent x latent."
     torch.manual_seed(seed)
     cfg = DAMMConfig(unet=UNETS[unet])
     net = DAMMNet(cfg).train()
-    opt = torch.optim.AdamW(net.parameters(), lr=1e-4)
+    opt = make_optimizer(net.parameters(), 'adamw', lr=1e-4)  # the training path's optimiser (fused AdamW on CPU), the same for both
     sched = make_schedule()
     g = torch.Generator().manual_seed(seed)
     z0, zv, zn = (torch.randn(batch, 8, latent, latent, generator=g) for _ in range(3))
@@ -33,12 +36,8 @@ def step_times(batch, repeats, unet, latent=16, seed=0):
     def loop(): return dammp_loss_loop(net, x_t, t, cond, noise, False)
     out = {}
     for name, f in (('vectorised', vec), ('per-sample loop', loop)):
-        ts = []
-        for r in range(repeats + 1):  # the first run warms up
-            t0 = time.perf_counter()
-            loss = f(); opt.zero_grad(); loss.backward(); opt.step()
-            if r: ts.append(time.perf_counter() - t0)
-        out[name] = statistics.median(ts)
+        def step(): loss = f(); opt.zero_grad(); loss.backward(); opt.step()
+        out[name] = statistics.median(repeat(step, repeats))
         print(f'  {name}: {out[name]:.3f} s / step', flush=True)
     return out, sum(p.numel() for p in net.parameters())
 
@@ -48,12 +47,11 @@ def memory_child(img, batch, unet):
     ch = (32, 64, 128, 256) if img >= 256 else (64, 128)  # the paper's VQ-GAN (x16 down) at 256², x4 down at 64²: 8x16x16 latents
     emb = {k: LatentEmbedder(EmbedderConfig(ch=ch)) for k in ('target', 'vessels', 'nuclei')}
     pipe = LatentDiffusionPipeline(DAMMConfig(unet=UNETS[unet]), emb).train()
-    opt = torch.optim.AdamW(pipe.net.parameters(), lr=1e-4)
+    opt = make_optimizer(pipe.net.parameters(), 'adamw', lr=1e-4)
     x = {k: torch.rand(batch, 1, img, img) * 2 - 1 for k in emb}
     base = psutil.Process().memory_info().rss
-    t0 = time.perf_counter()
-    loss, _ = pipe.loss(x); opt.zero_grad(); loss.backward(); opt.step()
-    dt = time.perf_counter() - t0
+    def step(): loss, _ = pipe.loss(x); opt.zero_grad(); loss.backward(); opt.step()
+    dt = timed(step)[0]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(json.dumps({'img': img, 'peak_mib': (peak - base) / 2**20, 'total_peak_mib': peak / 2**20, 'step_s': dt}))
 
@@ -63,7 +61,8 @@ def main():
     p.add_argument('--unet', default='paper', choices=list(UNETS)); p.add_argument('--skip_memory', action='store_true')
     p.add_argument('--threads', type=int, default=None, help='torch threads (default: torch\'s choice)')
     p.add_argument('--_child', type=int, default=None, help=argparse.SUPPRESS)
-    a = p.parse_args()
+    add_quick(p, batch=2, repeats=1, unet='tiny')
+    a = parse(p)
     if a.threads: torch.set_num_threads(a.threads)
     if a._child: return memory_child(a._child, a.batch, a.unet)
     print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}')

@@ -6,6 +6,7 @@ copies with its own UIDs and slice positions, patients with several dated visits
 `repeats` interleaved runs, the CPU seconds of that run (children included), series/s and MB/s of DICOM input read.
 """
 import argparse, os, shutil, tempfile, time, warnings
+import _timing
 from pathlib import Path
 import numpy as np
 import pydicom
@@ -39,9 +40,9 @@ def bare_loop(files, dst:Path):
 
 def timed(fn, out:Path)->tuple[float, float]:
     "Wall and CPU seconds (this process and its children) of `fn(out)`; the output is removed afterwards."
-    c0, t0 = os.times(), time.perf_counter(); fn(out); t1, c1 = time.perf_counter(), os.times()
+    r = _timing.timed(fn, out)
     shutil.rmtree(out)
-    return t1 - t0, sum(c1[:4]) - sum(c0[:4])
+    return r
 
 def _spin(n:int)->int: return sum(range(n))
 
@@ -51,14 +52,15 @@ def headroom(n:int=5_000_000)->float:
     from concurrent.futures import ProcessPoolExecutor
     with ProcessPoolExecutor(2, mp_context=mp.get_context('fork')) as ex:
         list(ex.map(_spin, [1000, 1000]))  # start the workers
-        t = time.perf_counter(); _spin(n); _spin(n); t1 = time.perf_counter(); list(ex.map(_spin, [n, n])); t2 = time.perf_counter()
-    return (t1 - t) / (t2 - t1)
+        one, two = _timing.timed(lambda: (_spin(n), _spin(n)))[0], _timing.timed(lambda: list(ex.map(_spin, [n, n])))[0]
+    return one / two
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--series', type=int, default=60); p.add_argument('--slices', type=int, default=8)
     p.add_argument('--repeats', type=int, default=5)
-    a = p.parse_args()
+    _timing.add_quick(p, series=4, slices=2, repeats=1)
+    a = _timing.parse(p)
     tmp = Path(tempfile.mkdtemp(prefix='bench_dicom_'))
     try:
         files = make_tree(tmp/'src', a.series, a.slices)

@@ -4,6 +4,7 @@ Writes its own QD/CD31/DAPI folders of 8-bit grey PNGs (smooth random textures) 
 sample (3 images) per epoch and prints images/s. Usage: python bench/bench_loader.py [--n 300] [--workers 0 1 2]
 """
 import argparse, os, shutil, tempfile, time
+from _timing import repeat, add_quick, parse, load_line
 from pathlib import Path
 import numpy as np
 import torch
@@ -31,9 +32,7 @@ def pil_loop(root, names):
 
 def epoch_rate(fn, n_images, epochs=3):
     "images/s of the first epoch and the best of the later ones (the machine may be shared)."
-    out = []
-    for _ in range(epochs):
-        t = time.perf_counter(); fn(); out.append(n_images / (time.perf_counter() - t))
+    out = [n_images / s for s in repeat(fn, epochs, warmup=0)]
     return out[0], max(out[1:])
 
 def drain(dl):
@@ -46,7 +45,8 @@ def main():
     p.add_argument('--workers', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument('--batch', type=int, default=32)
     p.add_argument('--threads', type=int, default=1, help='torch threads in the main process (loader workers use 1)')
-    a = p.parse_args()
+    add_quick(p, n=12, sizes=[16], workers=[0], batch=4)
+    a = parse(p)
     torch.set_num_threads(a.threads)  # on a loaded 2-core machine, 2 OpenMP threads made torch.stack ~50x slower
     tmp = Path(tempfile.mkdtemp(prefix='bench_loader_'))
     print(f'torch {torch.__version__}, {os.cpu_count()} CPUs, torch threads {torch.get_num_threads()}, CUDA {torch.cuda.is_available()}')

@@ -10,6 +10,7 @@
 Usage: python bench/bench_peak.py [--threads 2] [--reps 3] [--batch 8] [--latent 16] [--hid 64,128,256,512]
 """
 import argparse, os, platform, statistics, time
+from _timing import repeat, best_median, add_quick, parse, load_line
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -25,11 +26,8 @@ def cpu_info():
 
 
 def timeit(fn, reps):
-    fn()  # warm-up: oneDNN builds its primitives on the first call
-    ts = []
-    for _ in range(reps):
-        t0 = time.perf_counter(); fn(); ts.append(time.perf_counter() - t0)
-    return min(ts), statistics.median(ts)
+    "(best, median) seconds of `reps` calls after one warm-up."
+    return best_median(repeat(fn, reps))
 
 
 def peak(reps, n=2048, conv=(8, 128, 64)):
@@ -74,7 +72,8 @@ def main():
     p.add_argument('--threads', type=int, default=2); p.add_argument('--reps', type=int, default=3)
     p.add_argument('--batch', type=int, default=8); p.add_argument('--latent', type=int, default=16)
     p.add_argument('--hid', default='64,128,256,512'); p.add_argument('--n', type=int, default=2048)
-    a = p.parse_args()
+    add_quick(p, reps=1, hid='8,16', n=256, batch=2, latent=8)
+    a = parse(p)
     torch.set_num_threads(a.threads); hid = tuple(int(o) for o in a.hid.split(','))
     name, flags = cpu_info()
     print(f'load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} | {os.cpu_count()} CPUs | '

@@ -8,6 +8,7 @@ repetition so that load from other processes hits all alike.
 Usage: python bench/bench_peers.py [--threads 2] [--size 64] [--batch 8] [--reps 3] [--hid 32,64,128]
 """
 import argparse, os, statistics, time
+from _timing import timed, add_quick, parse, load_line
 import torch
 from damm_nb.unet import NoiseUNet, UNetConfig
 from damm_nb.diffusion import make_schedule, training_loss
@@ -55,7 +56,8 @@ def main():
     p.add_argument('--hid', default='32,64,128'); p.add_argument('--steps', type=int, default=50)
     p.add_argument('--precisions', default='fp32,bf16', help='fp32 and/or bf16 (bf16 autocast is slow on CPUs without avx512_bf16/AMX)')
     p.add_argument('--compile', action='store_true', help='also time torch.compile of our network (fp32, contiguous)')
-    a = p.parse_args()
+    add_quick(p, reps=1, size=16, batch=2, hid='32,64', steps=3, precisions='fp32')
+    a = parse(p)
     torch.set_num_threads(a.threads); hid = tuple(int(o) for o in a.hid.split(','))
     print(f'load average {" ".join(f"{o:.2f}" for o in os.getloadavg())} | {torch.get_num_threads()} threads | '
           f'hid_chs {hid}, 2 blocks/level, no attention, {a.size}x{a.size}, batch {a.batch}')
@@ -71,8 +73,7 @@ def main():
     for _ in range(a.reps):
         for k, (tr, inf) in fns.items():
             layout(k[0], k[2])
-            t0 = time.perf_counter(); tr(); t1 = time.perf_counter(); inf(); t2 = time.perf_counter()
-            times[k][0].append(t1 - t0); times[k][1].append(t2 - t1)
+            times[k][0].append(timed(tr)[0]); times[k][1].append(timed(inf)[0])
     names = list(ms)
     print(f"\n{'precision':<6} {'layout':<14} " + ' '.join(f'{n + " train":>16}' for n in names) + ' ' +
           ' '.join(f'{n + " sample":>17}' for n in names) + '   (images/s; sample = DDIM-%d)' % a.steps)
@@ -90,10 +91,9 @@ def main():
     if a.compile:
         ms['ours'].to(memory_format=torch.contiguous_format)
         tr, inf = closures(torch.compile(ms['ours']), sched, x0, False, False)
-        t0 = time.perf_counter(); tr(); inf(); tc = time.perf_counter() - t0
+        tc = timed(tr)[0] + timed(inf)[0]  # the first calls compile
         ts = [[], []]
-        for _ in range(a.reps):
-            t0 = time.perf_counter(); tr(); t1 = time.perf_counter(); inf(); t2 = time.perf_counter(); ts[0].append(t1 - t0); ts[1].append(t2 - t1)
+        for _ in range(a.reps): ts[0].append(timed(tr)[0]); ts[1].append(timed(inf)[0])
         b, c = a.batch / statistics.median(ts[0]), a.batch / (a.steps * statistics.median(ts[1]))
         e = (a.batch / statistics.median(times[('ours', False, False)][0]), a.batch / (a.steps * statistics.median(times[('ours', False, False)][1])))
         print(f'torch.compile (ours, fp32, contiguous): compile {tc:.0f} s; train {b:.2f} img/s ({b/e[0]:.2f}x eager), sample {c:.3f} img/s ({c/e[1]:.2f}x eager)')

@@ -11,8 +11,9 @@ Time per image: the same samplers run with a real network (a small NoiseUNet, si
 Usage: python bench/bench_samplers.py [--threads 2] [--s 0.1] [--batch 8] [--time-batch 4] [--hid 32,64] [--no-ddpm-time]
 """
 import argparse, math, os, time
+from _timing import timed, add_quick, parse, load_line
 import numpy as np, torch
-from damm_nb.diffusion import make_schedule, sample
+from damm_nb.diffusion import make_schedule, sample, respace
 from damm_nb.unet import NoiseUNet, UNetConfig
 from damm_nb.evaluate import psnr, ssim
 
@@ -33,15 +34,29 @@ class GaussianEps(torch.nn.Module):
         return (1 - a).sqrt() * (x_t - a.sqrt() * self.m) / (a * self.s**2 + 1 - a)
 
 
+def spacings(sched, n:int)->dict:
+    "Descending time-step lists of n DPM-Solver++ steps: ours (log-SNR, to t=0), Karras et al. (rho 7), diffusers' 'linspace' and 'trailing'."
+    sig = ((1 - sched.abar) / sched.abar).sqrt()
+    r = torch.linspace(0, 1, n, dtype=torch.float64); rho = 7.
+    ks = (float(sig[-1]) ** (1 / rho) + r * (float(sig[0]) ** (1 / rho) - float(sig[-1]) ** (1 / rho))) ** rho
+    return {f'log-SNR (ours), {n}': respace(sched, n, spacing='logsnr'),
+            f'log-SNR, {5 * n}': respace(sched, 5 * n, spacing='logsnr'),
+            f'Karras rho 7, {n}': sorted({int((sig - v).abs().argmin()) for v in ks}, reverse=True),
+            f"diffusers 'linspace', {n}": np.linspace(0, sched.T - 1, n + 1).round()[::-1][:-1].astype(int).tolist(),
+            f"diffusers 'trailing', {n}": [int(round(v)) - 1 for v in np.arange(sched.T, 0, -sched.T / n)]}
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--threads', type=int, default=2); p.add_argument('--s', type=float, default=0.1)
     p.add_argument('--batch', type=int, default=8); p.add_argument('--size', type=int, default=64)
     p.add_argument('--time-batch', type=int, default=4); p.add_argument('--hid', default='32,64')
     p.add_argument('--no-ddpm-time', action='store_true', help='estimate DDPM-1000 time from DDIM-50 x 20 instead of running it')
-    a = p.parse_args()
+    p.add_argument('--no-spacings', action='store_true', help="skip the table of DPM-Solver++'s time-step spacings (analytic case only)")
+    add_quick(p, size=16, batch=2, time_batch=1, hid='8,16', no_ddpm_time=True)
+    a = parse(p)
     torch.set_num_threads(a.threads)
-    print(f'load average {" ".join(f"{o:.2f}" for o in os.getloadavg())} | {torch.get_num_threads()} threads')
+    print(load_line(f'{torch.get_num_threads()} threads'))
     sched, m = make_schedule(), phantom(a.size).double()
     model = GaussianEps(m, a.s, sched.abar.double())
     g = torch.Generator().manual_seed(0)
@@ -54,7 +69,9 @@ def main():
     xt = torch.randn(a.time_batch, 1, a.size, a.size)
     print(f'quality: analytic Gaussian case, {a.size}x{a.size}, s = {a.s} (ideal PSNR to m = {10*math.log10(4/a.s**2):.2f} dB), batch {a.batch}, float64')
     print(f'time: NoiseUNet {sum(p.numel() for p in net.parameters())/1e6:.2f} M parameters (hid_chs {hid}, 2 blocks), batch {a.time_batch}, fp32')
-    print(f"\n{'sampler':<14} {'PSNR to m':>10} {'SSIM to m':>10} {'PSNR to ODE x0*':>16} {'s/image':>9}")
+    disp = lambda x: float((x - m).std() / a.s)  # spread of the samples around m / the data's: 1 for an exact sampler, < 1 under-dispersed
+    print(f"\n{'sampler':<14} {'PSNR to m':>10} {'SSIM to m':>10} {'PSNR to ODE x0*':>16} {'dispersion':>11} {'s/image':>9}")
+    print(f"{'exact x0*':<14} {float(np.mean(psnr(exact.clamp(-1, 1).float(), target.float()))):10.2f} {'':>10} {'':>16} {disp(exact):11.3f} {'':>9}")
     with torch.no_grad():  # warm-up: oneDNN builds its primitives on the first calls
         for t in (999, 500, 10): net(xt, torch.full((a.time_batch,), t))
     res = {}
@@ -65,16 +82,24 @@ def main():
         if meth == 'ddpm' and a.no_ddpm_time: secs = None
         else:
             with torch.no_grad():
-                t0 = time.perf_counter(); sample(net, xt, sched, meth, steps=n, generator=torch.Generator().manual_seed(1), progress=False)
-                secs = (time.perf_counter() - t0) / a.time_batch
-        res[(meth, n)] = (p_m, s_m, p_x, secs)
-    if res[('ddpm', 1000)][3] is None: res[('ddpm', 1000)] = (*res[('ddpm', 1000)][:3], res[('ddim', 50)][3] * 20)
-    for (meth, n), (p_m, s_m, p_x, secs) in res.items():
+                secs = timed(sample, net, xt, sched, meth, steps=n, generator=torch.Generator().manual_seed(1), progress=False)[0] / a.time_batch
+        res[(meth, n)] = (p_m, s_m, p_x, disp(x), secs)
+    if res[('ddpm', 1000)][4] is None: res[('ddpm', 1000)] = (*res[('ddpm', 1000)][:4], res[('ddim', 50)][4] * 20)
+    for (meth, n), (p_m, s_m, p_x, dsp, secs) in res.items():
         name = {'ddpm': 'DDPM', 'ddim': 'DDIM', 'dpmpp_2m': 'DPM-Solver++'}[meth] + f'-{n}'
-        print(f'{name:<14} {p_m:10.2f} {s_m:10.4f} {p_x:16.2f} {secs:9.3f}' + (' (estimated)' if meth == 'ddpm' and a.no_ddpm_time else ''))
+        print(f'{name:<14} {p_m:10.2f} {s_m:10.4f} {p_x:16.2f} {dsp:11.3f} {secs:9.3f}' + (' (estimated)' if meth == 'ddpm' and a.no_ddpm_time else ''))
     d = res[('ddpm', 1000)][0] - res[('dpmpp_2m', 20)][0]
     print(f'\nDPM-Solver++-20 vs DDPM-1000, PSNR to m: {-d:+.2f} dB (target: within 0.5 dB), '
-          f'{res[("ddpm", 1000)][3] / res[("dpmpp_2m", 20)][3]:.0f}x faster')
+          f'{res[("ddpm", 1000)][4] / res[("dpmpp_2m", 20)][4]:.0f}x faster')
+    print('dispersion: std(x - m) / s, 1 for samples spread like the data; a sampler below 1 scores a higher PSNR to m by '
+          'smoothing (DDPM-1000 here), so PSNR to m rewards under-dispersion as well as accuracy')
+    if not a.no_spacings:
+        print(f"\nDPM-Solver++(2M) time steps (analytic case; every list ends with a step to the x0 prediction, as diffusers' final_sigmas_type='zero')")
+        print(f"{'spacing, steps':<26} {'last t':>6} {'PSNR to m':>10} {'PSNR to ODE x0*':>16} {'dispersion':>11}")
+        for k, ts in spacings(sched, 20).items():
+            x = sample(model, x_T.clone(), sched, 'dpmpp_2m', timesteps=ts, progress=False)
+            print(f'{k:<26} {ts[-1]:>6} {float(np.mean(psnr(x.float(), target.float()))):10.2f} '
+                  f'{float(np.mean(psnr(x.float(), exact.float()))):16.2f} {disp(x):11.3f}')
     print(f'load average at the end {os.getloadavg()[0]:.2f}')
 
 

@@ -8,9 +8,11 @@ that the largest case finishes on a shared 2-core machine; time scales with pixe
 Usage: python bench/bench_scaling.py [--threads 2] [--reps 2] [--hid 16,32,64] [--sizes 64,128,256] [--batches 8,32]
 """
 import argparse, json, os, subprocess, sys
+from _timing import add_quick, parse, load_line
 
 CHILD = r'''
 import json, resource, statistics, sys, time, torch
+sys.path.insert(0, sys.argv[2]); from _timing import repeat
 from damm_nb.unet import NoiseUNet, UNetConfig
 from damm_nb.diffusion import make_schedule, training_loss
 size, batch, hid, reps, threads, cl = json.loads(sys.argv[1])
@@ -22,8 +24,7 @@ if cl: net, x0 = net.to(memory_format=torch.channels_last), x0.contiguous(memory
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 def step():
     loss = training_loss(net, x0, sched, generator=g); opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
-step(); ts = []
-for _ in range(reps): t0 = time.perf_counter(); step(); ts.append(time.perf_counter() - t0)
+ts = repeat(step, reps)
 print(json.dumps(dict(s=statistics.median(ts), mib=(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024,
                       params=sum(p.numel() for p in net.parameters()))))
 '''
@@ -34,14 +35,15 @@ def main():
     p.add_argument('--threads', type=int, default=2); p.add_argument('--reps', type=int, default=2)
     p.add_argument('--hid', default='16,32,64'); p.add_argument('--sizes', default='64,128,256'); p.add_argument('--batches', default='8,32')
     p.add_argument('--channels-last', action='store_true')
-    a = p.parse_args()
+    add_quick(p, reps=1, hid='8,16,32', sizes='16,32', batches='2')
+    a = parse(p)
     hid = [int(o) for o in a.hid.split(',')]
     print(f'load average {" ".join(f"{o:.2f}" for o in os.getloadavg())} | {a.threads} threads | NoiseUNet hid_chs {tuple(hid)}, '
           f'1 block/level, fp32{", channels_last" if a.channels_last else ""}, median of {a.reps} steps after one warm-up')
     print(f"\n{'size':>6} {'batch':>6} {'s/step':>8} {'ms/Mpixel':>10} {'img/s':>8} {'peak MiB':>9} {'MiB/Mpixel':>11}")
     for size in map(int, a.sizes.split(',')):
         for batch in map(int, a.batches.split(',')):
-            out = subprocess.run([sys.executable, '-c', CHILD, json.dumps([size, batch, hid, a.reps, a.threads, a.channels_last])],
+            out = subprocess.run([sys.executable, '-c', CHILD, json.dumps([size, batch, hid, a.reps, a.threads, a.channels_last]), os.path.dirname(os.path.abspath(__file__))],
                                  capture_output=True, text=True)
             if out.returncode: print(f'{size:>6} {batch:>6} failed: {out.stderr.strip().splitlines()[-1:]}'); continue
             r = json.loads(out.stdout.strip().splitlines()[-1]); mpx = size * size * batch / 1e6

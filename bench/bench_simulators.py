@@ -4,15 +4,10 @@ Usage: python bench/bench_simulators.py [--workers N] [--quick]
 Writes to a temporary folder that is removed afterwards; prints one table.
 """
 import argparse, os, time, shutil, tempfile
+from _timing import timed, load_line
 from pathlib import Path
 from damm_nb.phantoms import simulate_tme, make_mri_phantom
 
-def timed(fn):
-    "Wall and CPU seconds of fn() (CPU of this process and its finished children)."
-    c0, t0 = _cpu(), time.perf_counter(); fn(); return time.perf_counter() - t0, _cpu() - c0
-
-def _cpu():
-    t = os.times(); return t.user + t.system + t.children_user + t.children_system
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -9,6 +9,7 @@ Usage: python bench/bench_unet.py [--threads 2] [--size 64] [--batch 8] [--reps 
 (On a 2-core machine shared with other jobs, use --threads 1: two OpenMP threads competing for busy cores stall at barriers.)
 """
 import argparse, time, statistics
+from _timing import timed, add_quick, parse, load_line
 import torch
 from damm_nb.unet import NoiseUNet, UNetConfig
 from damm_nb.diffusion import make_schedule, training_loss, sample
@@ -58,11 +59,11 @@ def bench_training(hid, size, batch, reps):
     times = {k: [] for k in fns}
     for k, (m, fn) in fns.items():  # warm-up (oneDNN primitive creation)
         m.to(memory_format=torch.channels_last if k[2] else torch.contiguous_format)
-        t0 = time.perf_counter(); fn(); print(f'  warm-up {k}: {time.perf_counter() - t0:.2f} s', flush=True)
+        print(f'  warm-up {k}: {timed(fn)[0]:.2f} s', flush=True)
     for _ in range(reps):  # interleaved, so that load from other processes hits every variant alike
         for k, (m, fn) in fns.items():
             m.to(memory_format=torch.channels_last if k[2] else torch.contiguous_format)
-            t0 = time.perf_counter(); fn(); times[k].append(time.perf_counter() - t0)
+            times[k].append(timed(fn)[0])
     print(f"\n{'precision':<10} {'layout':<14} {'ours img/s':>11} {'diffusers img/s':>16} {'ours/diffusers':>15}")
     for bf16 in (False, True):
         for cl in (False, True):
@@ -80,9 +81,7 @@ def bench_sampling(size, batch):
     print(f"{'sampler':<20} {'steps':>6} {'s/image':>9} {'ms/step/image':>14}")
     for method, steps in (('ddpm', 1000), ('ddim', 50), ('dpmpp_2m', 20)):
         x = torch.randn(batch, 1, size, size, generator=torch.Generator().manual_seed(0))
-        t0 = time.perf_counter()
-        sample(net, x, sched, method, steps, generator=torch.Generator().manual_seed(1), progress=False)
-        dt = (time.perf_counter() - t0) / batch
+        dt = timed(sample, net, x, sched, method, steps, generator=torch.Generator().manual_seed(1), progress=False)[0] / batch
         print(f'{method:<20} {steps:>6} {dt:9.3f} {1000 * dt / steps:14.2f}', flush=True)
 
 
@@ -92,7 +91,8 @@ def main():
     p.add_argument('--batch', type=int, default=8); p.add_argument('--reps', type=int, default=3)
     p.add_argument('--hid', default='64,128,256,512'); p.add_argument('--skip-sampling', action='store_true')
     p.add_argument('--sample-batch', type=int, default=4); p.add_argument('--sample-size', type=int, default=64); p.add_argument('--skip-training', action='store_true')
-    a = p.parse_args()
+    add_quick(p, reps=1, size=16, batch=2, hid='32,64', sample_batch=1, sample_size=16)
+    a = parse(p)
     torch.set_num_threads(a.threads); torch.manual_seed(0)
     if not a.skip_training: bench_training(tuple(int(c) for c in a.hid.split(',')), a.size, a.batch, a.reps)
     if not a.skip_sampling: bench_sampling(a.sample_size, a.sample_batch)

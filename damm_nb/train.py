@@ -4,7 +4,8 @@
 
 # %% ../nbs/09_training.ipynb #8e658c7e
 from __future__ import annotations
-import argparse, copy, dataclasses, math, os, sys, warnings, logging
+import argparse, copy, dataclasses, math, os, random, sys, warnings, logging
+import numpy as np
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch, torch.nn as nn
@@ -18,10 +19,10 @@ from .damm import DAMMConfig, LatentDiffusionPipeline, save_pipeline, load_pipel
 from .data import PairedFolders, make_loaders
 
 # %% auto #0
-__all__ = ['DEFAULT_ROLES', 'TrainConfig', 'resolve_precision', 'NonFiniteLoss', 'check_loss', 'make_trainer', 'EMA',
-           'EmbedderModule', 'DiffusionModule', 'check_modalities', 'check_finite_data', 'paired_splits', 'LatentSet',
-           'load_trained_embedder', 'train_embedder', 'train_diffusion', 'train_embedder_run', 'train_embedder_cli',
-           'train_diffusion_run', 'train_diffusion_cli']
+__all__ = ['DEFAULT_ROLES', 'TrainConfig', 'resolve_precision', 'NonFiniteLoss', 'check_loss', 'ResumeRNG', 'make_trainer', 'EMA',
+           'make_optimizer', 'EmbedderModule', 'DiffusionModule', 'check_modalities', 'check_finite_data',
+           'paired_splits', 'LatentSet', 'load_trained_embedder', 'train_embedder', 'train_diffusion',
+           'train_embedder_run', 'train_embedder_cli', 'train_diffusion_run', 'train_diffusion_cli']
 
 # %% ../nbs/09_training.ipynb #c0a74c1c
 @dataclass
@@ -63,6 +64,35 @@ def check_loss(loss, step:int, epoch:int):
         raise NonFiniteLoss(f'training loss is {loss.item()} at epoch {epoch}, step {step}: stopping; '
                             'the checkpoints already written are kept (lower the learning rate, or check the data)')
 
+# %% ../nbs/09_training.ipynb #c8e5b4cd
+def _train_loaders(trainer)->list:
+    dl = trainer.train_dataloader
+    dls = dl.values() if isinstance(dl, dict) else dl if isinstance(dl, (list, tuple)) else [dl]
+    return [o for o in dls if getattr(o, 'generator', None) is not None]
+
+class ResumeRNG(Callback):
+    "Store the random states (global and the training loaders' shuffle generators) in each checkpoint; restore them when a run resumes."
+    def __init__(self, loaders:list|None=None): # the training DataLoaders (`_fit` sets them)
+        self.loaders, self._saved = loaders, None
+
+    def on_save_checkpoint(self, trainer, pl_module, checkpoint):
+        ns = np.random.get_state()
+        checkpoint['rng_states'] = {'torch': torch.get_rng_state(), 'python': random.getstate(),
+            'numpy': (ns[0], torch.from_numpy(ns[1].astype(np.int64)), *ns[2:]),  # tensors and tuples: loadable with weights_only
+            'cuda': torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            'loaders': [o.generator.get_state() for o in _train_loaders(trainer)]}
+
+    def on_load_checkpoint(self, trainer, pl_module, checkpoint):
+        self._saved = s = checkpoint.get('rng_states')
+        for o, g in zip(self.loaders or [], (s or {}).get('loaders', [])): o.generator.set_state(g)  # before Lightning makes the epoch's iterator
+
+    def on_train_start(self, trainer, pl_module):
+        s, self._saved = self._saved, None
+        if s is None: return
+        torch.set_rng_state(s['torch']); random.setstate(s['python'])
+        np.random.set_state((s['numpy'][0], s['numpy'][1].numpy().astype(np.uint32), *s['numpy'][2:]))
+        if s['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
+
 # %% ../nbs/09_training.ipynb #ae4f5c94
 def make_trainer(tcfg:TrainConfig, # training settings
                  monitor:str='val/loss', # metric for early stopping and the best checkpoint
@@ -72,7 +102,7 @@ def make_trainer(tcfg:TrainConfig, # training settings
     check_writable(tcfg.out)
     cbs = [EarlyStopping(monitor, patience=tcfg.patience, mode='min', check_finite=True, strict=False),  # strict=False: runs shorter than an epoch
            ModelCheckpoint(tcfg.ckpt_dir, filename='best-{epoch}-{step}', monitor=monitor, mode='min', save_top_k=1, save_last=True),
-           LearningRateMonitor('step'), *(callbacks or [])]
+           LearningRateMonitor('step'), ResumeRNG(), *(callbacks or [])]
     lim = {k: v for k in ('limit_train_batches', 'limit_val_batches') if (v := getattr(tcfg, k)) is not None}
     return L.Trainer(max_epochs=tcfg.max_epochs, max_steps=tcfg.max_steps, accelerator=tcfg.accelerator, devices=tcfg.devices,
                      strategy=tcfg.strategy, num_nodes=tcfg.num_nodes, precision=resolve_precision(tcfg.precision, tcfg.accelerator),
@@ -109,11 +139,25 @@ def _as(cls, c):
 
 def _configure_optim(mod:L.LightningModule, params, tcfg:TrainConfig):
     "Adam or AdamW with cosine annealing per step down to lr * min_lr_ratio."
-    if tcfg.optimizer not in ('adam', 'adamw'): raise ValueError(f"optimizer must be 'adam' or 'adamw', not {tcfg.optimizer!r}")
-    opt = (torch.optim.AdamW if tcfg.optimizer == 'adamw' else torch.optim.Adam)(params, lr=tcfg.lr, weight_decay=tcfg.weight_decay)
+    mixed = mod._trainer is not None and 'mixed' in str(mod.trainer.precision)  # Lightning refuses to clip a fused optimiser's gradients there
+    opt = make_optimizer(params, tcfg.optimizer, fused=not (mixed and tcfg.grad_clip), lr=tcfg.lr, weight_decay=tcfg.weight_decay)
     n = max(1, int(mod.trainer.estimated_stepping_batches)) if mod._trainer is not None else 1
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=n, eta_min=tcfg.lr * tcfg.min_lr_ratio)
     return {'optimizer': opt, 'lr_scheduler': {'scheduler': sched, 'interval': 'step'}}
+
+# %% ../nbs/09_training.ipynb #f199b91a
+def make_optimizer(params, # parameters (or parameter groups) to optimise
+                   kind:str='adamw', # 'adam' or 'adamw'
+                   fused:bool=True, # False: foreach (Lightning cannot clip the gradients of a fused optimiser under mixed precision)
+                   **kw # lr, betas, weight_decay, ... as for `torch.optim.Adam(W)`
+                  )->torch.optim.Optimizer:
+    "Adam or AdamW in its fastest implementation for the parameters' device: fused where torch has it, else foreach."
+    if kind not in ('adam', 'adamw'): raise ValueError(f"optimizer must be 'adam' or 'adamw', not {kind!r}")
+    cls, params = (torch.optim.AdamW if kind == 'adamw' else torch.optim.Adam), list(params)
+    if fused:
+        try: return cls(params, fused=True, **kw)
+        except (RuntimeError, ValueError): pass  # no fused kernel for this device or dtype
+    return cls(params, foreach=True, **kw)
 
 # %% ../nbs/09_training.ipynb #0296f963
 class EmbedderModule(L.LightningModule):
@@ -147,7 +191,7 @@ class EmbedderModule(L.LightningModule):
     def configure_optimizers(self):
         g = _configure_optim(self, self.model.parameters(), self.tcfg)
         if self.disc is None: return g
-        return [g['optimizer'], torch.optim.Adam(self.disc.parameters(), lr=self.tcfg.lr, betas=(0.5, 0.9))], [g['lr_scheduler']]
+        return [g['optimizer'], make_optimizer(self.disc.parameters(), 'adam', lr=self.tcfg.lr, betas=(0.5, 0.9))], [g['lr_scheduler']]
 
 # %% ../nbs/09_training.ipynb #dee2791f
 def _embedder_train_step(self:EmbedderModule, batch, i):
@@ -213,13 +257,23 @@ def check_modalities(root:str|Path, roles:dict):
             have = sorted(o.name for o in root.iterdir() if o.is_dir())
             raise FileNotFoundError(f'{root}: no folder {f!r} for modality {k!r} (folders there: {have})')
 
-def check_finite_data(ds, keys, max_report:int=10):
-    "Scan a dataset once; raise `ValueError` naming the items whose images hold NaN or inf pixels."
+def _tensors(item, keys):
+    if isinstance(item, dict): return [(k, v) for k, v in item.items() if (keys is None or k in keys) and hasattr(v, 'shape')]
+    if isinstance(item, (tuple, list)): return [(i, v) for i, v in enumerate(item) if hasattr(v, 'shape')]
+    return [(0, item)]
+
+def check_finite_data(ds, # a data set: items are dicts, tuples or tensors/arrays
+                      keys=None, # dict keys to check (default: every tensor or array in the item)
+                      max_report:int=10)->int:
+    "Scan `ds` once; raise `ValueError` naming the items (by 'name' or index) with NaN or inf values; the item count otherwise."
     bad = []
     for i in range(len(ds)):
         it = ds[i]
-        if any(not torch.isfinite(it[k]).all() for k in keys): bad.append(str(it.get('name', i)))
-    if bad: raise ValueError(f'{len(bad)} of {len(ds)} items hold NaN or inf pixels, e.g. {bad[:max_report]}: fix or remove them before training')
+        for k, v in _tensors(it, keys):
+            if not torch.isfinite(torch.as_tensor(v)).all():
+                bad.append(f"{it.get('name', i) if isinstance(it, dict) else i}[{k}]"); break
+    if bad: raise ValueError(f'{len(bad)} of {len(ds)} items hold NaN or inf values: {bad[:max_report]}; fix or drop them before training')
+    return len(ds)
 
 def paired_splits(root, roles:dict, img_size:int, channels:int=1):
     "Train and validation datasets of `PairedFolders` over the grouped splits of `root/splits.csv`."
@@ -280,6 +334,8 @@ def _resume_path(tcfg:TrainConfig, kind:str, expect:dict|None=None)->tuple:
 # %% ../nbs/09_training.ipynb #f7d309c0
 def _fit(mod, trainer, train_dl, val_dl, ckpt_path, tcfg):
     "trainer.fit, turning a non-finite loss into a message that names the kept checkpoint."
+    for cb in trainer.callbacks:
+        if isinstance(cb, ResumeRNG): cb.loaders = [train_dl]
     try: trainer.fit(mod, train_dl, val_dl, ckpt_path=ckpt_path)
     except NonFiniteLoss as e:
         last = tcfg.ckpt_dir/'last.ckpt'
@@ -396,10 +452,13 @@ def _tcfg(a, out:str)->TrainConfig:
 
 def _ints(s:str)->tuple: return tuple(int(o) for o in s.split(','))
 
-def _run_cli(p, fn, *args, **kw):
-    "Run a training function; known bad inputs end with a one-line message and exit status 2."
-    try: return fn(*args, **kw)
+def _run_cli(p, what:str, key:str, fn, *args, **kw)->dict:
+    "Run a training function and print `what` it wrote (`r[key]`) with the validation metrics; known bad inputs end with a one-line message and exit status 2."
+    try: r = fn(*args, **kw)
     except (CheckpointError, FileNotFoundError, NonFiniteLoss, ValueError) as e: p.exit(2, f'{p.prog}: error: {e}\n')
+    print(f"{what}: {r[key]} (best Lightning checkpoint {r['best']}); "
+          + ', '.join(f'{k} {v:.4g}' for k, v in r['metrics'].items() if k.startswith('val/')))
+    return r
 
 # %% ../nbs/09_training.ipynb #1d4ad40b
 def train_embedder_run(argv=None):
@@ -416,15 +475,12 @@ def train_embedder_run(argv=None):
     a = p.parse_args(argv)
     kw = {k: v for k in ('latent_ch', 'ch', 'kind', 'codebook_size', 'gan_weight', 'gan_start') if (v := getattr(a, k)) is not None}
     ecfg = EmbedderConfig(in_ch=a.channels, **kw)
-    r = _run_cli(p, train_embedder, a.path_root, a.data_name, a.img_size, a.batchsize, ecfg, _tcfg(a, f'runs/embedder_{a.data_name}'), a.channels)
-    print(f"embedder of {a.data_name}: {r['embedder']} (best Lightning checkpoint {r['best']}); "
-          + ', '.join(f'{k} {v:.4g}' for k, v in r['metrics'].items() if k.startswith('val/')))
-    return r
+    return _run_cli(p, f'embedder of {a.data_name}', 'embedder', train_embedder, a.path_root, a.data_name, a.img_size, a.batchsize, ecfg,
+                    _tcfg(a, f'runs/embedder_{a.data_name}'), a.channels)
 
 def train_embedder_cli(argv=None):
     "Console script `damm_train_embedder`: `train_embedder_run` with the exit status 0 on success."
     train_embedder_run(argv)
-
 
 # %% ../nbs/09_training.ipynb #02770415
 def train_diffusion_run(argv=None):
@@ -447,13 +503,9 @@ def train_diffusion_run(argv=None):
     if ukw and 'hid_chs' in ukw: ukw |= dict(time_dim=min(256, 2 * ukw['hid_chs'][0]), emb_dim=min(1024, 4 * ukw['hid_chs'][0]))
     cfg = DAMMConfig(unet=UNetConfig(**ukw) if ukw else None, pretrain_epoch=a.pretrain_epoch)
     roles = {'target': a.target_dir, 'vessels': a.vessels_dir, 'nuclei': a.nuclei_dir}
-    r = _run_cli(p, train_diffusion, a.path_root, a.ckp_target, a.ckp_vessels, a.ckp_nuclei, a.img_size, a.batchsize, cfg,
-                 _tcfg(a, 'runs/damm'), roles, a.channels)
-    print(f"DAMM-Diffusion: {r['model']} (best Lightning checkpoint {r['best']}); "
-          + ', '.join(f'{k} {v:.4g}' for k, v in r['metrics'].items() if k.startswith('val/')))
-    return r
+    return _run_cli(p, 'DAMM-Diffusion', 'model', train_diffusion, a.path_root, a.ckp_target, a.ckp_vessels, a.ckp_nuclei, a.img_size,
+                    a.batchsize, cfg, _tcfg(a, 'runs/damm'), roles, a.channels)
 
 def train_diffusion_cli(argv=None):
     "Console script `damm_train_diffusion`: `train_diffusion_run` with the exit status 0 on success."
     train_diffusion_run(argv)
-
