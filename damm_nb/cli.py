@@ -22,28 +22,29 @@ __all__ = ['STAGES', 'DemoConfig', 'stage_mri_phantom', 'stage_convert', 'stage_
 # %% ../nbs/13_demo.ipynb #1fe76415
 @dataclass
 class DemoConfig:
-    "Settings of one demo run; `quick` shrinks everything to finish in about two minutes."
+    "Settings of one demo run (the defaults are those of the notebooks' own runs); `quick` shrinks everything to finish in about two minutes."
     out:str='report'       # report folder (report.md, metrics.json, figures)
     data_dir:str='data'    # where generated data go
     data:str|None=None     # the user's own QD/CD31/DAPI folder (skips the TME simulator)
     quick:bool=False       # smaller settings
     device:str|None=None   # cuda, mps or cpu (default: best available)
     seed:int=0
-    patients:int=16        # breast-MRI phantom patients (split 80/10/10 by patient)
+    patients:int=20        # breast-MRI phantom patients (split 80/10/10 by patient)
     size:int=64            # image size of the phantoms
     slices:int=8
     tme_n:int=300          # TME samples
     divergent:float=0.2    # fraction of TME samples whose nuclei image disagrees
     workers:int=2
-    den_steps:int=40       # training steps of the denoising DDPM
-    prog_steps:int=40      # training steps of the progression DDPM (the U-Net gets 3/4)
+    den_steps:int=100      # training steps of the denoising DDPM
+    prog_steps:int=120     # training steps of the progression DDPM
+    reg_steps:int=80       # training steps of the progression U-Net regression
     size_exp:int=32        # slice size of the MRI experiments
     experiments:bool=True  # run the denoising, progression and nanoparticle experiments
 
     def __post_init__(self):
         if self.quick:
             self.patients, self.tme_n = min(self.patients, 4), min(self.tme_n, 64)
-            self.den_steps, self.prog_steps, self.size_exp = min(self.den_steps, 4), min(self.prog_steps, 4), 16
+            self.den_steps, self.prog_steps, self.reg_steps, self.size_exp = min(self.den_steps, 4), min(self.prog_steps, 4), min(self.reg_steps, 3), 16
     @property
     def fractions(self): return (.5, 0., .5) if self.patients < 8 else (.8, .1, .1)
 
@@ -83,14 +84,14 @@ def stage_tme(cfg:DemoConfig)->dict:
 def stage_denoising(cfg:DemoConfig)->dict:
     "Seed 001's denoising experiment on the phantom's test patients."
     r = run_denoising_experiment(Path(cfg.data_dir)/'phantom_mri_npy', Path(cfg.out)/'denoising', size=cfg.size_exp, steps=cfg.den_steps,
-                                 max_test=16 if cfg.quick else 64, device=cfg.device, seed=cfg.seed, fractions=cfg.fractions, progress=True)
+                                 max_test=16 if cfg.quick else None, device=cfg.device, seed=cfg.seed, fractions=cfg.fractions, progress=True)
     return dict(beats_noisy=r['beats_noisy'], train_s=r['train_s'], eval_s=r['eval_s'], _table=r['table'], _figures=['denoising/' + f for f in r['figures']])
 
 def stage_progression(cfg:DemoConfig)->dict:
     "Forecast of visit k+1 from visit k: conditional DDPM against no change, the U-Net and Fisher-KPP."
     src = Path(cfg.data_dir)/'phantom_mri'
     r = run_progression_experiment(Path(cfg.data_dir)/'phantom_mri_npy', Path(str(src) + '_truth'), Path(cfg.out)/'progression', size=cfg.size_exp,
-                                   steps=cfg.prog_steps, reg_steps=max(1, 3 * cfg.prog_steps // 4), device=cfg.device, seed=cfg.seed,
+                                   steps=cfg.prog_steps, reg_steps=cfg.reg_steps, device=cfg.device, seed=cfg.seed,
                                    fractions=cfg.fractions, progress=True)
     return dict(diffusion_beats_no_change=r['diffusion_beats_no_change'], train_s=r['train_s'], eval_s=r['eval_s'],
                 _table=r['table'], _figures=['progression/' + f for f in sorted(r['figures'])])
@@ -100,7 +101,8 @@ def stage_np_benchmark(cfg:DemoConfig)->dict:
     out = Path(cfg.out)/'np_benchmark'
     r = run_np_benchmark(out, data_dir=cfg.data, device=cfg.device, seed=cfg.seed, quick=cfg.quick, sim_dir=Path(cfg.data_dir)/'np_benchmark')
     figs = sorted(o.name for o in out.glob('*.png'))
-    return dict(regimes=list(r['regimes']), seconds_inside=r['total_seconds'], _table=(out/'np_benchmark.md').read_text(),
+    return dict(regimes=list(r['regimes']), seconds_inside=r['total_seconds'], checkpoints=[v['damm_checkpoint'] for v in r['regimes'].values()],
+                _table=(out/'np_benchmark.md').read_text(),
                 _figures=['np_benchmark/' + f for f in figs])
 
 def stage_brain(cfg:DemoConfig)->dict:
