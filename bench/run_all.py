@@ -11,13 +11,13 @@ import argparse, datetime, os, platform, subprocess, sys, tempfile, time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-FULL = {  # script -> arguments of the full run (as in bench/RESULTS.md where it was run there)
+FULL = {  # script -> arguments of the full run (as in bench/RESULTS.md): both cores, on a machine with nothing else running
     'peak': ['--threads', '2', '--reps', '3'],
-    'peers': ['--threads', '1', '--reps', '2', '--precisions', 'fp32'],
-    'unet': ['--threads', '1'],
-    'samplers': ['--threads', '1', '--time-batch', '2'],
-    'scaling': ['--threads', '1', '--reps', '2'],
-    'dammp': ['--threads', '1', '--unet', 'small'],
+    'peers': ['--threads', '2', '--reps', '3', '--precisions', 'fp32'],
+    'unet': ['--threads', '2'],
+    'samplers': ['--threads', '2', '--time-batch', '2'],
+    'scaling': ['--threads', '2', '--reps', '2'],
+    'dammp': ['--threads', '2', '--unet', 'small'],
     'loader': [],
     'dicom': [],
     'simulators': [],

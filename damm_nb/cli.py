@@ -22,7 +22,7 @@ __all__ = ['STAGES', 'DemoConfig', 'stage_mri_phantom', 'stage_convert', 'stage_
 # %% ../nbs/13_demo.ipynb #1fe76415
 @dataclass
 class DemoConfig:
-    "Settings of one demo run (the defaults are those of the notebooks' own runs); `quick` shrinks everything to finish in about two minutes."
+    "Settings of one demo run (the defaults are those of the notebooks' own runs); `quick` shrinks everything: a check of the whole pipeline in well under a minute on 2 cores."
     out:str='report'       # report folder (report.md, metrics.json, figures)
     data_dir:str='data'    # where generated data go
     data:str|None=None     # the user's own QD/CD31/DAPI folder (skips the TME simulator)
@@ -154,7 +154,7 @@ def demo_cli(argv=None):
     p.add_argument('--out', default='report', help='report folder (default: report)')
     p.add_argument('--data', default=None, help="your own folder with QD/, CD31/, DAPI/ (default: simulate one)")
     p.add_argument('--data-dir', default=str(Path('data')), help='where generated data go (default: data)')
-    p.add_argument('--quick', action='store_true', help='smaller settings, about two minutes')
+    p.add_argument('--quick', action='store_true', help='smaller settings: a check of the whole pipeline in well under a minute')
     p.add_argument('--device', default=None, help='cuda, mps or cpu (default: best available)')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--data-only', action='store_true', help='only generate and convert the data (no training)')
