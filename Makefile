@@ -2,8 +2,10 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
+# the model check-lab opens: the demo's, of the 30 %-divergent nanoparticle regime
+CHECKPOINT ?= report/np_benchmark/np_div0.3_damm.pt
 
-.PHONY: install demo test test-slow docs export check-site
+.PHONY: install demo test test-slow docs export check-site check-lab
 install: $(VENV)/.installed
 $(VENV)/.installed: settings.ini setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -29,3 +31,6 @@ export: install        ## notebooks -> library, then strip notebook metadata
 
 check-site: docs       ## open every docs page in headless Chromium (needs: apt-get install -y chromium libjs-mathjax; .ci/run installs them)
 	$(BIN)/python .ci/check_site.py
+
+check-lab: install     ## the explorer in a real JupyterLab, driven by headless Chromium, on CHECKPOINT (run `make demo` first; needs: apt-get install -y chromium)
+	$(BIN)/python .ci/check_lab.py --checkpoint $(CHECKPOINT) $(ARGS)

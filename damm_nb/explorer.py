@@ -24,9 +24,22 @@ try: import tifffile
 except ImportError: tifffile = None
 
 # %% auto #0
-__all__ = ['DICOM_EXTS', 'load_model', 'quick_pipeline', 'load_upload', 'predict_from_images', 'show_images', 'fig_png',
-           'render_frames', 'render_uncertainty', 'to_png_bytes', 'to_npy_bytes', 'download_link', 'result_downloads',
-           'Explorer']
+__all__ = ['DICOM_EXTS', 'find_data_root', 'load_model', 'quick_pipeline', 'load_upload', 'predict_from_images', 'show_images',
+           'fig_png', 'render_frames', 'render_uncertainty', 'to_png_bytes', 'to_npy_bytes', 'download_link',
+           'result_downloads', 'Explorer']
+
+# %% ../nbs/12_explorer.ipynb #4156e040
+def _data_root_tries(root:str|Path, ckpt:str|Path|None=None)->list[Path]:
+    "Where a stored data folder may be: as given, then (a relative one) in the checkpoint's folder and in each folder above it."
+    p = Path(root)
+    return [p] + ([] if p.is_absolute() or ckpt is None else [d/p for d in Path(ckpt).absolute().parents])
+
+def find_data_root(root:str|Path|None, # data folder as a checkpoint stores it: often relative to the folder the run started in
+                   ckpt:str|Path|None=None # the checkpoint file; a relative `root` is also looked for from its folder upwards
+                  )->str|None:
+    "The first of `root` as given, `<checkpoint folder>/root`, `<its parent>/root`, ... that is a folder; None if none is."
+    if not root: return None
+    return next((str(o) for o in _data_root_tries(root, ckpt) if o.is_dir()), None)
 
 # %% ../nbs/12_explorer.ipynb #911d6423
 def _embedder(path, v:dict)->torch.nn.Module:
@@ -38,13 +51,14 @@ def _embedder(path, v:dict)->torch.nn.Module:
 
 def load_model(path:str|Path # `damm.pt` of `train_diffusion`, `np_<tag>_damm.pt` of the benchmark, or any `save_pipeline` file
               )->LatentDiffusionPipeline:
-    "A trained pipeline in eval mode (latent or pixel-space); `pipe.img_size` and `pipe.data_root` as stored (else None)."
+    "A trained pipeline in eval mode (latent or pixel-space) with `pipe.img_size`, `pipe.data_root` (see `find_data_root`) and `pipe.checkpoint`."
     ck = load_checkpoint(path, DAMMConfig)
     if 'embedders' not in ck: raise CheckpointError(f'{path}: no embedder configs stored; not a pipeline checkpoint')
     pipe = LatentDiffusionPipeline(ck['config'], {k: _embedder(path, v) for k, v in ck['embedders'].items()})
     try: pipe.load_state_dict(ck['state_dict'])
     except RuntimeError as e: raise CheckpointError(f'{path}: weights do not fit the stored config: {str(e)[:300]}') from e
-    pipe.img_size, pipe.data_root = ck.get('img_size'), ck.get('data_root')
+    pipe.img_size, pipe.checkpoint = ck.get('img_size'), str(path)
+    pipe.data_root = find_data_root(ck.get('data_root'), path) or ck.get('data_root')  # not found: as stored, and the explorer says so
     return pipe.eval()
 
 # %% ../nbs/12_explorer.ipynb #aa270b9a
@@ -238,24 +252,38 @@ def _upload_file(w:W.FileUpload)->tuple[str, bytes]|None:
     f = v[-1] if isinstance(v, (tuple, list)) else list(v.values())[-1]
     return f['name'], bytes(f['content'])
 
-def _error(e:Exception)->str: return f'<span style="color:#b00020">{html.escape(str(e))}</span>'
+def _error(e:Exception|str)->str: return f'<span style="color:#b00020">{html.escape(str(e))}</span>'
+
+# %% ../nbs/12_explorer.ipynb #11eb6d4c
+def _open_data(pipe:LatentDiffusionPipeline, root, roles, split)->tuple:
+    "(PairedFolders or None, message): the explorer's data set from `root`, else from the data folder stored in the checkpoint."
+    given, ck = (root, None) if root is not None else (getattr(pipe, 'data_root', None), getattr(pipe, 'checkpoint', None))
+    if not given: return None, ''  # no data folder at all: uploads only
+    found = find_data_root(given, ck)
+    if found is None:
+        tried = ', '.join(str(o.absolute()) for o in _data_root_tries(given, ck))
+        return None, f'no data-set samples: data folder {given} not found (looked for {tried}); pass it as Explorer(pipe, root)'
+    try: ds = PairedFolders(found, roles, img_size=_size(pipe, np.zeros((64, 64))), split=split)
+    except FileNotFoundError as e: return None, f'no data-set samples: {e}'
+    return ds, '' if len(ds) else f'no data-set samples: {found} has no {split} split'
 
 # %% ../nbs/12_explorer.ipynb #eea77692
 class Explorer:
     "ipywidgets explorer of a `LatentDiffusionPipeline`: data-set samples, settings, step slider, uncertainty, uploads and downloads."
-    def __init__(self, pipe:LatentDiffusionPipeline, root:str|Path|None=None, # the model; data root with QD/CD31/DAPI (default: the checkpoint's, if it exists)
+    def __init__(self, pipe:LatentDiffusionPipeline, root:str|Path|None=None, # the model; data root with QD/CD31/DAPI (default: the checkpoint's, found by `find_data_root`)
                  roles:dict|None=None, split:str|None=None, steps:int=20, K:int=4):
         self.pipe, self.res, self.item = pipe, None, None
-        if root is None and getattr(pipe, 'data_root', None) and Path(pipe.data_root).is_dir(): root = pipe.data_root
-        self.ds = PairedFolders(root, roles, img_size=_size(pipe, np.zeros((64, 64))), split=split) if root else None
-        self.sample_dd = W.Dropdown(options=self.ds.names if self.ds else [], description='sample')
+        self.ds, note = _open_data(pipe, root, roles, split)
+        self.sample_dd = W.Dropdown(options=self.ds.names if self.ds else [], description='sample', disabled=not self.ds)
+        self.data_msg = W.HTML(_error(note) if note else '')  # why there are no samples to choose
         self.mode = W.ToggleButtons(options=['uni', 'multi', 'damm'], value='damm', description='mode')
         self.sampler = W.Dropdown(options=list(SAMPLERS), value=pipe.cfg.sampler if pipe.cfg.sampler in SAMPLERS else 'ddim', description='sampler')
         self.steps, self.K = W.IntSlider(steps, 1, 200, description='steps'), W.IntSlider(K, 1, 32, description='samples K')
         self.seed, self.run_btn = W.IntText(0, description='seed'), W.Button(description='Sample', button_style='primary')
         self.step = W.IntSlider(0, 0, 0, description='step', continuous_update=False)
         self.msg, self.downloads = W.HTML(), W.HTML()
-        self.img_modal, self.img_step, self.img_unc = W.Image(format='png'), W.Image(format='png'), W.Image(format='png')
+        img = lambda: W.Image(format='png', layout=W.Layout(align_self='flex-start', width='auto'))  # own size: not stretched to the box's width
+        self.img_modal, self.img_step, self.img_unc = img(), img(), img()
         accept = ','.join(IMG_EXTS)
         self.up_v, self.up_n = W.FileUpload(accept=accept, description='vessels (CD31)'), W.FileUpload(accept=accept, description='nuclei (DAPI)')
         self.up_btn = W.Button(description='Predict from uploads', button_style='primary')
@@ -276,7 +304,7 @@ def _wire(self:Explorer):
     self.step.observe(lambda ch: self.show_step(), 'value')
     self.up_btn.on_click(lambda b: self.run_upload())
     row = lambda *ws: W.HBox(list(ws))
-    self.widget = W.VBox([row(self.sample_dd), self.img_modal, row(self.mode), row(self.sampler, self.steps, self.K, self.seed, self.run_btn),
+    self.widget = W.VBox([row(self.sample_dd, self.data_msg), self.img_modal, row(self.mode), row(self.sampler, self.steps, self.K, self.seed, self.run_btn),
                           W.HTML('<b>Upload your own images</b> (PNG, JPEG or TIFF)'), row(self.up_v, self.up_n, self.up_btn),
                           self.msg, self.step, self.img_step, self.img_unc, self.downloads])
     if self.ds is not None and len(self.ds): self.show_sample()
