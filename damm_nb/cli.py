@@ -143,7 +143,8 @@ def report_markdown(res:dict)->str:
              f"total {res['total_seconds']:.0f} s", '']
     for name, r in res['stages'].items():
         lines += [f'## {name}', '', '| | |', '|---|---|'] + [f'| {k} | {v} |' for k, v in r.items() if not k.startswith('_')] + ['']
-        if r.get('_table'): lines += [r['_table'].strip(), '']
+        if r.get('_table'):  # a stage's table file may link its figures relative to its own folder: they are listed below instead
+            lines += [l for l in r['_table'].strip().splitlines() if not l.startswith('![')] + ['']
         lines += [f'![{f}]({f})' for f in r.get('_figures', [])] + ['']
     return '\n'.join(lines)
 
