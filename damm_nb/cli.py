@@ -88,13 +88,13 @@ def stage_denoising(cfg:DemoConfig)->dict:
     return dict(beats_noisy=r['beats_noisy'], train_s=r['train_s'], eval_s=r['eval_s'], _table=r['table'], _figures=['denoising/' + f for f in r['figures']])
 
 def stage_progression(cfg:DemoConfig)->dict:
-    "Forecast of visit k+1 from visit k: conditional DDPM against no change, the U-Net and Fisher-KPP."
+    "Forecast of visit k+1 from visit k: conditional DDPM against no change, the U-Net and Fisher-KPP; the DDPM is saved for `ProgressionExplorer`."
     src = Path(cfg.data_dir)/'phantom_mri'
     r = run_progression_experiment(Path(cfg.data_dir)/'phantom_mri_npy', Path(str(src) + '_truth'), Path(cfg.out)/'progression', size=cfg.size_exp,
                                    steps=cfg.prog_steps, reg_steps=cfg.reg_steps, device=cfg.device, seed=cfg.seed,
                                    fractions=cfg.fractions, progress=True)
     return dict(diffusion_beats_no_change=r['diffusion_beats_no_change'], train_s=r['train_s'], eval_s=r['eval_s'],
-                _table=r['table'], _figures=['progression/' + f for f in sorted(r['figures'])])
+                checkpoints=[r['checkpoint']], mask_rule_test_dice=r['mask_rule']['test_dice'], _table=r['table'], _figures=['progression/' + f for f in sorted(r['figures'])])
 
 def stage_np_benchmark(cfg:DemoConfig)->dict:
     "The nanoparticle benchmark: U-Net regressions, uni/multi diffusion and DAMM-Diffusion against the noise-free floor."

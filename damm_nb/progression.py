@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_progression.ipynb #4a548203
 from __future__ import annotations
-import json, math, time
+import json, math, time, tempfile
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -14,9 +14,10 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 from scipy import ndimage
 from tqdm.auto import tqdm
-from .core import get_device, seed_everything, write_json, write_text, check_writable
+from .core import (get_device, seed_everything, write_json, write_text, check_writable, save_checkpoint, load_checkpoint,
+                          CheckpointError, robust_range, to_pm1)
 from .phantoms import make_mri_phantom, fisher_kpp
-from .dicom import convert_tree, pseudonym
+from .dicom import convert_tree, pseudonym, read_series, DicomError, _read_header
 from .data import LongitudinalSlices, LongitudinalPairs, fit_size
 from .unet import NoiseUNet, UNetConfig, SeedUNet
 from .diffusion import make_schedule, q_sample, sample
@@ -28,7 +29,9 @@ __all__ = ['KPP_GRID', 'prepare_phantom', 'slice_tensor', 'random_flip', 'diffus
            'small_unet_config', 'n_params', 'ssim_histograms', 'plot_losses', 'run_denoising_experiment', 'truth_masks',
            'mask_slice', 'pair_tensors', 'progression_cond', 'progression_target', 'from_change',
            'train_progression_models', 'sample_progression', 'density_proxy', 'kpp_forecast', 'fit_kpp',
-           'physical_predictions', 'run_progression_experiment']
+           'physical_predictions', 'pooled_dice', 'apply_mask_rule', 'fit_mask_rule', 'save_progression',
+           'load_progression', 'run_progression_experiment', 'read_upload_series', 'series_slices',
+           'predict_next_visit']
 
 # %% ../nbs/11_progression.ipynb #8bb68c09
 def prepare_phantom(root, # folder for root/dicom (+ root/dicom_truth) and root/npy
@@ -265,7 +268,7 @@ def train_progression_models(d:dict, steps:int=1500, reg_steps:int|None=None, ba
 def sample_progression(models:dict, d:dict, K:int=8, steps:int=20, seed:int=0, progress:bool=False)->torch.Tensor:
     "K samples of the change (K, N, 2, S, S) from the conditional DDPM (DDIM η = 0 from independent x_T, x0_hat clipped to [-1, 1])."
     m = models['ddpm']; dev = next(m.parameters()).device
-    c = progression_cond(d, models['cov_mean'], models['cov_std']).to(dev)
+    c = progression_cond(d, models['cov_mean'], models['cov_std'], models.get('dt_scale', 100.)).to(dev)
     g, out = torch.Generator().manual_seed(seed), []
     for _ in tqdm(range(K), desc='samples', disable=not progress, leave=False):
         xT = torch.randn((len(c), 2, *c.shape[-2:]), generator=g).to(dev)
@@ -387,13 +390,57 @@ def _progression_report(df, out, figs, info):
     write_json(Path(out)/'metrics.json', res)
     return res
 
+# %% ../nbs/11_progression.ipynb #d24f60cf
+def pooled_dice(pred, target)->float:
+    "Dice 2|A∩B|/(|A|+|B|) over all pixels of all images at once (1 when both are empty)."
+    p, t = np.asarray(pred, bool), np.asarray(target, bool)
+    s = p.sum() + t.sum()
+    return 1. if s == 0 else float(2 * (p & t).sum() / s)
+
+def apply_mask_rule(x:torch.Tensor, # (N,1,S,S) slices in [-1, 1]
+                    rule:dict)->torch.Tensor:
+    "Tumour masks (N,1,S,S) from the stored rule: Gaussian smoothing by `rule['sigma']` pixels, then `> rule['thr']`."
+    a = x.detach().cpu().numpy().astype(np.float32)
+    if rule['sigma'] > 0: a = ndimage.gaussian_filter(a, (0,) * (a.ndim - 2) + (rule['sigma'],) * 2)
+    return torch.from_numpy(a > rule['thr'])
+
+def fit_mask_rule(x:torch.Tensor, m:torch.Tensor, # training slices (N,1,S,S) and their truth masks
+                  thrs=tuple(np.round(np.linspace(-0.5, 0.95, 30), 3)), sigmas=(0., 1.))->dict:
+    "The (σ, τ) of `apply_mask_rule` with the best pooled Dice on the training slices (ties: the smaller σ, then the lower τ)."
+    best = max(((pooled_dice(apply_mask_rule(x, dict(sigma=s, thr=t)), m), s, t) for s in sigmas for t in thrs), key=lambda o: (o[0], -o[1]))  # ties: less smoothing
+    return dict(kind='smoothed threshold', sigma=float(best[1]), thr=float(best[2]), train_dice=round(best[0], 4))
+
+# %% ../nbs/11_progression.ipynb #c462af66
+def save_progression(path, models:dict, d:dict, # the file, `train_progression_models`' output, the training pairs (`pair_tensors`)
+                     size:int, mask_rule:dict, sampling:dict, # slice side, `fit_mask_rule`'s rule, dict(K=..., steps=...)
+                     dt_scale:float=100., pct=(0.5, 99.5), series:str='post', modality:str='MR')->Path:
+    "Save the conditional DDPM and everything needed to run it on a new series, atomically."
+    m, s = models['ddpm'], models['sched']
+    save_checkpoint(path, {k: v.detach().cpu() for k, v in m.state_dict().items()}, m.cfg, kind='progression', img_size=int(size),
+                    cov_names=list(d['cov_names']), cov_mean=models['cov_mean'].cpu().tolist(), cov_std=models['cov_std'].cpu().tolist(),
+                    dt_scale=float(dt_scale), schedule=dict(kind='linear', T=int(s.T)), mask_rule=dict(mask_rule),
+                    sampling=dict(method='ddim', eta=0., target='x0', clip=1., K=int(sampling['K']), steps=int(sampling['steps'])),
+                    normalise=dict(pct=[float(o) for o in pct], series=series, modality=modality))
+    return Path(path)
+
+def load_progression(path)->dict:
+    "A saved progression model as the dict `sample_progression` takes (ddpm, sched, cov_mean, cov_std) plus its stored settings."
+    ck = load_checkpoint(path, UNetConfig)
+    if ck.get('kind') != 'progression': raise CheckpointError(f'{path}: not a progression model checkpoint')
+    ddpm = NoiseUNet(ck['config'])
+    try: ddpm.load_state_dict(ck['state_dict'])
+    except RuntimeError as e: raise CheckpointError(f'{path}: weights do not fit the stored config: {str(e)[:300]}') from e
+    keep = ('img_size', 'cov_names', 'dt_scale', 'schedule', 'sampling', 'mask_rule', 'normalise')
+    return {k: ck[k] for k in keep} | dict(ddpm=ddpm.eval(), sched=make_schedule(**ck['schedule']), checkpoint=str(path),
+                                          cov_mean=torch.tensor(ck['cov_mean']), cov_std=torch.tensor(ck['cov_std']))
+
 # %% ../nbs/11_progression.ipynb #e19b0355
 def run_progression_experiment(npy_root, truth_root, # conversion folder and the phantom's truth folder
-                               out, # output folder: figures (PNG), table.md, per_slice.csv, metrics.json
+                               out, # output folder: figures (PNG), table.md, per_slice.csv, metrics.json, progression_model.pt
                                size:int=32, steps:int=1500, reg_steps:int|None=None, batch_size:int=16, lr:float=2e-3,
                                hid_chs=(16, 32, 64), K:int=6, sample_steps:int=10,
                                device=None, seed:int=0, fractions=(.8, .1, .1), progress:bool=True)->dict:
-    "Train the conditional DDPM and the U-Net on training patients, fit Fisher-KPP per test patient, score all on the test patients."
+    "Train the conditional DDPM and the U-Net on training patients, fit Fisher-KPP per test patient, score all on the test patients; save the DDPM (`save_progression`)."
     out, t0 = check_writable(out), time.time()
     tr, te = (pair_tensors(npy_root, truth_root, s, size, fractions) for s in ('train', 'test'))
     models = train_progression_models(tr, steps, reg_steps, batch_size, lr, hid_chs, device, seed, progress)
@@ -410,7 +457,102 @@ def run_progression_experiment(npy_root, truth_root, # conversion folder and the
     df = _score_progression(te, preds, keep, sp, spread)
     _, curve = calibration(spread[keep], (preds['diffusion (mean of K)'][0] - te['xk1'])[keep])
     figs = _progression_figures(te, preds, spread, keep, out, models['hist'], curve)
-    info = dict(experiment='progression', size=size, train_pairs=len(tr['xk']), test_pairs=len(te['xk']), scored_slices=int(keep.sum()),
+    rule = fit_mask_rule(torch.cat([tr['xk'], tr['xk1']]), torch.cat([tr['mk'], tr['mk1']]))
+    rule['test_dice'] = round(pooled_dice(apply_mask_rule(torch.cat([te['xk'], te['xk1']]), rule), torch.cat([te['mk'], te['mk1']])), 4)
+    ckpt = save_progression(Path(out)/'progression_model.pt', models, tr, size, rule, dict(K=K, steps=sample_steps))
+    info = dict(checkpoint=str(ckpt), mask_rule=rule, experiment='progression', size=size, train_pairs=len(tr['xk']), test_pairs=len(te['xk']), scored_slices=int(keep.sum()),
                 test_patients=sorted(set(te['patient'])), steps=steps, K=K, params=models['params'], kpp_fits=phys[2],
                 voxel_mm=sp, train_s=round(t1 - t0, 1), eval_s=round(time.time() - t1, 1))
     return _progression_report(df, out, figs, info)
+
+# %% ../nbs/11_progression.ipynb #522a3bd2
+def _upload_headers(files, d:Path)->tuple[list, dict]:
+    "Write each (name, bytes) into folder `d` and read its header; a ValueError names the first file that is not a usable image."
+    hs, names = [], {}
+    for i, (name, data) in enumerate(files):
+        data = bytes(data)
+        if not data: raise ValueError(f'{name}: the file is empty')
+        p = d/f'{i:05d}.dcm'; p.write_bytes(data); names[str(p)] = name
+        h, reason = _read_header(p)
+        if h is None: raise ValueError(f'{name}: {reason}')
+        if h['truncated']: raise ValueError(f'{name}: truncated file (cut inside the header)')
+        if h['pixel_offset'] is None: raise ValueError(f'{name}: no pixel data (no PixelData element)')
+        need = dict(Rows=h['rows'], Columns=h['cols'], ImagePositionPatient=h['position'] or h.get('frame_positions'),
+                    ImageOrientationPatient=h['orientation'])
+        if miss := [k for k, v in need.items() if not v]: raise ValueError(f"{name}: required tag(s) {', '.join(miss)} missing or malformed")
+        hs.append(h)
+    return hs, names
+
+# %% ../nbs/11_progression.ipynb #78980ebe
+def read_upload_series(files, # [(file name, bytes), ...]: every file of one DICOM series
+                       modality:str='MR')->tuple[np.ndarray, dict]:
+    "The (Z,Y,X) float32 volume that `convert_tree` would make of one uploaded series, and facts about it; ValueError naming the file otherwise."
+    files = list(files or [])
+    if not files: raise ValueError('no files: upload every file of one DICOM series (one visit)')
+    with tempfile.TemporaryDirectory(prefix='damm_upload_') as d:
+        hs, names = _upload_headers(files, Path(d))
+        first = names[hs[0]['path']]
+        if other := [h for h in hs if h['series_uid'] != hs[0]['series_uid']]:
+            raise ValueError(f"{names[other[0]['path']]}: from another series than {first} (SeriesInstanceUID differs); upload the files of one series")
+        if bad := [h for h in hs if h['modality'] != modality]:
+            raise ValueError(f"{names[bad[0]['path']]}: modality {bad[0]['modality'] or '(none)'}, but the model was trained on {modality} series")
+        try: vol, spacing = read_series([h['path'] for h in hs], hs)
+        except DicomError as e:
+            msg = str(e)
+            for p, n in names.items(): msg = msg.replace(p, n)
+            raise ValueError(msg.replace(d, 'the uploaded series')) from None
+    if vol.ndim == 2: raise ValueError(f'{first}: a single image; upload every slice of the series (the intensity scale is fitted to the whole volume)')
+    if vol.ndim != 3: raise ValueError(f'{first}: the series makes a volume of shape {vol.shape}, not (slices, rows, columns): several phases in one series?')
+    return vol, dict(files=len(hs), first=first, modality=modality, description=hs[0]['description'], spacing=spacing, shape=vol.shape)
+
+# %% ../nbs/11_progression.ipynb #f8ce9e50
+def series_slices(vol:np.ndarray, size:int, pct=(0.5, 99.5))->torch.Tensor:
+    "Every slice (Z,1,size,size) of a volume scaled as `LongitudinalSlices` scales it: the volume's percentile range to [-1, 1], then `fit_size`."
+    lo, hi = robust_range(vol, pct)
+    y = np.nan_to_num(to_pm1(vol.astype(np.float32), lo, hi), nan=-1., posinf=1., neginf=-1.).astype(np.float32)
+    return torch.stack([fit_size(s[None], size) for s in y])
+
+def _covariates(model:dict, given:dict|None)->tuple[torch.Tensor, list]:
+    "The covariate vector in the model's order; the ones not given are the training mean (their names returned)."
+    given, names = dict(given or {}), model['cov_names']
+    if extra := sorted(set(given) - set(names)): raise ValueError(f'unknown covariate(s) {extra}; the model takes {names}')
+    mu = model['cov_mean'].tolist()
+    return torch.tensor([float(given.get(k, m)) for k, m in zip(names, mu)]), [k for k in names if k not in given]
+
+# %% ../nbs/11_progression.ipynb #7f3c5892
+@torch.no_grad()
+def predict_next_visit(model:dict, # from `load_progression`
+                       files, # [(name, bytes), ...] of one DICOM series (one visit)
+                       days:float, # days from this visit to the forecast one
+                       slice:int|None=None, # slice to forecast; None: the largest mask by the stored rule
+                       covariates:dict|None=None, # name -> value; missing ones take the training mean
+                       K:int|None=None, steps:int|None=None, seed:int=0 # samples and DDIM steps (None: the checkpoint's)
+                      )->dict:
+    "Forecast of the next visit's slice and tumour mask from an uploaded series, with the spread over K samples."
+    if not (isinstance(days, (int, float)) and math.isfinite(days) and days > 0): raise ValueError(f'days must be a positive number, got {days!r}')
+    vol, info = read_upload_series(files, model['normalise']['modality'])
+    x = series_slices(vol, model['img_size'], model['normalise']['pct'])
+    m = apply_mask_rule(x, model['mask_rule']); area = m.flatten(1).sum(1)
+    notes = []
+    if slice is None:
+        z = int(area.argmax()) if area.any() else len(x) // 2
+        notes.append(f'slice {z} of {len(x)}: ' + ('the largest mask by the stored rule' if area.any() else 'no mask in any slice by the stored rule, the middle one'))
+    elif 0 <= slice < len(x): z = int(slice)
+    else: raise ValueError(f"{info['first']}: slice {slice} is outside the series' 0..{len(x) - 1}")
+    cov, defaulted = _covariates(model, covariates)
+    if defaulted: notes.append(f"covariates {', '.join(defaulted)} not given: the training mean is used")
+    K, steps = K or model['sampling']['K'], steps or model['sampling']['steps']
+    d = dict(xk=x[z:z + 1], mk=m[z:z + 1], dt=torch.tensor([float(days)]), cov=cov[None])
+    return _forecast(model, d, sample_progression(model, d, K, steps, seed), z, area, info, notes, cov, dict(K=K, steps=steps, seed=seed))
+
+# %% ../nbs/11_progression.ipynb #8fcba81c
+def _forecast(model, d, smp, z, area, info, notes, cov, settings)->dict:
+    "The result of `predict_next_visit` from K samples of the change `smp` (K,1,2,S,S)."
+    imgs, masks = zip(*[from_change(d, s) for s in smp])
+    imgs, masks = torch.stack(imgs)[:, 0, 0], torch.stack(masks)[:, 0, 0]
+    pred, pmask = from_change(d, smp.mean(0))
+    spread = sample_spread(imgs) if len(imgs) > 1 else np.zeros(imgs.shape[1:], np.float32)
+    return dict(pred=pred[0, 0].numpy(), mask=pmask[0, 0].numpy(), samples=imgs.numpy(), spread=np.asarray(spread, np.float32),
+                mask_freq=masks.float().mean(0).numpy(), image_k=d['xk'][0, 0].numpy(), mask_k=d['mk'][0, 0].numpy(),
+                slice=z, mask_area=area.tolist(), days=float(d['dt'][0]), covariates=dict(zip(model['cov_names'], cov.tolist())),
+                notes=notes, series=info, settings=settings | dict(sampler='ddim', img_size=model['img_size'], checkpoint=model.get('checkpoint')))
