@@ -36,8 +36,8 @@ class DemoConfig:
     divergent:float=0.2    # fraction of TME samples whose nuclei image disagrees
     workers:int=2
     den_steps:int=100      # training steps of the denoising DDPM
-    prog_steps:int=120     # training steps of the progression DDPM
-    reg_steps:int=80       # training steps of the progression U-Net regression
+    prog_steps:int=800     # training steps of the progression DDPM
+    reg_steps:int=400      # training steps of the progression U-Net regression
     size_exp:int=32        # slice size of the MRI experiments
     experiments:bool=True  # run the denoising, progression and nanoparticle experiments
 

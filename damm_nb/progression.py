@@ -192,6 +192,7 @@ def run_denoising_experiment(npy_root, # conversion folder of the phantom (or of
     x, _, _ = slice_tensor(npy_root, 'train', size, fractions=fractions)
     xt, names, pats = slice_tensor(npy_root, 'test', size, fractions=fractions)
     if max_test: xt, names, pats = xt[:max_test], names[:max_test], pats[:max_test]
+    torch.manual_seed(seed)  # the initial weights come from the seed, not from whatever ran before
     sched, model = make_schedule('linear', T=1000), NoiseUNet(small_unet_config(hid_chs=hid_chs)).to(dev)
     x, xt, tf = x.to(dev), xt.to(dev), int(1.5 * sigma_to_t(sched, max(sigmas))) + 1
     hist = fit_model(model, lambda m, i, g: diffusion_loss(m, random_flip(x[i], g), sched, t_focus=tf, g=g), len(x), steps,
@@ -255,10 +256,10 @@ def train_progression_models(d:dict, steps:int=1500, reg_steps:int|None=None, ba
     mu, sd = d['cov'].mean(0), d['cov'].std(0).clamp(min=1e-3)
     c, y = progression_cond(d, mu, sd).to(dev), progression_target(d).to(dev)
     sched = make_schedule('linear', T=1000)
-    ddpm = NoiseUNet(small_unet_config(2, 2, c.shape[1], hid_chs)).to(dev)
+    torch.manual_seed(seed); ddpm = NoiseUNet(small_unet_config(2, 2, c.shape[1], hid_chs)).to(dev)  # initial weights from the seed
     flip = lambda i, g: random_flip(torch.cat([y[i], c[i]], 1), g).split([2, c.shape[1]], 1)
     h_d = fit_model(ddpm, lambda m, i, g: (lambda yy, cc: diffusion_loss(m, yy, sched, cc, target='x0', g=g))(*flip(i, g)), len(y), steps, batch_size, lr, seed, progress, 'progression DDPM')
-    reg = SeedUNet(c.shape[1], 2, base=16, depth=3).to(dev)
+    torch.manual_seed(seed); reg = SeedUNet(c.shape[1], 2, base=16, depth=3).to(dev)
     h_r = fit_model(reg, lambda m, i, g: (lambda yy, cc: F.mse_loss(m(cc), yy))(*flip(i, g)), len(y), reg_steps or steps, batch_size, lr, seed, progress, 'SeedUNet')
     return dict(ddpm=ddpm, reg=reg, sched=sched, cov_mean=mu, cov_std=sd, hist={'diffusion (x0 MSE)': h_d, 'SeedUNet (MSE)': h_r},
                 params={'diffusion': n_params(ddpm), 'SeedUNet': n_params(reg)})
