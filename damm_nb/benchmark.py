@@ -27,7 +27,7 @@ __all__ = ['FLOOR', 'UNET_V', 'UNET_VN', 'UNI', 'MULTI', 'DAMM', 'NPBenchConfig'
 @dataclass
 class NPBenchConfig:
     "Every setting of one nanoparticle-benchmark run (data, models, training, sampling); stored in metrics.json."
-    n:int=160 # simulated tiles per regime (4 tiles per slide; split 80/10/10 by slide)
+    n:int=320 # simulated tiles per regime (4 tiles per slide; split 80/10/10 by slide)
     size:int=32 # tile side in pixels; the models work on the pixels (no latent embedder)
     epochs:int=16 # training epochs of every model
     warmup_frac:float=0.4 # DAMMP warm-up: this fraction of the epochs trains both branches on the mean of their losses
