@@ -407,7 +407,7 @@ class ProgressionExplorer:
                  days:int=60, K:int|None=None, steps:int|None=None): # defaults of the sliders (K, steps: the checkpoint's)
         self.model, self.res = load_progression(model) if isinstance(model, (str, Path)) else model, None
         s, names = self.model['sampling'], ', '.join(self.model['cov_names'])
-        self.up = W.FileUpload(accept=','.join(DICOM_EXTS), multiple=True, description='DICOM series')
+        self.up = W.FileUpload(accept='', multiple=True, description='DICOM series')  # any name: archive downloads often have no extension; the reader checks the content
         self.days = W.IntSlider(days, 1, 365, description='days')
         self.K, self.steps = W.IntSlider(K or s['K'], 1, 32, description='samples K'), W.IntSlider(steps or s['steps'], 1, 200, description='steps')
         self.slice, self.seed = W.IntText(-1, description='slice'), W.IntText(0, description='seed')
