@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 # the model check-lab opens: the demo's, of the 30 %-divergent nanoparticle regime
 CHECKPOINT ?= report/np_benchmark/np_div0.3_damm.pt
+# and the progression model whose explorer check-lab also opens, with a DICOM series of the demo's phantom (data/phantom_mri)
+PROGRESSION ?= report/progression/progression_model.pt
 
 .PHONY: install demo test test-slow docs export check-site check-lab
 install: $(VENV)/.installed
@@ -32,5 +34,5 @@ export: install        ## notebooks -> library, then strip notebook metadata
 check-site: docs       ## open every docs page in headless Chromium (needs: apt-get install -y chromium libjs-mathjax; .ci/run installs them)
 	$(BIN)/python .ci/check_site.py
 
-check-lab: install     ## the explorer in a real JupyterLab, driven by headless Chromium, on CHECKPOINT (run `make demo` first; needs: apt-get install -y chromium)
-	$(BIN)/python .ci/check_lab.py --checkpoint $(CHECKPOINT) $(ARGS)
+check-lab: install     ## the explorers in a real JupyterLab, driven by headless Chromium, on CHECKPOINT and PROGRESSION (run `make demo` first; needs: apt-get install -y chromium)
+	$(BIN)/python .ci/check_lab.py --checkpoint $(CHECKPOINT) --progression $(PROGRESSION) $(ARGS)
