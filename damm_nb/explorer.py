@@ -410,14 +410,16 @@ class ProgressionExplorer:
         self.up = W.FileUpload(accept='', multiple=True, description='DICOM series')  # any name: archive downloads often have no extension; the reader checks the content
         self.days = W.IntSlider(days, 1, 365, description='days')
         self.K, self.steps = W.IntSlider(K or s['K'], 1, 32, description='samples K'), W.IntSlider(steps or s['steps'], 1, 200, description='steps')
-        self.slice, self.seed = W.IntText(-1, description='slice'), W.IntText(0, description='seed')
+        narrow = W.Layout(width='160px')  # a row of sliders and numbers wraps instead of pushing the button off the notebook
+        self.slice, self.seed = W.IntText(-1, description='slice', layout=narrow), W.IntText(0, description='seed', layout=narrow)
         self.cov = W.Text('', description='covariates', placeholder=f'{names} (name=value, ...)')
         self.btn = W.Button(description='Predict', button_style='primary')
         self.msg, self.notes, self.downloads = W.HTML(), W.HTML(), W.HTML()
         self.img = W.Image(format='png', layout=W.Layout(align_self='flex-start', width='auto'))
         self.btn.on_click(lambda b: self.predict())
         self.widget = W.VBox([W.HTML('<b>Upload every file of one visit\'s post-contrast series</b> (DICOM); slice −1: the largest tumour'),
-                              W.HBox([self.up, self.days, self.cov]), W.HBox([self.K, self.steps, self.slice, self.seed, self.btn]),
+                              W.HBox([self.up, self.days, self.cov], layout=W.Layout(flex_flow='row wrap')),
+                              W.HBox([self.K, self.steps, self.slice, self.seed, self.btn], layout=W.Layout(flex_flow='row wrap')),
                               self.msg, self.img, self.notes, self.downloads])
     def _ipython_display_(self): display(self.widget)
 
