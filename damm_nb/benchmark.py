@@ -40,7 +40,7 @@ class NPBenchConfig:
     sampler:str='ddim'; steps:int=20; eta:float=0. # sampling of the diffusion models (scaled_linear schedule, T=1000)
     seed:int=0
 
-def np_settings(quick:bool=False, # a plumbing check: 64 tiles, 8 epochs, 10 steps (about a quarter of the full run's time)
+def np_settings(quick:bool=False, # a plumbing check: 64 tiles, 8 epochs, 10 sampling steps
                 **kw)->NPBenchConfig: # overrides; None values are ignored
     "The benchmark's settings: defaults, the `quick` preset, then any overrides."
     base = dict(n=64, epochs=8, steps=10) if quick else {}

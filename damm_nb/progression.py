@@ -15,19 +15,19 @@ import seaborn as sns
 from scipy import ndimage
 from tqdm.auto import tqdm
 from .core import (get_device, seed_everything, write_json, write_text, check_writable, save_checkpoint, load_checkpoint,
-                          CheckpointError, robust_range, to_pm1)
+                          CheckpointError)
 from .phantoms import make_mri_phantom, fisher_kpp
 from .dicom import convert_tree, pseudonym, read_series, DicomError, _read_header
-from .data import LongitudinalSlices, LongitudinalPairs, fit_size
+from .data import LongitudinalSlices, LongitudinalPairs, fit_size, scale_pm1
 from .unet import NoiseUNet, UNetConfig, SeedUNet
 from .diffusion import make_schedule, q_sample, sample
 from .evaluate import (evaluate_batch, summarize, results_table, panel_figure, save_figure, sample_spread, calibration,
                        plot_calibration, dice)
 
 # %% auto #0
-__all__ = ['KPP_GRID', 'prepare_phantom', 'slice_tensor', 'random_flip', 'diffusion_loss', 'fit_model', 'sigma_to_t', 'denoise',
-           'small_unet_config', 'n_params', 'ssim_histograms', 'plot_losses', 'run_denoising_experiment', 'truth_masks',
-           'mask_slice', 'pair_tensors', 'progression_cond', 'progression_target', 'from_change',
+__all__ = ['DT_SCALE', 'KPP_GRID', 'prepare_phantom', 'slice_tensor', 'random_flip', 'diffusion_loss', 'fit_model', 'sigma_to_t',
+           'denoise', 'small_unet_config', 'n_params', 'ssim_histograms', 'plot_losses', 'run_denoising_experiment',
+           'truth_masks', 'mask_slice', 'pair_tensors', 'progression_cond', 'progression_target', 'from_change',
            'train_progression_models', 'sample_progression', 'density_proxy', 'kpp_forecast', 'fit_kpp',
            'physical_predictions', 'pooled_dice', 'apply_mask_rule', 'fit_mask_rule', 'save_progression',
            'load_progression', 'run_progression_experiment', 'read_upload_series', 'series_slices',
@@ -232,9 +232,11 @@ def pair_tensors(npy_root, truth_root, split:str, size:int=32, fractions=(.8, .1
                     spacing=tuple(float(s) for s in spacing.split('x')), masks3d=masks)
 
 # %% ../nbs/11_progression.ipynb #75404238
+DT_SCALE = 100.  # days per unit of the day-interval channel
+
 def progression_cond(d:dict, # from `pair_tensors`
                      cov_mean:torch.Tensor, cov_std:torch.Tensor, # covariate standardisation (from the training split)
-                     dt_scale:float=100.)->torch.Tensor:
+                     dt_scale:float=DT_SCALE)->torch.Tensor:
     "Conditioning images (N, 3+C, S, S): visit-k image, visit-k mask as ±1, then dt/dt_scale and each standardised covariate as constant channels."
     N, _, S, _ = d['xk'].shape
     const = torch.cat([d['dt'][:, None] / dt_scale, (d['cov'] - cov_mean) / cov_std], 1)
@@ -269,7 +271,7 @@ def train_progression_models(d:dict, steps:int=1500, reg_steps:int|None=None, ba
 def sample_progression(models:dict, d:dict, K:int=8, steps:int=20, seed:int=0, progress:bool=False)->torch.Tensor:
     "K samples of the change (K, N, 2, S, S) from the conditional DDPM (DDIM η = 0 from independent x_T, x0_hat clipped to [-1, 1])."
     m = models['ddpm']; dev = next(m.parameters()).device
-    c = progression_cond(d, models['cov_mean'], models['cov_std'], models.get('dt_scale', 100.)).to(dev)
+    c = progression_cond(d, models['cov_mean'], models['cov_std'], models.get('dt_scale', DT_SCALE)).to(dev)
     g, out = torch.Generator().manual_seed(seed), []
     for _ in tqdm(range(K), desc='samples', disable=not progress, leave=False):
         xT = torch.randn((len(c), 2, *c.shape[-2:]), generator=g).to(dev)
@@ -394,9 +396,7 @@ def _progression_report(df, out, figs, info):
 # %% ../nbs/11_progression.ipynb #d24f60cf
 def pooled_dice(pred, target)->float:
     "Dice 2|A∩B|/(|A|+|B|) over all pixels of all images at once (1 when both are empty)."
-    p, t = np.asarray(pred, bool), np.asarray(target, bool)
-    s = p.sum() + t.sum()
-    return 1. if s == 0 else float(2 * (p & t).sum() / s)
+    return float(dice(np.asarray(pred, bool).reshape(1, -1), np.asarray(target, bool).reshape(1, -1))[0])
 
 def apply_mask_rule(x:torch.Tensor, # (N,1,S,S) slices in [-1, 1]
                     rule:dict)->torch.Tensor:
@@ -414,7 +414,7 @@ def fit_mask_rule(x:torch.Tensor, m:torch.Tensor, # training slices (N,1,S,S) an
 # %% ../nbs/11_progression.ipynb #c462af66
 def save_progression(path, models:dict, d:dict, # the file, `train_progression_models`' output, the training pairs (`pair_tensors`)
                      size:int, mask_rule:dict, sampling:dict, # slice side, `fit_mask_rule`'s rule, dict(K=..., steps=...)
-                     dt_scale:float=100., pct=(0.5, 99.5), series:str='post', modality:str='MR')->Path:
+                     dt_scale:float=DT_SCALE, pct=(0.5, 99.5), series:str='post', modality:str='MR')->Path:
     "Save the conditional DDPM and everything needed to run it on a new series, atomically."
     m, s = models['ddpm'], models['sched']
     save_checkpoint(path, {k: v.detach().cpu() for k, v in m.state_dict().items()}, m.cfg, kind='progression', img_size=int(size),
@@ -509,8 +509,7 @@ def read_upload_series(files, # [(file name, bytes), ...]: every file of one DIC
 # %% ../nbs/11_progression.ipynb #f8ce9e50
 def series_slices(vol:np.ndarray, size:int, pct=(0.5, 99.5))->torch.Tensor:
     "Every slice (Z,1,size,size) of a volume scaled as `LongitudinalSlices` scales it: the volume's percentile range to [-1, 1], then `fit_size`."
-    lo, hi = robust_range(vol, pct)
-    y = np.nan_to_num(to_pm1(vol.astype(np.float32), lo, hi), nan=-1., posinf=1., neginf=-1.).astype(np.float32)
+    y = scale_pm1(vol.astype(np.float32), scale='percentile', pct=pct)  # the volume's robust range, as `LongitudinalSlices.volume`
     return torch.stack([fit_size(s[None], size) for s in y])
 
 def _covariates(model:dict, given:dict|None)->tuple[torch.Tensor, list]:
