@@ -314,9 +314,8 @@ class _Volumes(Dataset):
         try: v = np.load(f, mmap_mode=None, allow_pickle=False)
         except Exception as e: raise OSError(f'{f}: cannot read volume ({type(e).__name__}: {e})') from e
         if v.ndim != 3: raise ValueError(f'{f}: expected a (Z,Y,X) volume, got shape {v.shape}')
-        try: lo, hi = robust_range(v, self.pct)
+        try: y = scale_pm1(v.astype(np.float32), scale='percentile', pct=self.pct)
         except ValueError as e: raise ValueError(f'{f}: {e}') from e
-        y = np.nan_to_num(to_pm1(v.astype(np.float32), lo, hi), nan=-1., posinf=1., neginf=-1.).astype(np.float32)
         if self.cache: self._cache[path] = y
         return y
 
