@@ -7,6 +7,7 @@ that the largest case finishes on a shared 2-core machine; time scales with pixe
 
 Usage: python bench/bench_scaling.py [--threads 2] [--reps 2] [--hid 16,32,64] [--sizes 64,128,256] [--batches 8,32]
 """
+
 import argparse, json, os, subprocess, sys
 from _timing import add_quick, parse, load_line
 
@@ -32,23 +33,48 @@ print(json.dumps(dict(s=statistics.median(ts), mib=(resource.getrusage(resource.
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--threads', type=int, default=2); p.add_argument('--reps', type=int, default=2)
-    p.add_argument('--hid', default='16,32,64'); p.add_argument('--sizes', default='64,128,256'); p.add_argument('--batches', default='8,32')
+    p.add_argument('--threads', type=int, default=2)
+    p.add_argument('--reps', type=int, default=2)
+    p.add_argument('--hid', default='16,32,64')
+    p.add_argument('--sizes', default='64,128,256')
+    p.add_argument('--batches', default='8,32')
     p.add_argument('--channels-last', action='store_true')
     add_quick(p, reps=1, hid='8,16,32', sizes='16,32', batches='2')
     a = parse(p)
     hid = [int(o) for o in a.hid.split(',')]
-    print(f'load average {" ".join(f"{o:.2f}" for o in os.getloadavg())} | {a.threads} threads | NoiseUNet hid_chs {tuple(hid)}, '
-          f'1 block/level, fp32{", channels_last" if a.channels_last else ""}, median of {a.reps} steps after one warm-up')
-    print(f"\n{'size':>6} {'batch':>6} {'s/step':>8} {'ms/Mpixel':>10} {'img/s':>8} {'peak MiB':>9} {'MiB/Mpixel':>11}")
+    print(
+        f'load average {" ".join(f"{o:.2f}" for o in os.getloadavg())} | {a.threads} threads | NoiseUNet hid_chs {tuple(hid)}, '
+        f'1 block/level, fp32{", channels_last" if a.channels_last else ""}, median of {a.reps} steps after one warm-up'
+    )
+    print(
+        f"\n{'size':>6} {'batch':>6} {'s/step':>8} {'ms/Mpixel':>10} {'img/s':>8} {'peak MiB':>9} {'MiB/Mpixel':>11}"
+    )
     for size in map(int, a.sizes.split(',')):
         for batch in map(int, a.batches.split(',')):
-            out = subprocess.run([sys.executable, '-c', CHILD, json.dumps([size, batch, hid, a.reps, a.threads, a.channels_last]), os.path.dirname(os.path.abspath(__file__))],
-                                 capture_output=True, text=True)
-            if out.returncode: print(f'{size:>6} {batch:>6} failed: {out.stderr.strip().splitlines()[-1:]}'); continue
-            r = json.loads(out.stdout.strip().splitlines()[-1]); mpx = size * size * batch / 1e6
-            print(f"{size:>6} {batch:>6} {r['s']:8.3f} {r['s'] * 1e3 / mpx:10.1f} {batch / r['s']:8.2f} {r['mib']:9.0f} {r['mib'] / mpx:11.0f}", flush=True)
-    print(f'({r["params"]/1e6:.3f} M parameters) load average at the end {os.getloadavg()[0]:.2f}')
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    '-c',
+                    CHILD,
+                    json.dumps([size, batch, hid, a.reps, a.threads, a.channels_last]),
+                    os.path.dirname(os.path.abspath(__file__)),
+                ],
+                capture_output=True,
+                text=True,
+            )
+            if out.returncode:
+                print(f'{size:>6} {batch:>6} failed: {out.stderr.strip().splitlines()[-1:]}')
+                continue
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            mpx = size * size * batch / 1e6
+            print(
+                f"{size:>6} {batch:>6} {r['s']:8.3f} {r['s'] * 1e3 / mpx:10.1f} {batch / r['s']:8.2f} {r['mib']:9.0f} {r['mib'] / mpx:11.0f}",
+                flush=True,
+            )
+    print(
+        f'({r["params"] / 1e6:.3f} M parameters) load average at the end {os.getloadavg()[0]:.2f}'
+    )
 
 
-if __name__ == '__main__': main()
+if __name__ == '__main__':
+    main()

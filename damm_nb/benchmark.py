@@ -15,7 +15,15 @@ from .phantoms import simulate_tme
 from .data import PairedFolders, group_of, make_loaders
 from .unet import SeedUNet, UNetConfig
 from .damm import DAMMConfig, LatentDiffusionPipeline, save_pipeline
-from .evaluate import run_benchmark, summarize, results_table, panel_figure, save_figure, metric_histograms, uafm_uncertainty
+from damm_nb.evaluate import (
+    run_benchmark,
+    summarize,
+    results_table,
+    panel_figure,
+    save_figure,
+    metric_histograms,
+    uafm_uncertainty,
+)
 
 # %% auto #0
 __all__ = ['FLOOR', 'UNET_V', 'UNET_VN', 'UNI', 'MULTI', 'DAMM', 'NPBenchConfig', 'np_settings', 'truth_image', 'TMETiles',
@@ -27,195 +35,346 @@ __all__ = ['FLOOR', 'UNET_V', 'UNET_VN', 'UNI', 'MULTI', 'DAMM', 'NPBenchConfig'
 @dataclass
 class NPBenchConfig:
     "Every setting of one nanoparticle-benchmark run (data, models, training, sampling); stored in metrics.json."
-    n:int=320 # simulated tiles per regime (4 tiles per slide; split 80/10/10 by slide)
-    size:int=32 # tile side in pixels; the models work on the pixels (no latent embedder)
-    epochs:int=16 # training epochs of every model
-    warmup_frac:float=0.4 # DAMMP warm-up: this fraction of the epochs trains both branches on the mean of their losses
-    batch_size:int=16; lr:float=1e-3 # Adam, constant rate, gradient norm clipped to 1
-    hid_chs:tuple=(16, 32); blocks:int=1; groups:int=8; time_dim:int=64; emb_dim:int=128 # each DAMM branch's NoiseUNet
-    gamma:float=0.5 # DAMMP threshold on c = mean(U)
-    alpha:float=1e-2 # weight of DAMMP's confidence loss (the paper's 1e-4 is for far longer training)
-    unet_base:int=16; unet_depth:int=3 # seed 001's U-Net (channels of the first level, max-pools)
-    pred:str='x0' # what the diffusion network predicts: 'x0' learns in a few hundred CPU steps; 'eps' (the paper's) needs far more
-    sampler:str='ddim'; steps:int=20; eta:float=0. # sampling of the diffusion models (scaled_linear schedule, T=1000)
-    seed:int=0
 
-def np_settings(quick:bool=False, # a plumbing check: 64 tiles, 8 epochs, 10 sampling steps
-                **kw)->NPBenchConfig: # overrides; None values are ignored
+    n: int = 320  # simulated tiles per regime (4 tiles per slide; split 80/10/10 by slide)
+    size: int = 32  # tile side in pixels; the models work on the pixels (no latent embedder)
+    epochs: int = 16  # training epochs of every model
+    warmup_frac: float = 0.4  # DAMMP warm-up: this fraction of the epochs trains both branches on the mean of their losses
+    batch_size: int = 16
+    lr: float = 1e-3  # Adam, constant rate, gradient norm clipped to 1
+    hid_chs: tuple = (16, 32)
+    blocks: int = 1
+    groups: int = 8
+    time_dim: int = 64
+    emb_dim: int = 128  # each DAMM branch's NoiseUNet
+    gamma: float = 0.5  # DAMMP threshold on c = mean(U)
+    alpha: float = (
+        1e-2  # weight of DAMMP's confidence loss (the paper's 1e-4 is for far longer training)
+    )
+    unet_base: int = 16
+    unet_depth: int = 3  # seed 001's U-Net (channels of the first level, max-pools)
+    pred: str = 'x0'  # what the diffusion network predicts: 'x0' learns in a few hundred CPU steps; 'eps' (the paper's) needs far more
+    sampler: str = 'ddim'
+    steps: int = 20
+    eta: float = 0.0  # sampling of the diffusion models (scaled_linear schedule, T=1000)
+    seed: int = 0
+
+
+def np_settings(
+    quick: bool = False,  # a plumbing check: 64 tiles, 8 epochs, 10 sampling steps
+    **kw,
+) -> NPBenchConfig:  # overrides; None values are ignored
     "The benchmark's settings: defaults, the `quick` preset, then any overrides."
     base = dict(n=64, epochs=8, steps=10) if quick else {}
     return NPBenchConfig(**(base | {k: v for k, v in kw.items() if v is not None}))
 
 # %% ../nbs/15_np_benchmark.ipynb #9f6e7566
-def truth_image(path:str|Path, # truth/<name>.npz written by `simulate_tme`
-                size:int|None=None # output side; bilinear (antialiased) resize when it differs
-               )->torch.Tensor:
+def truth_image(
+    path: str | Path,  # truth/<name>.npz written by `simulate_tme`
+    size: int | None = None,  # output side; bilinear (antialiased) resize when it differs
+) -> torch.Tensor:
     "The noise-free NP field of one tile as a (1, H, W) tensor in the QD image's [-1, 1] scale."
-    with np.load(path) as z: a = torch.from_numpy(z['np_field'].astype(np.float32))[None] / 255. * 2 - 1
-    if size is not None and a.shape[-1] != size: a = F.interpolate(a[None], (size, size), mode='bilinear', antialias=True)[0]
+    with np.load(path) as z:
+        a = torch.from_numpy(z['np_field'].astype(np.float32))[None] / 255.0 * 2 - 1
+    if size is not None and a.shape[-1] != size:
+        a = F.interpolate(a[None], (size, size), mode='bilinear', antialias=True)[0]
     return a
+
 
 class TMETiles(Dataset):
     "`PairedFolders` items plus 'slide' and, where the simulator's truth exists, 'divergent' and 'truth'."
-    def __init__(self, root:str|Path, size:int=32, split:str|None=None, seed:int=0):
-        self.root, self.pf = Path(root), PairedFolders(root, img_size=size, split=split, cache=True, seed=seed)
-        meta = self.root/'meta.csv'
-        self.meta = pd.read_csv(meta).set_index('name') if meta.exists() and (self.root/'truth').is_dir() else None
-    def __len__(self): return len(self.pf)
+
+    def __init__(self, root: str | Path, size: int = 32, split: str | None = None, seed: int = 0):
+        self.root, self.pf = (
+            Path(root),
+            PairedFolders(root, img_size=size, split=split, cache=True, seed=seed),
+        )
+        meta = self.root / 'meta.csv'
+        self.meta = (
+            pd.read_csv(meta).set_index('name')
+            if meta.exists() and (self.root / 'truth').is_dir()
+            else None
+        )
+
+    def __len__(self):
+        return len(self.pf)
+
     def __getitem__(self, i):
         d = self.pf[i] | {'slide': group_of(self.pf.names[i])}
-        if self.meta is None: return d
+        if self.meta is None:
+            return d
         n = d['name']
-        return d | {'divergent': int(self.meta.loc[n, 'divergent']), 'truth': truth_image(self.root/'truth'/(Path(n).stem + '.npz'), self.pf.img_size)}
+        return d | {
+            'divergent': int(self.meta.loc[n, 'divergent']),
+            'truth': truth_image(self.root / 'truth' / (Path(n).stem + '.npz'), self.pf.img_size),
+        }
 
 # %% ../nbs/15_np_benchmark.ipynb #7479c851
 @dataclass
 class PixelSpaceConfig:
     "What `save_pipeline` stores for a `PixelSpace` embedder (it has no weights)."
-    down:int=1 # spatial reduction of the 'latent' (none)
+
+    down: int = 1  # spatial reduction of the 'latent' (none)
+
 
 class PixelSpace(nn.Module):
     "Identity 'embedder' (encode and decode return their input): DAMM-Diffusion on the pixels, without a latent space."
-    def __init__(self, cfg:PixelSpaceConfig|None=None): super().__init__(); self.cfg = cfg or PixelSpaceConfig()
-    def encode(self, x): return x
-    def decode(self, z): return z
 
-def make_damm(c:NPBenchConfig)->LatentDiffusionPipeline:
+    def __init__(self, cfg: PixelSpaceConfig | None = None):
+        super().__init__()
+        self.cfg = cfg or PixelSpaceConfig()
+
+    def encode(self, x):
+        return x
+
+    def decode(self, z):
+        return z
+
+
+def make_damm(c: NPBenchConfig) -> LatentDiffusionPipeline:
     "A pixel-space DAMM-Diffusion pipeline (target, vessels, nuclei each 1 channel) from the benchmark's settings."
-    u = UNetConfig(hid_chs=c.hid_chs, blocks=c.blocks, groups=c.groups, time_dim=c.time_dim, emb_dim=c.emb_dim)
-    cfg = DAMMConfig(latent_ch=1, uni_ch=1, multi_ch=1, unet=u, gamma=c.gamma, alpha=c.alpha, pred=c.pred, sampler=c.sampler, steps=c.steps, eta=c.eta)
+    u = UNetConfig(
+        hid_chs=c.hid_chs, blocks=c.blocks, groups=c.groups, time_dim=c.time_dim, emb_dim=c.emb_dim
+    )
+    cfg = DAMMConfig(
+        latent_ch=1,
+        uni_ch=1,
+        multi_ch=1,
+        unet=u,
+        gamma=c.gamma,
+        alpha=c.alpha,
+        pred=c.pred,
+        sampler=c.sampler,
+        steps=c.steps,
+        eta=c.eta,
+    )
     return LatentDiffusionPipeline(cfg, {k: PixelSpace() for k in ('target', 'vessels', 'nuclei')})
 
-def _to(b:dict, dev)->dict: return {k: v.to(dev) if torch.is_tensor(v) else v for k, v in b.items()}
+
+def _to(b: dict, dev) -> dict:
+    return {k: v.to(dev) if torch.is_tensor(v) else v for k, v in b.items()}
 
 # %% ../nbs/15_np_benchmark.ipynb #65d85dcf
-def train_damm(pipe:LatentDiffusionPipeline, loader, # training batches with target, vessels, nuclei
-               epochs:int, warmup:int, # total epochs; DAMMP warm-up epochs
-               lr:float=1e-3, device='cpu', progress:bool=True)->pd.DataFrame:
+def train_damm(
+    pipe: LatentDiffusionPipeline,
+    loader,  # training batches with target, vessels, nuclei
+    epochs: int,
+    warmup: int,  # total epochs; DAMMP warm-up epochs
+    lr: float = 1e-3,
+    device='cpu',
+    progress: bool = True,
+) -> pd.DataFrame:
     "Train the two-branch network with DAMMP's loss; one row per epoch (loss, share of samples kept on the multi branch, mean c)."
-    pipe.to(device).train(); opt, hist = torch.optim.Adam(pipe.net.parameters(), lr), []
+    pipe.to(device).train()
+    opt, hist = torch.optim.Adam(pipe.net.parameters(), lr), []
     for ep in tqdm(range(epochs), desc='DAMM-Diffusion', leave=False, disable=not progress):
         st = []
         for b in loader:
             loss, s = pipe.loss(_to(b, device), warmup=ep < warmup)
-            opt.zero_grad(); loss.backward(); nn.utils.clip_grad_norm_(pipe.net.parameters(), 1.); opt.step()
+            opt.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(pipe.net.parameters(), 1.0)
+            opt.step()
             st.append({k: float(s[k]) for k in ('loss', 'use_multi', 'c')})
         hist.append(dict(pd.DataFrame(st).mean()) | {'epoch': ep, 'warmup': int(ep < warmup)})
     return pd.DataFrame(hist).set_index('epoch')
 
-def train_regressor(model:nn.Module, loader, inputs:tuple, # batch keys stacked as input channels
-                    epochs:int, lr:float=1e-3, device='cpu', progress:bool=True)->list:
+
+def train_regressor(
+    model: nn.Module,
+    loader,
+    inputs: tuple,  # batch keys stacked as input channels
+    epochs: int,
+    lr: float = 1e-3,
+    device='cpu',
+    progress: bool = True,
+) -> list:
     "Train a deterministic regression (seed 001's U-Net) with L1 on the target; the mean loss per epoch."
-    model.to(device).train(); opt, hist = torch.optim.Adam(model.parameters(), lr), []
-    for ep in tqdm(range(epochs), desc='U-Net ' + '+'.join(inputs), leave=False, disable=not progress):
-        tot = 0.
+    model.to(device).train()
+    opt, hist = torch.optim.Adam(model.parameters(), lr), []
+    for ep in tqdm(
+        range(epochs), desc='U-Net ' + '+'.join(inputs), leave=False, disable=not progress
+    ):
+        tot = 0.0
         for b in loader:
-            loss = F.l1_loss(model(torch.cat([b[k] for k in inputs], 1).to(device)), b['target'].to(device))
-            opt.zero_grad(); loss.backward(); nn.utils.clip_grad_norm_(model.parameters(), 1.); opt.step(); tot += loss.item()
+            loss = F.l1_loss(
+                model(torch.cat([b[k] for k in inputs], 1).to(device)), b['target'].to(device)
+            )
+            opt.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            tot += loss.item()
         hist.append(tot / len(loader))
     return hist
 
 # %% ../nbs/15_np_benchmark.ipynb #94289d3e
 FLOOR, UNET_V, UNET_VN = 'floor: noise-free NP field', 'U-Net: vessels', 'U-Net: vessels+nuclei'
-UNI, MULTI, DAMM = 'diffusion: uni (vessels)', 'diffusion: multi, no DAMMP', 'DAMM-Diffusion (DAMMP)'
+UNI, MULTI, DAMM = (
+    'diffusion: uni (vessels)',
+    'diffusion: multi, no DAMMP',
+    'DAMM-Diffusion (DAMMP)',
+)
+
 
 def _regression(model, inputs, device, store):
     def f(b):
-        model.eval(); p = model(torch.cat([b[k] for k in inputs], 1).to(device)).clamp(-1, 1).cpu()
-        store.append(p); return p
+        model.eval()
+        p = model(torch.cat([b[k] for k in inputs], 1).to(device)).clamp(-1, 1).cpu()
+        store.append(p)
+        return p
+
     return f
+
 
 def _diffusion(pipe, mode, device, seed, store):
     g = torch.Generator().manual_seed(seed)
+
     def f(b):
         img, rec = pipe.sample(_to(b, device), mode=mode, generator=g)
-        out = {'pred': img.cpu()}; store.setdefault('pred', []).append(out['pred'])
+        out = {'pred': img.cpu()}
+        store.setdefault('pred', []).append(out['pred'])
         if mode == 'damm':
             um = rec['use_multi'].float()  # (steps, B)
             out |= dict(uni_frac=1 - um.mean(0), c=rec['c'].mean(0))
-            store.setdefault('use_multi', []).append(rec['use_multi']); store.setdefault('U', []).append(rec['U'].mean(0))
+            store.setdefault('use_multi', []).append(rec['use_multi'])
+            store.setdefault('U', []).append(rec['U'].mean(0))
         return out
+
     return f
 
 # %% ../nbs/15_np_benchmark.ipynb #7ce9d642
-def np_methods(pipe:LatentDiffusionPipeline, # trained DAMM model (all three diffusion modes)
-               unets:dict, # name -> (trained SeedUNet, input batch keys)
-               device='cpu', seed:int=0, # seed of x_T (the same for every diffusion mode)
-               floor:bool=True, # add the noise-free floor (needs 'truth' in the batches)
-               store:dict|None=None # filled with every method's predictions (and DAMMP's choices and maps)
-              )->dict:
+def np_methods(
+    pipe: LatentDiffusionPipeline,  # trained DAMM model (all three diffusion modes)
+    unets: dict,  # name -> (trained SeedUNet, input batch keys)
+    device='cpu',
+    seed: int = 0,  # seed of x_T (the same for every diffusion mode)
+    floor: bool = True,  # add the noise-free floor (needs 'truth' in the batches)
+    store: dict
+    | None = None,  # filled with every method's predictions (and DAMMP's choices and maps)
+) -> dict:
     "name -> callable(batch) for `run_benchmark`: the floor, the regressions and the three sampling modes of one DAMM model."
     store = {} if store is None else store
     m = {FLOOR: lambda b: b['truth']} if floor else {}
-    for name, (model, keys) in unets.items(): m[name] = _regression(model, keys, device, store.setdefault(name, []))
+    for name, (model, keys) in unets.items():
+        m[name] = _regression(model, keys, device, store.setdefault(name, []))
     pipe.eval()
-    for name, mode in ((UNI, 'uni'), (MULTI, 'multi'), (DAMM, 'damm')): m[name] = _diffusion(pipe, mode, device, seed, store.setdefault(name, {}))
+    for name, mode in ((UNI, 'uni'), (MULTI, 'multi'), (DAMM, 'damm')):
+        m[name] = _diffusion(pipe, mode, device, seed, store.setdefault(name, {}))
     return m
 
 # %% ../nbs/15_np_benchmark.ipynb #d7669699
-def branch_choice(df:pd.DataFrame, # per-image table of `run_benchmark` with the DAMM method's `uni_frac` and `c`
-                  method:str=DAMM)->pd.DataFrame:
+def branch_choice(
+    df: pd.DataFrame,  # per-image table of `run_benchmark` with the DAMM method's `uni_frac` and `c`
+    method: str = DAMM,
+) -> pd.DataFrame:
     "DAMMP's branch choice per true divergence flag (and over all tiles): tiles, uni_steps, uni_tiles, mean c."
     d = df[df.method == method]
     parts = [('all', d)]
-    if 'divergent' in d.columns: parts = [('divergent', d[d.divergent == 1]), ('consistent', d[d.divergent == 0])] + parts
-    rows = {k: dict(tiles=len(g), uni_steps=g.uni_frac.mean(), uni_tiles=(g.uni_frac > 0.5).mean(), c=g.c.mean()) for k, g in parts}
+    if 'divergent' in d.columns:
+        parts = [('divergent', d[d.divergent == 1]), ('consistent', d[d.divergent == 0])] + parts
+    rows = {
+        k: dict(
+            tiles=len(g),
+            uni_steps=g.uni_frac.mean(),
+            uni_tiles=(g.uni_frac > 0.5).mean(),
+            c=g.c.mean(),
+        )
+        for k, g in parts
+    }
     return pd.DataFrame.from_dict(rows, orient='index').rename_axis('tiles (true flag)')
 
-def branch_table(bc:pd.DataFrame)->str:
+
+def branch_table(bc: pd.DataFrame) -> str:
     "Markdown of `branch_choice`."
-    lines = ['| tiles (true flag) | n | uni branch, share of steps | uni branch, share of tiles (majority) | mean c |', '|---|---|---|---|---|']
+    lines = [
+        '| tiles (true flag) | n | uni branch, share of steps | uni branch, share of tiles (majority) | mean c |',
+        '|---|---|---|---|---|',
+    ]
     for k, r in bc.iterrows():
         f = lambda v, s: '–' if pd.isna(v) else format(v, s)
-        lines.append(f"| {k} | {int(r.tiles)} | {f(r.uni_steps, '.3f')} | {f(r.uni_tiles, '.3f')} | {f(r.c, '.3f')} |")
+        lines.append(
+            f"| {k} | {int(r.tiles)} | {f(r.uni_steps, '.3f')} | {f(r.uni_tiles, '.3f')} | {f(r.c, '.3f')} |"
+        )
     return '\n'.join(lines)
 
 # %% ../nbs/15_np_benchmark.ipynb #8d3f6bee
 _BETTER = {'mse': -1, 'psnr': 1, 'ssim': 1}
 
-def dammp_verdict(summ:pd.DataFrame, # from `summarize(..., by='method')`
-                  metrics=('mse', 'psnr', 'ssim'))->dict:
+
+def dammp_verdict(
+    summ: pd.DataFrame,  # from `summarize(..., by='method')`
+    metrics=('mse', 'psnr', 'ssim'),
+) -> dict:
     "Per metric: DAMMP's mean, the best single branch (uni or multi) and its mean, whether DAMMP beats it, whether the intervals overlap."
     out = {}
     for m in metrics:
         s = _BETTER[m]
         best = max((UNI, MULTI), key=lambda k: s * summ.loc[k, m])
         d, o = summ.loc[DAMM], summ.loc[best]
-        out[m] = dict(dammp=float(d[m]), best_branch=best, best=float(o[m]), dammp_beats_best=bool(s * d[m] > s * o[m]),
-                      intervals_overlap=bool(d[f'{m}_lo'] <= o[f'{m}_hi'] and o[f'{m}_lo'] <= d[f'{m}_hi']))
+        out[m] = dict(
+            dammp=float(d[m]),
+            best_branch=best,
+            best=float(o[m]),
+            dammp_beats_best=bool(s * d[m] > s * o[m]),
+            intervals_overlap=bool(d[f'{m}_lo'] <= o[f'{m}_hi'] and o[f'{m}_lo'] <= d[f'{m}_hi']),
+        )
     return out
 
-def verdict_text(v:dict)->str:
+
+def verdict_text(v: dict) -> str:
     "One Markdown line per metric from `dammp_verdict`."
-    return '\n'.join(f"- {m.upper()}: DAMMP {r['dammp']:.4g} vs best single branch ({r['best_branch']}) {r['best']:.4g}: "
-                     f"{'DAMMP is better' if r['dammp_beats_best'] else 'DAMMP does NOT beat it'}"
-                     f"{' (95 % intervals overlap)' if r['intervals_overlap'] else ' (intervals do not overlap)'}" for m, r in v.items())
+    return '\n'.join(
+        f"- {m.upper()}: DAMMP {r['dammp']:.4g} vs best single branch ({r['best_branch']}) {r['best']:.4g}: "
+        f"{'DAMMP is better' if r['dammp_beats_best'] else 'DAMMP does NOT beat it'}"
+        f"{' (95 % intervals overlap)' if r['intervals_overlap'] else ' (intervals do not overlap)'}"
+        for m, r in v.items()
+    )
 
 # %% ../nbs/15_np_benchmark.ipynb #7bac9ec1
-def _train_all(root, c:NPBenchConfig, device, progress):
+def _train_all(root, c: NPBenchConfig, device, progress):
     "Train the DAMM model and the two regressions on the training slides of `root`; (pipe, unets, history, seconds)."
     seed_everything(c.seed)
-    dl = make_loaders(PairedFolders(root, img_size=c.size, split='train', cache=True, seed=c.seed), batch_size=c.batch_size, num_workers=0, seed=c.seed)[0]
-    t0 = time.time(); pipe = make_damm(c)
-    hist = {'damm': train_damm(pipe, dl, c.epochs, round(c.warmup_frac * c.epochs), c.lr, device, progress)}
-    t1 = time.time(); unets = {}
+    dl = make_loaders(
+        PairedFolders(root, img_size=c.size, split='train', cache=True, seed=c.seed),
+        batch_size=c.batch_size,
+        num_workers=0,
+        seed=c.seed,
+    )[0]
+    t0 = time.time()
+    pipe = make_damm(c)
+    hist = {
+        'damm': train_damm(
+            pipe, dl, c.epochs, round(c.warmup_frac * c.epochs), c.lr, device, progress
+        )
+    }
+    t1 = time.time()
+    unets = {}
     for name, keys in ((UNET_V, ('vessels',)), (UNET_VN, ('vessels', 'nuclei'))):
-        seed_everything(c.seed); m = SeedUNet(len(keys), 1, c.unet_base, c.unet_depth)
-        hist[name] = train_regressor(m, dl, keys, c.epochs, c.lr, device, progress); unets[name] = (m, keys)
+        seed_everything(c.seed)
+        m = SeedUNet(len(keys), 1, c.unet_base, c.unet_depth)
+        hist[name] = train_regressor(m, dl, keys, c.epochs, c.lr, device, progress)
+        unets[name] = (m, keys)
     return pipe, unets, hist, dict(train_damm_s=t1 - t0, train_unets_s=time.time() - t1)
 
 # %% ../nbs/15_np_benchmark.ipynb #1627c00b
-def _panels(te, store, df, n:int=4):
+def _panels(te, store, df, n: int = 4):
     "Panel figure of up to n test tiles (consistent and divergent ones when both exist)."
     d = df[df.method == DAMM].reset_index(drop=True)
     idx = list(range(min(n, len(d))))
     if 'divergent' in d.columns:
         div, con = list(d.index[d.divergent == 1]), list(d.index[d.divergent == 0])
-        idx = sorted((con[:n - min(len(div), n // 2)] + div[:n // 2])[:n])
+        idx = sorted((con[: n - min(len(div), n // 2)] + div[: n // 2])[:n])
     items = [te[i] for i in idx]
     cat = lambda k: torch.stack([o[k] for o in items])
-    pick = lambda name: torch.cat(store[name] if isinstance(store[name], list) else store[name]['pred'])[idx]
-    rows = {'CD31': cat('vessels'), 'DAPI': cat('nuclei')} | ({'NP truth': cat('truth')} if 'truth' in items[0] else {}) | {'QD target': cat('target')}
+    pick = lambda name: torch.cat(
+        store[name] if isinstance(store[name], list) else store[name]['pred']
+    )[idx]
+    rows = (
+        {'CD31': cat('vessels'), 'DAPI': cat('nuclei')}
+        | ({'NP truth': cat('truth')} if 'truth' in items[0] else {})
+        | {'QD target': cat('target')}
+    )
     rows |= {k.replace('diffusion: ', '').replace(', no DAMMP', ''): pick(k) for k in store}
     rows['err |DAMM-QD|'] = (pick(DAMM) - cat('target')).abs()
     rows['uncert 1-U'] = uafm_uncertainty(torch.cat(store[DAMM]['U'])[idx], (te.pf.img_size,) * 2)
@@ -223,72 +382,155 @@ def _panels(te, store, df, n:int=4):
     return panel_figure(rows, n=len(idx), row_labels=labels, size=1.1)
 
 # %% ../nbs/15_np_benchmark.ipynb #28520e10
-def run_regime(root:str|Path, # data folder (QD/, CD31/, DAPI/; meta.csv and truth/ when simulated)
-               out:str|Path, tag:str, # report folder; name of the regime in file names
-               c:NPBenchConfig, device='cpu', progress:bool=True)->dict:
+def run_regime(
+    root: str | Path,  # data folder (QD/, CD31/, DAPI/; meta.csv and truth/ when simulated)
+    out: str | Path,
+    tag: str,  # report folder; name of the regime in file names
+    c: NPBenchConfig,
+    device='cpu',
+    progress: bool = True,
+) -> dict:
     "Train, evaluate and report one regime: writes np_<tag>_*.{md,csv,png} and the DAMM model np_<tag>_damm.pt into `out`; returns its numbers."
-    out = Path(out); pipe, unets, hist, secs = _train_all(root, c, device, progress)
-    ckpt = out/f'np_{tag}_damm.pt'
+    out = Path(out)
+    pipe, unets, hist, secs = _train_all(root, c, device, progress)
+    ckpt = out / f'np_{tag}_damm.pt'
     save_pipeline(pipe, ckpt, img_size=c.size, data_root=str(root), settings=asdict(c))
     te = TMETiles(root, c.size, 'test', c.seed)
-    if not len(te): raise ValueError(f'{root}: the test split is empty; need more slides')
+    if not len(te):
+        raise ValueError(f'{root}: the test split is empty; need more slides')
     truth = te.meta is not None
     store, t0 = {}, time.time()
     ms = np_methods(pipe, unets, device, c.seed, floor=truth, store=store)
-    df = run_benchmark(ms, make_loaders(None, None, te, batch_size=c.batch_size, num_workers=0)[2], keep=('name', 'slide', 'divergent'), progress=progress)
+    df = run_benchmark(
+        ms,
+        make_loaders(None, None, te, batch_size=c.batch_size, num_workers=0)[2],
+        keep=('name', 'slide', 'divergent'),
+        progress=progress,
+    )
     secs['evaluate_s'] = time.time() - t0
-    summ = summarize(df, by='method', metrics=['mse', 'psnr', 'ssim', 'time_s'], groups='slide', seed=c.seed)
+    summ = summarize(
+        df, by='method', metrics=['mse', 'psnr', 'ssim', 'time_s'], groups='slide', seed=c.seed
+    )
     bc, verdict = branch_choice(df), dammp_verdict(summ)
     table = results_table(summ, ['mse', 'psnr', 'ssim', 'time_s'])
-    write_text(out/f'np_{tag}_table.md', table + '\n')
-    write_text(out/f'np_{tag}_branch.md', branch_table(bc) + '\n')
-    write_text(out/f'np_{tag}_per_image.csv', df.to_csv(index=False))
-    save_figure(_panels(te, store, df), out/f'np_{tag}_panels.png', dpi=70)
-    save_figure(metric_histograms(df[df.method != FLOOR], ('ssim', 'psnr'), by='method', size=3.5), out/f'np_{tag}_hist.png', dpi=70)
-    return dict(root=str(root), damm_checkpoint=str(ckpt), test_tiles=len(te), test_slides=int(df.slide.nunique()), divergent_test_tiles=int(df[df.method == DAMM].get('divergent', pd.Series(dtype=int)).sum()),
-                seconds={k: round(v, 2) for k, v in secs.items()}, summary=summ.to_dict(orient='index'), branch=bc.to_dict(orient='index'),
-                verdict=verdict, table=table, branch_table=branch_table(bc), train_history={k: (v.to_dict(orient='list') if isinstance(v, pd.DataFrame) else v) for k, v in hist.items()},
-                _df=df, _store=store)
+    write_text(out / f'np_{tag}_table.md', table + '\n')
+    write_text(out / f'np_{tag}_branch.md', branch_table(bc) + '\n')
+    write_text(out / f'np_{tag}_per_image.csv', df.to_csv(index=False))
+    save_figure(_panels(te, store, df), out / f'np_{tag}_panels.png', dpi=70)
+    save_figure(
+        metric_histograms(df[df.method != FLOOR], ('ssim', 'psnr'), by='method', size=3.5),
+        out / f'np_{tag}_hist.png',
+        dpi=70,
+    )
+    return dict(
+        root=str(root),
+        damm_checkpoint=str(ckpt),
+        test_tiles=len(te),
+        test_slides=int(df.slide.nunique()),
+        divergent_test_tiles=int(
+            df[df.method == DAMM].get('divergent', pd.Series(dtype=int)).sum()
+        ),
+        seconds={k: round(v, 2) for k, v in secs.items()},
+        summary=summ.to_dict(orient='index'),
+        branch=bc.to_dict(orient='index'),
+        verdict=verdict,
+        table=table,
+        branch_table=branch_table(bc),
+        train_history={
+            k: (v.to_dict(orient='list') if isinstance(v, pd.DataFrame) else v)
+            for k, v in hist.items()
+        },
+        _df=df,
+        _store=store,
+    )
 
 # %% ../nbs/15_np_benchmark.ipynb #38e021e5
-def _sim(sim_dir:Path, c:NPBenchConfig, r:float, progress:bool)->Path:
+def _sim(sim_dir: Path, c: NPBenchConfig, r: float, progress: bool) -> Path:
     "Simulated TME folder of one regime, reused when complete."
-    dst = sim_dir/f'tme_n{c.n}_s{c.size}_seed{c.seed}_div{r:g}'
-    if (dst/'meta.csv').exists() and len(pd.read_csv(dst/'meta.csv')) == c.n: return dst
+    dst = sim_dir / f'tme_n{c.n}_s{c.size}_seed{c.seed}_div{r:g}'
+    if (dst / 'meta.csv').exists() and len(pd.read_csv(dst / 'meta.csv')) == c.n:
+        return dst
     return simulate_tme(dst, n=c.n, size=c.size, seed=c.seed, divergent=r, progress=progress)
 
-def np_report(res:dict)->str:
+
+def np_report(res: dict) -> str:
     "Markdown of every regime: the table, the verdict on DAMMP and its branch choice."
-    s = res['settings']; lines = ['# Nanoparticle benchmark', '', f"device {res['device']}; settings: " + ', '.join(f'{k}={v}' for k, v in s.items()), '']
+    s = res['settings']
+    lines = [
+        '# Nanoparticle benchmark',
+        '',
+        f"device {res['device']}; settings: " + ', '.join(f'{k}={v}' for k, v in s.items()),
+        '',
+    ]
     for tag, r in res['regimes'].items():
-        lines += [f"## {tag} ({r['test_tiles']} test tiles from {r['test_slides']} slides, {r['divergent_test_tiles']} divergent)", '', r['table'], '',
-                  verdict_text(r['verdict']), '', "DAMMP's branch choice:", '', r['branch_table'], '',
-                  f"Trained DAMM model: `np_{tag}_damm.pt` (open it with `damm_nb.explorer.load_model`).", '',
-                  f"![panels](np_{tag}_panels.png)", '', f"![histograms](np_{tag}_hist.png)", '']
+        lines += [
+            f"## {tag} ({r['test_tiles']} test tiles from {r['test_slides']} slides, {r['divergent_test_tiles']} divergent)",
+            '',
+            r['table'],
+            '',
+            verdict_text(r['verdict']),
+            '',
+            "DAMMP's branch choice:",
+            '',
+            r['branch_table'],
+            '',
+            f"Trained DAMM model: `np_{tag}_damm.pt` (open it with `damm_nb.explorer.load_model`).",
+            '',
+            f"![panels](np_{tag}_panels.png)",
+            '',
+            f"![histograms](np_{tag}_hist.png)",
+            '',
+        ]
     return '\n'.join(lines)
 
 # %% ../nbs/15_np_benchmark.ipynb #b10b365f
-def run_np_benchmark(out:str|Path, # report folder
-                     data_dir:str|Path|None=None, # your own folder with QD/, CD31/, DAPI/ (no truth): one regime, no floor
-                     regimes=(0.0, 0.3), # divergent fractions to simulate
-                     n:int|None=None, size:int|None=None, epochs:int|None=None, # override the preset
-                     device:str|None=None, seed:int=0, quick:bool=False, progress:bool=True,
-                     sim_dir:str|Path|None=None, # where simulated data go (default out/data)
-                     cfg:NPBenchConfig|None=None # all settings at once (then n, size, epochs, quick are ignored)
-                    )->dict:
+def run_np_benchmark(
+    out: str | Path,  # report folder
+    data_dir: str
+    | Path
+    | None = None,  # your own folder with QD/, CD31/, DAPI/ (no truth): one regime, no floor
+    regimes=(0.0, 0.3),  # divergent fractions to simulate
+    n: int | None = None,
+    size: int | None = None,
+    epochs: int | None = None,  # override the preset
+    device: str | None = None,
+    seed: int = 0,
+    quick: bool = False,
+    progress: bool = True,
+    sim_dir: str | Path | None = None,  # where simulated data go (default out/data)
+    cfg: NPBenchConfig
+    | None = None,  # all settings at once (then n, size, epochs, quick are ignored)
+) -> dict:
     "Simulate (or reuse) the data, train the models on each regime, evaluate them, write the report into `out`; returns the numbers."
     c = cfg or np_settings(quick, n=n, size=size, epochs=epochs, seed=seed)
     out, dev, t0 = check_writable(out), get_device(device), time.time()
     if data_dir is not None:
-        miss = [m for m in ('QD', 'CD31', 'DAPI') if not (Path(data_dir)/m).is_dir()]
-        if miss: raise FileNotFoundError(f'{data_dir}: expected sub-folders QD/, CD31/ and DAPI/; missing {miss}')
+        miss = [m for m in ('QD', 'CD31', 'DAPI') if not (Path(data_dir) / m).is_dir()]
+        if miss:
+            raise FileNotFoundError(
+                f'{data_dir}: expected sub-folders QD/, CD31/ and DAPI/; missing {miss}'
+            )
         roots = {'data': Path(data_dir)}
-    else: roots = {f'div{r:g}': _sim(Path(sim_dir or out/'data'), c, r, progress) for r in regimes}
+    else:
+        roots = {f'div{r:g}': _sim(Path(sim_dir or out / 'data'), c, r, progress) for r in regimes}
     res = dict(settings=asdict(c), device=str(dev), regimes={})
     for i, (tag, root) in enumerate(roots.items(), 1):
-        if progress: print(f'[{i}/{len(roots)}] regime {tag}: training and evaluating on {root} ...', flush=True)
+        if progress:
+            print(
+                f'[{i}/{len(roots)}] regime {tag}: training and evaluating on {root} ...',
+                flush=True,
+            )
         res['regimes'][tag] = run_regime(root, out, tag, c, dev, progress)
     res['total_seconds'] = round(time.time() - t0, 2)
-    write_text(out/'np_benchmark.md', np_report(res))
-    write_json(out/'metrics.json', {**res, 'regimes': {k: {a: b for a, b in r.items() if not a.startswith('_')} for k, r in res['regimes'].items()}})
+    write_text(out / 'np_benchmark.md', np_report(res))
+    write_json(
+        out / 'metrics.json',
+        {
+            **res,
+            'regimes': {
+                k: {a: b for a, b in r.items() if not a.startswith('_')}
+                for k, r in res['regimes'].items()
+            },
+        },
+    )
     return res

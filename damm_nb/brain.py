@@ -14,7 +14,15 @@ from PIL import Image
 import dataclasses
 from dataclasses import dataclass
 import torch, torch.nn.functional as F
-from .core import atomic_write, write_text, write_json, check_writable, seed_everything, get_device, run_command
+from damm_nb.core import (
+    atomic_write,
+    write_text,
+    write_json,
+    check_writable,
+    seed_everything,
+    get_device,
+    run_command,
+)
 from .phantoms import fisher_kpp, bias_field, rician
 from .data import PairedFolders
 from .unet import SeedUNet, UNetConfig
@@ -33,447 +41,878 @@ __all__ = ['TISSUES', 'GLIOMA_THRESHOLDS', 'LABELS', 'MODALITIES', 'CONTRASTS', 
 # %% ../nbs/14_brain.ipynb #c3139628
 TISSUES = ('background', 'csf', 'gm', 'wm')  # tissue class codes 0..3 in the truth
 
+
 def _smooth_field(shape, sigma, rng):
     "Zero-mean, unit-sd Gaussian random field smoothed by `sigma` voxels."
     f = ndimage.gaussian_filter(rng.standard_normal(shape), sigma, mode='reflect')
     return (f - f.mean()) / (f.std() + 1e-12)
 
-def procedural_brain(size:int, # in-plane pixels
-                     depth:int, # axial slices in the slab
-                     rng:np.random.Generator,
-                     z0:float=0. # slab centre, mm above the brain's centre
-                    )->dict:
+
+def procedural_brain(
+    size: int,  # in-plane pixels
+    depth: int,  # axial slices in the slab
+    rng: np.random.Generator,
+    z0: float = 0.0,  # slab centre, mm above the brain's centre
+) -> dict:
     "Tissue fractions (Z,Y,X) of a folded-cortex ellipsoidal brain: csf, gm, wm, and the voxel size in mm."
-    vox = 200. / size                                                  # 200 mm field of view in-plane
-    a, b, c = rng.uniform(62, 72), rng.uniform(78, 88), rng.uniform(58, 66)  # semi-axes LR, AP, SI (mm)
+    vox = 200.0 / size  # 200 mm field of view in-plane
+    a, b, c = (
+        rng.uniform(62, 72),
+        rng.uniform(78, 88),
+        rng.uniform(58, 66),
+    )  # semi-axes LR, AP, SI (mm)
     z = ((np.arange(depth) - (depth - 1) / 2) * vox + z0)[:, None, None]
-    y = ((np.arange(size) - (size - 1) / 2) * vox)[None, :, None]; x = ((np.arange(size) - (size - 1) / 2) * vox)[None, None, :]
+    y = ((np.arange(size) - (size - 1) / 2) * vox)[None, :, None]
+    x = ((np.arange(size) - (size - 1) / 2) * vox)[None, None, :]
     shape = (depth, size, size)
-    r = np.sqrt((x / a)**2 + (y / b)**2 + (z / c)**2) * (1 + 0.02 * _smooth_field(shape, 8 / vox, rng))
+    r = np.sqrt((x / a) ** 2 + (y / b) ** 2 + (z / c) ** 2) * (
+        1 + 0.02 * _smooth_field(shape, 8 / vox, rng)
+    )
     gyri, sulci = _smooth_field(shape, 5 / vox, rng), _smooth_field(shape, 4 / vox, rng)
-    r_in = 0.84 + 0.05 * gyri                                          # folded grey/white border
-    head, brain = r < 1.04, r < 1.
+    r_in = 0.84 + 0.05 * gyri  # folded grey/white border
+    head, brain = r < 1.04, r < 1.0
     wm = brain & (r < r_in)
-    vent = ((np.abs(x) - 9) / 7)**2 + ((y + 4) / 24)**2 + ((z - 8) / 13)**2 < 1  # lateral ventricles
+    vent = ((np.abs(x) - 9) / 7) ** 2 + ((y + 4) / 24) ** 2 + (
+        (z - 8) / 13
+    ) ** 2 < 1  # lateral ventricles
     csf = head & ~brain | (brain & ~wm & (np.abs(sulci) < 0.12)) | vent
-    gm = brain & ~wm & ~csf; wm = wm & ~csf
-    f = {k: np.clip(ndimage.gaussian_filter(v.astype(np.float32), 0.5), 0, 1) for k, v in dict(csf=csf, gm=gm, wm=wm).items()}
+    gm = brain & ~wm & ~csf
+    wm = wm & ~csf
+    f = {
+        k: np.clip(ndimage.gaussian_filter(v.astype(np.float32), 0.5), 0, 1)
+        for k, v in dict(csf=csf, gm=gm, wm=wm).items()
+    }
     return f | dict(vox=vox, source='procedural')
 
 # %% ../nbs/14_brain.ipynb #504e70c4
-def have_nilearn()->bool:
+def have_nilearn() -> bool:
     "True when the optional `nilearn` package (the `brain` extra) can be imported."
-    try: import nilearn.datasets; return True
-    except ImportError: return False
+    try:
+        import nilearn.datasets
+
+        return True
+    except ImportError:
+        return False
+
 
 @functools.lru_cache(maxsize=4)
-def _mni_maps(size:int)->dict:
+def _mni_maps(size: int) -> dict:
     "MNI152 gm, wm, brain-mask maps as (Z,Y,X) float32 arrays, isotropic, `size` pixels in-plane (cached)."
     from nilearn import datasets
-    ims = dict(gm=datasets.load_mni152_gm_template(resolution=2), wm=datasets.load_mni152_wm_template(resolution=2),
-               mask=datasets.load_mni152_brain_mask(resolution=2))
+
+    ims = dict(
+        gm=datasets.load_mni152_gm_template(resolution=2),
+        wm=datasets.load_mni152_wm_template(resolution=2),
+        mask=datasets.load_mni152_brain_mask(resolution=2),
+    )
     out = {}
     for k, im in ims.items():
-        a = np.asarray(im.get_fdata(), np.float32).transpose(2, 1, 0)[:, ::-1]   # (x,y,z) RAS -> (z, y anterior-first, x)
-        n = max(a.shape[1:]); p = [(0, 0)] + [((n - s) // 2, n - s - (n - s) // 2) for s in a.shape[1:]]
+        a = np.asarray(im.get_fdata(), np.float32).transpose(2, 1, 0)[
+            :, ::-1
+        ]  # (x,y,z) RAS -> (z, y anterior-first, x)
+        n = max(a.shape[1:])
+        p = [(0, 0)] + [((n - s) // 2, n - s - (n - s) // 2) for s in a.shape[1:]]
         out[k] = np.clip(ndimage.zoom(np.pad(a, p), size / n, order=1), 0, 1)
     out['csf'] = np.clip(out.pop('mask') - out['gm'] - out['wm'], 0, 1)
-    return out | dict(vox=2. * n / size)
+    return out | dict(vox=2.0 * n / size)
 
-def mni_brain(size:int, depth:int, rng:np.random.Generator)->dict:
+
+def mni_brain(size: int, depth: int, rng: np.random.Generator) -> dict:
     "Tissue fractions (Z,Y,X) of a `depth`-slice slab of the MNI152 template, randomly rotated, scaled and shifted in-plane."
-    m = _mni_maps(size); Z = m['gm'].shape[0]
-    area = (m['gm'] + m['wm']).reshape(Z, -1).sum(1); ok = np.flatnonzero(area > 0.75 * area.max())
+    m = _mni_maps(size)
+    Z = m['gm'].shape[0]
+    area = (m['gm'] + m['wm']).reshape(Z, -1).sum(1)
+    ok = np.flatnonzero(area > 0.75 * area.max())
     zc = int(rng.choice(ok[(ok >= depth // 2) & (ok < Z - depth // 2)] if len(ok) else [Z // 2]))
     th, s = np.deg2rad(rng.uniform(-10, 10)), rng.uniform(0.92, 1.06)
-    R = np.array([[1, 0, 0], [0, np.cos(th), -np.sin(th)], [0, np.sin(th), np.cos(th)]]) / np.array([1, s, s])[:, None]
+    R = (
+        np.array([[1, 0, 0], [0, np.cos(th), -np.sin(th)], [0, np.sin(th), np.cos(th)]])
+        / np.array([1, s, s])[:, None]
+    )
     c = np.array([(depth - 1) / 2, (size - 1) / 2, (size - 1) / 2])
-    off = np.array([zc - depth // 2, 0, 0]) + c - R @ c + np.r_[0, rng.uniform(-0.04, 0.04, 2) * size]
-    f = {k: np.clip(ndimage.affine_transform(m[k], R, off, (depth, size, size), order=1), 0, 1) for k in ('csf', 'gm', 'wm')}
+    off = (
+        np.array([zc - depth // 2, 0, 0]) + c - R @ c + np.r_[0, rng.uniform(-0.04, 0.04, 2) * size]
+    )
+    f = {
+        k: np.clip(ndimage.affine_transform(m[k], R, off, (depth, size, size), order=1), 0, 1)
+        for k in ('csf', 'gm', 'wm')
+    }
     return f | dict(vox=m['vox'], source='mni152')
 
 # %% ../nbs/14_brain.ipynb #5c710ddd
-def brain_anatomy(size:int, depth:int, rng:np.random.Generator,
-                  source:str='auto' # 'mni152' (needs nilearn), 'procedural', or 'auto': MNI152 when nilearn is installed
-                 )->dict:
+def brain_anatomy(
+    size: int,
+    depth: int,
+    rng: np.random.Generator,
+    source: str = 'auto',  # 'mni152' (needs nilearn), 'procedural', or 'auto': MNI152 when nilearn is installed
+) -> dict:
     "Tissue fractions csf, gm, wm (Z,Y,X), the tissue class map `tissue` (codes of `TISSUES`), voxel size and source."
-    if source not in ('auto', 'mni152', 'procedural'): raise ValueError(f"source must be 'auto', 'mni152' or 'procedural', got {source!r}")
-    if source == 'mni152' and not have_nilearn(): raise ImportError("source='mni152' needs nilearn: pip install damm_nb[brain]")
+    if source not in ('auto', 'mni152', 'procedural'):
+        raise ValueError(f"source must be 'auto', 'mni152' or 'procedural', got {source!r}")
+    if source == 'mni152' and not have_nilearn():
+        raise ImportError("source='mni152' needs nilearn: pip install damm_nb[brain]")
     mni = source == 'mni152' or (source == 'auto' and have_nilearn())
-    f = mni_brain(size, depth, rng) if mni else procedural_brain(size, depth, rng, z0=rng.uniform(-5, 20))
+    f = (
+        mni_brain(size, depth, rng)
+        if mni
+        else procedural_brain(size, depth, rng, z0=rng.uniform(-5, 20))
+    )
     st = np.stack([f['csf'], f['gm'], f['wm']])
     f['tissue'] = np.where(st.sum(0) > 0.5, st.argmax(0) + 1, 0).astype(np.uint8)
     return f
 
 # %% ../nbs/14_brain.ipynb #2f23dd50
-GLIOMA_THRESHOLDS = dict(oedema=0.05, enhancing=0.35, necrotic=0.9)  # tumour density thresholds of the BraTS regions
-LABELS = dict(background=0, necrotic=1, oedema=2, enhancing=3)       # BraTS 2023 label codes
+GLIOMA_THRESHOLDS = dict(
+    oedema=0.05, enhancing=0.35, necrotic=0.9
+)  # tumour density thresholds of the BraTS regions
+LABELS = dict(background=0, necrotic=1, oedema=2, enhancing=3)  # BraTS 2023 label codes
 
-def glioma_labels(u:np.ndarray, # tumour cell density in [0, 1]
-                  thr:dict=GLIOMA_THRESHOLDS)->np.ndarray:
+
+def glioma_labels(
+    u: np.ndarray,  # tumour cell density in [0, 1]
+    thr: dict = GLIOMA_THRESHOLDS,
+) -> np.ndarray:
     "BraTS labels (uint8) from the density: 2 oedema where u ≥ oedema, 3 enhancing where u ≥ enhancing, 1 necrotic where u ≥ necrotic."
     lab = np.zeros(u.shape, np.uint8)
-    lab[u >= thr['oedema']] = LABELS['oedema']; lab[u >= thr['enhancing']] = LABELS['enhancing']; lab[u >= thr['necrotic']] = LABELS['necrotic']
+    lab[u >= thr['oedema']] = LABELS['oedema']
+    lab[u >= thr['enhancing']] = LABELS['enhancing']
+    lab[u >= thr['necrotic']] = LABELS['necrotic']
     return lab
 
-def grow_glioma(anat:dict, # from `brain_anatomy`
-                rng:np.random.Generator,
-                days:float|None=None, # growth time (random 140-260 days when None)
-                D_wm:float=0.1, D_gm:float=0.02, D_csf:float=0.002, # diffusion (mm²/day) per tissue
-                rho:float=0.05 # proliferation rate (1/day)
-               )->tuple[np.ndarray, dict]:
+
+def grow_glioma(
+    anat: dict,  # from `brain_anatomy`
+    rng: np.random.Generator,
+    days: float | None = None,  # growth time (random 140-260 days when None)
+    D_wm: float = 0.1,
+    D_gm: float = 0.02,
+    D_csf: float = 0.002,  # diffusion (mm²/day) per tissue
+    rho: float = 0.05,  # proliferation rate (1/day)
+) -> tuple[np.ndarray, dict]:
     "Tumour density (Z,Y,X) grown by Fisher-KPP from a white-matter seed in the middle slice, and its parameters."
-    Z, H, W = anat['wm'].shape; vox = anat['vox']
-    wm_mid = anat['wm'][Z // 2] > 0.6; core = np.zeros_like(wm_mid); core[H // 4:3 * H // 4, W // 4:3 * W // 4] = True
-    pool = np.argwhere(wm_mid & core) if (wm_mid & core).any() else np.argwhere(anat['tissue'][Z // 2] > 0)
+    Z, H, W = anat['wm'].shape
+    vox = anat['vox']
+    wm_mid = anat['wm'][Z // 2] > 0.6
+    core = np.zeros_like(wm_mid)
+    core[H // 4 : 3 * H // 4, W // 4 : 3 * W // 4] = True
+    pool = (
+        np.argwhere(wm_mid & core)
+        if (wm_mid & core).any()
+        else np.argwhere(anat['tissue'][Z // 2] > 0)
+    )
     yc, xc = pool[rng.integers(len(pool))]
-    zz, yy, xx = np.meshgrid(*[(np.arange(n) - c) * vox for n, c in zip((Z, H, W), (Z // 2, yc, xc))], indexing='ij')
-    u0 = 0.8 * np.exp(-(zz**2 + yy**2 + xx**2) / (2 * 4.**2)) * (anat['tissue'] > 0)
+    zz, yy, xx = np.meshgrid(
+        *[(np.arange(n) - c) * vox for n, c in zip((Z, H, W), (Z // 2, yc, xc))], indexing='ij'
+    )
+    u0 = 0.8 * np.exp(-(zz**2 + yy**2 + xx**2) / (2 * 4.0**2)) * (anat['tissue'] > 0)
     D = D_wm * anat['wm'] + D_gm * anat['gm'] + D_csf * anat['csf']
-    rho = rho * np.exp(rng.normal(0, 0.1)); days = float(rng.uniform(140, 260) if days is None else days)
-    u = fisher_kpp(u0, D, rho, 0., 2., int(round(days / 2)), dx=vox) * (anat['tissue'] > 0)
-    return u.astype(np.float32), dict(seed_yx=[int(yc), int(xc)], days=days, rho=float(rho), D_wm=D_wm, D_gm=D_gm)
+    rho = rho * np.exp(rng.normal(0, 0.1))
+    days = float(rng.uniform(140, 260) if days is None else days)
+    u = fisher_kpp(u0, D, rho, 0.0, 2.0, int(round(days / 2)), dx=vox) * (anat['tissue'] > 0)
+    return u.astype(np.float32), dict(
+        seed_yx=[int(yc), int(xc)], days=days, rho=float(rho), D_wm=D_wm, D_gm=D_gm
+    )
 
 # %% ../nbs/14_brain.ipynb #4ec7b2b3
 MODALITIES = ('T1', 'T2', 'FLAIR', 'T1ce')
-CONTRASTS = dict(  # intensity of each tissue or tumour region, per contrast (arbitrary units, about 0-1.3)
-    T1=dict(csf=0.25, gm=0.55, wm=0.80, oedema=0.48, enhancing=0.42, necrotic=0.22),
-    T2=dict(csf=1.00, gm=0.62, wm=0.45, oedema=0.85, enhancing=0.70, necrotic=0.95),
-    FLAIR=dict(csf=0.10, gm=0.58, wm=0.46, oedema=1.05, enhancing=0.80, necrotic=0.45),
-    T1ce=dict(csf=0.25, gm=0.55, wm=0.80, oedema=0.48, enhancing=1.30, necrotic=0.22))
-PNG_SCALE = 255 / 1.6   # intensity -> 8-bit grey value in the written images and the truth
+CONTRASTS = (
+    dict(  # intensity of each tissue or tumour region, per contrast (arbitrary units, about 0-1.3)
+        T1=dict(csf=0.25, gm=0.55, wm=0.80, oedema=0.48, enhancing=0.42, necrotic=0.22),
+        T2=dict(csf=1.00, gm=0.62, wm=0.45, oedema=0.85, enhancing=0.70, necrotic=0.95),
+        FLAIR=dict(csf=0.10, gm=0.58, wm=0.46, oedema=1.05, enhancing=0.80, necrotic=0.45),
+        T1ce=dict(csf=0.25, gm=0.55, wm=0.80, oedema=0.48, enhancing=1.30, necrotic=0.22),
+    )
+)
+PNG_SCALE = 255 / 1.6  # intensity -> 8-bit grey value in the written images and the truth
 
-def _step(u, th, w): return expit((u - th) / w)
 
-def subject_contrasts(rng:np.random.Generator, jitter:float=0.08)->dict:
+def _step(u, th, w):
+    return expit((u - th) / w)
+
+
+def subject_contrasts(rng: np.random.Generator, jitter: float = 0.08) -> dict:
     "Per-subject intensities: `CONTRASTS` times a random gain per contrast and a uniform ±`jitter` per tissue."
-    return {m: {k: v * g * rng.uniform(1 - jitter, 1 + jitter) for k, v in CONTRASTS[m].items()}
-            for m, g in zip(MODALITIES, rng.uniform(0.85, 1.15, len(MODALITIES)))}
+    return {
+        m: {k: v * g * rng.uniform(1 - jitter, 1 + jitter) for k, v in CONTRASTS[m].items()}
+        for m, g in zip(MODALITIES, rng.uniform(0.85, 1.15, len(MODALITIES)))
+    }
 
-def render_contrast(anat:dict, u:np.ndarray, # tissue fractions, tumour density
-                    p:dict, # intensities of one contrast (a value of `CONTRASTS` or `subject_contrasts`)
-                    thr:dict=GLIOMA_THRESHOLDS)->np.ndarray:
+
+def render_contrast(
+    anat: dict,
+    u: np.ndarray,  # tissue fractions, tumour density
+    p: dict,  # intensities of one contrast (a value of `CONTRASTS` or `subject_contrasts`)
+    thr: dict = GLIOMA_THRESHOLDS,
+) -> np.ndarray:
     "Noise-free, bias-free image (Z,Y,X): tissue mix, with oedema, enhancing and necrotic signal nested by smooth steps of u."
     normal = p['csf'] * anat['csf'] + p['gm'] * anat['gm'] + p['wm'] * anat['wm']
-    e, t, n = (_step(u, thr[k], w) for k, w in (('oedema', .01), ('enhancing', .03), ('necrotic', .01)))
+    e, t, n = (
+        _step(u, thr[k], w) for k, w in (('oedema', 0.01), ('enhancing', 0.03), ('necrotic', 0.01))
+    )
     tum = p['oedema'] * (1 - t) + t * (p['enhancing'] * (1 - n) + p['necrotic'] * n)
-    return (np.where(anat['tissue'] > 0, normal * (1 - e) + tum * e, 0.)).astype(np.float32)
+    return (np.where(anat['tissue'] > 0, normal * (1 - e) + tum * e, 0.0)).astype(np.float32)
 
 # %% ../nbs/14_brain.ipynb #49d90455
 DIVERGENT_KINDS = ('shift', 'motion', 'other')
 
-def motion_blur(img:np.ndarray, # (Z,Y,X) or (Y,X)
-                length:int, angle:float)->np.ndarray:
+
+def motion_blur(
+    img: np.ndarray,  # (Z,Y,X) or (Y,X)
+    length: int,
+    angle: float,
+) -> np.ndarray:
     "Average of `img` over a line of `length` pixels at `angle` (radians) in-plane: linear motion blur."
     out = np.zeros_like(img)
     for s in np.linspace(-(length - 1) / 2, (length - 1) / 2, length):
-        out += ndimage.shift(img, (0,) * (img.ndim - 2) + (s * np.sin(angle), s * np.cos(angle)), order=1, mode='nearest')
+        out += ndimage.shift(
+            img,
+            (0,) * (img.ndim - 2) + (s * np.sin(angle), s * np.cos(angle)),
+            order=1,
+            mode='nearest',
+        )
     return out / length
 
-def diverge(img:np.ndarray, # noise-free (Z,Y,X) contrast slab
-            kind:str, rng:np.random.Generator,
-            other:np.ndarray|None=None # the same contrast of another subject, for kind 'other'
-           )->np.ndarray:
+
+def diverge(
+    img: np.ndarray,  # noise-free (Z,Y,X) contrast slab
+    kind: str,
+    rng: np.random.Generator,
+    other: np.ndarray | None = None,  # the same contrast of another subject, for kind 'other'
+) -> np.ndarray:
     "The contrast made to disagree with the others: 'shift' by 2-5 % of the width, 'motion' blur, or 'other' subject."
     n = img.shape[-1]
     if kind == 'shift':
         d = rng.uniform(0.02, 0.05, 2) * n * rng.choice([-1, 1], 2)
         return ndimage.shift(img, (0, *d), order=1, mode='constant').astype(np.float32)
-    if kind == 'motion': return motion_blur(img, max(3, int(round(0.12 * n))), rng.uniform(0, np.pi)).astype(np.float32)
+    if kind == 'motion':
+        return motion_blur(img, max(3, int(round(0.12 * n))), rng.uniform(0, np.pi)).astype(
+            np.float32
+        )
     if kind == 'other':
-        if other is None or other.shape != img.shape: raise ValueError(f"kind 'other' needs another subject's slab of shape {img.shape}")
+        if other is None or other.shape != img.shape:
+            raise ValueError(f"kind 'other' needs another subject's slab of shape {img.shape}")
         return other.astype(np.float32)
     raise ValueError(f'unknown divergence kind {kind!r}; choose from {DIVERGENT_KINDS}')
 
 # %% ../nbs/14_brain.ipynb #2780f0cc
 def _noisy(clean, rng, noise):
     "Clean slab times its own bias field, plus Rician noise of sd `noise` × the brain's median."
-    ref = np.median(clean[clean > 0]) if (clean > 0).any() else 1.
+    ref = np.median(clean[clean > 0]) if (clean > 0).any() else 1.0
     return rician(clean * bias_field(clean.shape, rng, 0.3), noise * ref, rng)
 
-def simulate_subject(seed:int, subject:int, size:int=64, depth:int=12, source:str='auto',
-                     kind:str='', # divergence of the `divergent_modality` ('' for none; see `DIVERGENT_KINDS`)
-                     divergent_modality:str='FLAIR', noise:float=0.04)->dict:
+
+def simulate_subject(
+    seed: int,
+    subject: int,
+    size: int = 64,
+    depth: int = 12,
+    source: str = 'auto',
+    kind: str = '',  # divergence of the `divergent_modality` ('' for none; see `DIVERGENT_KINDS`)
+    divergent_modality: str = 'FLAIR',
+    noise: float = 0.04,
+) -> dict:
     "One subject: anatomy, tumour, labels, clean and noisy contrasts (Z,Y,X) and parameters."
     rng = np.random.default_rng([seed, subject])
-    anat = brain_anatomy(size, depth, rng, source); u, gp = grow_glioma(anat, rng)
+    anat = brain_anatomy(size, depth, rng, source)
+    u, gp = grow_glioma(anat, rng)
     ps = subject_contrasts(rng)
     clean = {m: render_contrast(anat, u, ps[m]) for m in MODALITIES}
     written = dict(clean)
     if kind:
-        other = simulate_subject(seed, subject + 7919, size, depth, source)['clean'][divergent_modality] if kind == 'other' else None
+        other = (
+            simulate_subject(seed, subject + 7919, size, depth, source)['clean'][divergent_modality]
+            if kind == 'other'
+            else None
+        )
         written[divergent_modality] = diverge(clean[divergent_modality], kind, rng, other)
     noisy = {m: _noisy(written[m], rng, noise) for m in MODALITIES}
-    return dict(anat=anat, u=u, labels=glioma_labels(u), clean=clean, written=written, noisy=noisy,
-                params=gp | dict(source=anat['source'], vox=anat['vox']))
+    return dict(
+        anat=anat,
+        u=u,
+        labels=glioma_labels(u),
+        clean=clean,
+        written=written,
+        noisy=noisy,
+        params=gp | dict(source=anat['source'], vox=anat['vox']),
+    )
 
 # %% ../nbs/14_brain.ipynb #d860093b
-def _png8(x): return np.clip(np.round(x * PNG_SCALE), 0, 255).astype(np.uint8)
+def _png8(x):
+    return np.clip(np.round(x * PNG_SCALE), 0, 255).astype(np.uint8)
+
 
 def _save_png(path, img):
-    with atomic_write(path) as f: Image.fromarray(img).save(f, format='PNG', compress_level=1)
+    with atomic_write(path) as f:
+        Image.fromarray(img).save(f, format='PNG', compress_level=1)
 
-def _pick_slices(lab:np.ndarray, k:int)->list:
+
+def _pick_slices(lab: np.ndarray, k: int) -> list:
     "`k` axial slices spread over the middle 60 % of the whole tumour's extent in z (the middle slice when it is thin)."
-    zs = np.flatnonzero((lab > 0).reshape(len(lab), -1).any(1)); zs = zs if len(zs) else np.array([len(lab) // 2])
+    zs = np.flatnonzero((lab > 0).reshape(len(lab), -1).any(1))
+    zs = zs if len(zs) else np.array([len(lab) // 2])
     c, h = (zs.min() + zs.max()) / 2, 0.3 * (zs.max() - zs.min())
     return sorted({int(round(o)) for o in np.linspace(c - h, c + h, k)})
 
-def write_subject(dst:Path, s:int, sub:dict, slices:int, kind:str, divergent_modality:str)->list:
+
+def write_subject(
+    dst: Path, s: int, sub: dict, slices: int, kind: str, divergent_modality: str
+) -> list:
     "Write a subject's slices (PNG per modality) and truth; return its meta rows."
     rows = []
     for k, z in enumerate(_pick_slices(sub['labels'], slices)):
         name = f'SUBJ{s:04d}_{k}.png'
-        for m in MODALITIES: _save_png(dst / m / name, _png8(sub['noisy'][m][z]))
+        for m in MODALITIES:
+            _save_png(dst / m / name, _png8(sub['noisy'][m][z]))
         tr = dict(labels=sub['labels'][z], tissue=sub['anat']['tissue'][z], density=sub['u'][z]) | {
-            f'clean_{m}': (sub['clean'][m][z] * PNG_SCALE).astype(np.float32) for m in MODALITIES}
-        if kind: tr[f'written_{divergent_modality}'] = (sub['written'][divergent_modality][z] * PNG_SCALE).astype(np.float32)
-        with atomic_write(dst / 'truth' / name.replace('.png', '.npz')) as f: np.savez_compressed(f, **tr)
+            f'clean_{m}': (sub['clean'][m][z] * PNG_SCALE).astype(np.float32) for m in MODALITIES
+        }
+        if kind:
+            tr[f'written_{divergent_modality}'] = (
+                sub['written'][divergent_modality][z] * PNG_SCALE
+            ).astype(np.float32)
+        with atomic_write(dst / 'truth' / name.replace('.png', '.npz')) as f:
+            np.savez_compressed(f, **tr)
         lz = sub['labels'][z]
-        rows.append(dict(name=name, subject=f'SUBJ{s:04d}', slice=k, z=z, divergent=int(bool(kind)), kind=kind,
-                         divergent_modality=divergent_modality if kind else '', **sub['params'],
-                         **{f'n_{r}': int((lz == v).sum()) for r, v in LABELS.items() if v}))
+        rows.append(
+            dict(
+                name=name,
+                subject=f'SUBJ{s:04d}',
+                slice=k,
+                z=z,
+                divergent=int(bool(kind)),
+                kind=kind,
+                divergent_modality=divergent_modality if kind else '',
+                **sub['params'],
+                **{f'n_{r}': int((lz == v).sum()) for r, v in LABELS.items() if v},
+            )
+        )
     return rows
 
 # %% ../nbs/14_brain.ipynb #b67063c3
-def simulate_brain(dst, # output root: T1/, T2/, FLAIR/, T1ce/, truth/, meta.csv
-                   subjects:int=24, size:int=64, seed:int=0,
-                   divergent:float=0.0, # fraction of subjects whose `divergent_modality` disagrees
-                   slices:int=4, # axial slices written per subject
-                   depth:int|None=None, # slices in each simulated slab (default: size // 5, at least 8)
-                   source:str='auto', # anatomy: 'auto', 'mni152' or 'procedural' (see `brain_anatomy`)
-                   divergent_modality:str='FLAIR', noise:float=0.04, progress:bool=False)->Path:
+def simulate_brain(
+    dst,  # output root: T1/, T2/, FLAIR/, T1ce/, truth/, meta.csv
+    subjects: int = 24,
+    size: int = 64,
+    seed: int = 0,
+    divergent: float = 0.0,  # fraction of subjects whose `divergent_modality` disagrees
+    slices: int = 4,  # axial slices written per subject
+    depth: int | None = None,  # slices in each simulated slab (default: size // 5, at least 8)
+    source: str = 'auto',  # anatomy: 'auto', 'mni152' or 'procedural' (see `brain_anatomy`)
+    divergent_modality: str = 'FLAIR',
+    noise: float = 0.04,
+    progress: bool = False,
+) -> Path:
     "Simulate `subjects` brains with gliomas; write their slices per modality, the truth and meta.csv."
-    if not 0 <= divergent <= 1: raise ValueError(f'simulate_brain: divergent must be a fraction in [0, 1], got {divergent}')
-    if size < 16 or subjects < 1 or slices < 1: raise ValueError(f'simulate_brain: need subjects >= 1, slices >= 1, size >= 16 (got {subjects}, {slices}, {size})')
-    if divergent_modality not in MODALITIES: raise ValueError(f'divergent_modality must be one of {MODALITIES}, got {divergent_modality!r}')
+    if not 0 <= divergent <= 1:
+        raise ValueError(f'simulate_brain: divergent must be a fraction in [0, 1], got {divergent}')
+    if size < 16 or subjects < 1 or slices < 1:
+        raise ValueError(
+            f'simulate_brain: need subjects >= 1, slices >= 1, size >= 16 (got {subjects}, {slices}, {size})'
+        )
+    if divergent_modality not in MODALITIES:
+        raise ValueError(
+            f'divergent_modality must be one of {MODALITIES}, got {divergent_modality!r}'
+        )
     dst = check_writable(dst, need_bytes=subjects * slices * size * size * 30)
     rng = np.random.default_rng([seed, 2**31])
-    kinds = {int(i): str(rng.choice(DIVERGENT_KINDS)) for i in rng.permutation(subjects)[:int(round(divergent * subjects))]}
-    depth = depth or max(8, size // 5); rows, t0 = [], time.time()
+    kinds = {
+        int(i): str(rng.choice(DIVERGENT_KINDS))
+        for i in rng.permutation(subjects)[: int(round(divergent * subjects))]
+    }
+    depth = depth or max(8, size // 5)
+    rows, t0 = [], time.time()
     for s in range(subjects):
-        sub = simulate_subject(seed, s, size, depth, source, kinds.get(s, ''), divergent_modality, noise)
+        sub = simulate_subject(
+            seed, s, size, depth, source, kinds.get(s, ''), divergent_modality, noise
+        )
         rows += write_subject(dst, s, sub, slices, kinds.get(s, ''), divergent_modality)
-        if progress: print(f'\rsubject {s + 1}/{subjects} ({time.time() - t0:.0f} s)', end='', flush=True)
+        if progress:
+            print(f'\rsubject {s + 1}/{subjects} ({time.time() - t0:.0f} s)', end='', flush=True)
     write_text(dst / 'meta.csv', pd.DataFrame(rows).to_csv(index=False))
     return dst
 
 # %% ../nbs/14_brain.ipynb #f8287c14
 def simulate_brain_cli(argv=None):
     "`damm_simulate_brain DST [--subjects N] [--size S] [--seed K] [--divergent FRAC] [--slices K] [--anatomy A]`."
-    p = argparse.ArgumentParser(prog='damm_simulate_brain', description='Simulate multi-contrast brain MRI slices (T1, T2, FLAIR, T1ce) with a glioma and its truth.')
-    p.add_argument('dst'); p.add_argument('--subjects', type=int, default=24); p.add_argument('--size', type=int, default=64)
-    p.add_argument('--seed', type=int, default=0); p.add_argument('--divergent', type=float, default=0.0)
-    p.add_argument('--slices', type=int, default=4); p.add_argument('--anatomy', default='auto', choices=['auto', 'mni152', 'procedural'])
-    p.add_argument('--divergent-modality', default='FLAIR', choices=list(MODALITIES)); p.add_argument('--quiet', action='store_true')
-    run_command(p, argv, lambda a: simulate_brain(a.dst, a.subjects, a.size, a.seed, a.divergent, a.slices, source=a.anatomy,
-                                                  divergent_modality=a.divergent_modality, progress=not a.quiet),
-                '\n{a.subjects} subjects ({a.slices} slices each, {a.size}x{a.size}) written to {r} in {s:.1f} s')
+    p = argparse.ArgumentParser(
+        prog='damm_simulate_brain',
+        description='Simulate multi-contrast brain MRI slices (T1, T2, FLAIR, T1ce) with a glioma and its truth.',
+    )
+    p.add_argument('dst')
+    p.add_argument('--subjects', type=int, default=24)
+    p.add_argument('--size', type=int, default=64)
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--divergent', type=float, default=0.0)
+    p.add_argument('--slices', type=int, default=4)
+    p.add_argument('--anatomy', default='auto', choices=['auto', 'mni152', 'procedural'])
+    p.add_argument('--divergent-modality', default='FLAIR', choices=list(MODALITIES))
+    p.add_argument('--quiet', action='store_true')
+    run_command(
+        p,
+        argv,
+        lambda a: simulate_brain(
+            a.dst,
+            a.subjects,
+            a.size,
+            a.seed,
+            a.divergent,
+            a.slices,
+            source=a.anatomy,
+            divergent_modality=a.divergent_modality,
+            progress=not a.quiet,
+        ),
+        '\n{a.subjects} subjects ({a.slices} slices each, {a.size}x{a.size}) written to {r} in {s:.1f} s',
+    )
 
 # %% ../nbs/14_brain.ipynb #245500c7
 @dataclass
 class BrainExperimentConfig:
     "Settings of the brain-synthesis experiment; modality names are data, not code."
-    target:str='T1ce'; uni:str='T1'; multi:str='FLAIR' # synthesised contrast, uni-modal input, extra (fused) input
-    subjects:int=24; test_subjects:int=8; size:int=32; slices:int=4; seed:int=0
-    divergent:float=0.3; test_divergent:float=0.5 # fraction of divergent subjects in training and test data
-    source:str='auto' # anatomy (see `brain_anatomy`)
-    hid_chs:tuple=(8, 16, 32); blocks:int=1; groups:int=4 # U-Net of each branch
-    pred:str='v'; steps:int=320; batch_size:int=8; lr:float=2e-3; warmup:float=0.4 # DAMMP warm-up fraction of the steps
-    sample_steps:int=20; unet_base:int=8 # DDIM steps; SeedUNet width
-    device:str|None=None # cuda, mps or cpu; None: the best available
-    threads:int|None=1 # torch CPU threads while it runs (None: torch's setting); on a small shared CPU more threads spin against each other
+
+    target: str = 'T1ce'
+    uni: str = 'T1'
+    multi: str = 'FLAIR'  # synthesised contrast, uni-modal input, extra (fused) input
+    subjects: int = 24
+    test_subjects: int = 8
+    size: int = 32
+    slices: int = 4
+    seed: int = 0
+    divergent: float = 0.3
+    test_divergent: float = 0.5  # fraction of divergent subjects in training and test data
+    source: str = 'auto'  # anatomy (see `brain_anatomy`)
+    hid_chs: tuple = (8, 16, 32)
+    blocks: int = 1
+    groups: int = 4  # U-Net of each branch
+    pred: str = 'v'
+    steps: int = 320
+    batch_size: int = 8
+    lr: float = 2e-3
+    warmup: float = 0.4  # DAMMP warm-up fraction of the steps
+    sample_steps: int = 20
+    unet_base: int = 8  # DDIM steps; SeedUNet width
+    device: str | None = None  # cuda, mps or cpu; None: the best available
+    threads: int | None = (
+        1  # torch CPU threads while it runs (None: torch's setting); on a small shared CPU more threads spin against each other
+    )
 
     @property
-    def roles(self)->dict: return {'target': self.target, 'vessels': self.uni, 'nuclei': self.multi}
+    def roles(self) -> dict:
+        return {'target': self.target, 'vessels': self.uni, 'nuclei': self.multi}
 
-QUICK = dict(subjects=3, test_subjects=2, size=16, slices=2, hid_chs=(8, 16), groups=4, steps=4, batch_size=4, sample_steps=3, unet_base=4)
-FULL = dict(subjects=200, test_subjects=40, size=128, hid_chs=(64, 128, 256, 512), blocks=2, groups=32, steps=20000, batch_size=32,
-            lr=1e-4, sample_steps=50, unet_base=32, threads=None)  # the paper's scale, for a GPU
 
-def method_labels(cfg:BrainExperimentConfig)->tuple[str, str, str]:
+QUICK = dict(
+    subjects=3,
+    test_subjects=2,
+    size=16,
+    slices=2,
+    hid_chs=(8, 16),
+    groups=4,
+    steps=4,
+    batch_size=4,
+    sample_steps=3,
+    unet_base=4,
+)
+FULL = dict(
+    subjects=200,
+    test_subjects=40,
+    size=128,
+    hid_chs=(64, 128, 256, 512),
+    blocks=2,
+    groups=32,
+    steps=20000,
+    batch_size=32,
+    lr=1e-4,
+    sample_steps=50,
+    unet_base=32,
+    threads=None,
+)  # the paper's scale, for a GPU
+
+
+def method_labels(cfg: BrainExperimentConfig) -> tuple[str, str, str]:
     "Names of the uni-modal, multi-modal and DAMM rows, built from the modality names."
     return f'uni ({cfg.uni})', f'multi (+{cfg.multi})', 'DAMM (DAMMP)'
 
 # %% ../nbs/14_brain.ipynb #0a43b094
-def simulate_sets(root:Path, cfg:BrainExperimentConfig)->tuple[Path, Path]:
+def simulate_sets(root: Path, cfg: BrainExperimentConfig) -> tuple[Path, Path]:
     "Training and test sets under `root` (the test set from another seed), simulated unless a finished set with these settings is there."
-    kw, dirs = dict(size=cfg.size, slices=cfg.slices, source=cfg.source, divergent_modality=cfg.multi), []
-    for name, n, seed, div in (('train', cfg.subjects, cfg.seed, cfg.divergent), ('test', cfg.test_subjects, cfg.seed + 1000, cfg.test_divergent)):
-        d = Path(root) / f'{name}_n{n}_{cfg.size}px_{cfg.slices}sl_seed{seed}_div{div:g}_{cfg.multi}_{cfg.source}'
-        if not (d / 'meta.csv').exists(): simulate_brain(d, n, seed=seed, divergent=div, **kw)  # meta.csv is written last
+    kw, dirs = (
+        dict(size=cfg.size, slices=cfg.slices, source=cfg.source, divergent_modality=cfg.multi),
+        [],
+    )
+    for name, n, seed, div in (
+        ('train', cfg.subjects, cfg.seed, cfg.divergent),
+        ('test', cfg.test_subjects, cfg.seed + 1000, cfg.test_divergent),
+    ):
+        d = (
+            Path(root)
+            / f'{name}_n{n}_{cfg.size}px_{cfg.slices}sl_seed{seed}_div{div:g}_{cfg.multi}_{cfg.source}'
+        )
+        if not (d / 'meta.csv').exists():
+            simulate_brain(d, n, seed=seed, divergent=div, **kw)  # meta.csv is written last
         dirs.append(d)
     return dirs[0], dirs[1]
 
-def load_split(root:Path, cfg:BrainExperimentConfig)->dict:
+
+def load_split(root: Path, cfg: BrainExperimentConfig) -> dict:
     "All slices of a simulated set as tensors keyed by role, with the truth: clean target in [-1, 1], tumour mask, flags."
     ds = PairedFolders(root, roles=cfg.roles, img_size=cfg.size)
     items = [ds[i] for i in range(len(ds))]
-    out = {k: torch.stack([o[k] for o in items]) for k in cfg.roles} | {'name': [o['name'] for o in items]}
+    out = {k: torch.stack([o[k] for o in items]) for k in cfg.roles} | {
+        'name': [o['name'] for o in items]
+    }
     meta = pd.read_csv(root / 'meta.csv', keep_default_na=False).set_index('name').loc[out['name']]
     tr = [np.load(root / 'truth' / n.replace('.png', '.npz')) for n in out['name']]
-    out['clean'] = torch.from_numpy(np.stack([t[f'clean_{cfg.target}'] for t in tr]))[:, None].float() / 127.5 - 1
+    out['clean'] = (
+        torch.from_numpy(np.stack([t[f'clean_{cfg.target}'] for t in tr]))[:, None].float() / 127.5
+        - 1
+    )
     out['tumour'] = torch.from_numpy(np.stack([t['labels'] > 0 for t in tr]))[:, None]
-    return out | {k: meta[k].tolist() for k in ('subject', 'divergent', 'kind')} | dict(root=Path(root))
+    return (
+        out
+        | {k: meta[k].tolist() for k in ('subject', 'divergent', 'kind')}
+        | dict(root=Path(root))
+    )
+
 
 def _batches(n, bs, g):
     "Endless random mini-batch indices."
     while True:
-        for i in torch.randperm(n, generator=g).split(bs): yield i
+        for i in torch.randperm(n, generator=g).split(bs):
+            yield i
 
 # %% ../nbs/14_brain.ipynb #c692ffcb
-def train_damm_pixels(data:dict, cfg:BrainExperimentConfig, generator:torch.Generator)->tuple[DAMMNet, list]:
+def train_damm_pixels(
+    data: dict, cfg: BrainExperimentConfig, generator: torch.Generator
+) -> tuple[DAMMNet, list]:
     "Train a pixel-space `DAMMNet` on the role tensors of `data`; returns it and the loss history."
-    dc = DAMMConfig(latent_ch=1, uni_ch=1, multi_ch=1, pred=cfg.pred, pretrain_epoch=int(cfg.warmup * cfg.steps),
-                    unet=UNetConfig(hid_chs=cfg.hid_chs, blocks=cfg.blocks, groups=cfg.groups, time_dim=2 * cfg.hid_chs[0], emb_dim=4 * cfg.hid_chs[0]))
-    net = DAMMNet(dc).to(cfg.device); sched = make_schedule(dc.schedule, T=dc.T, beta_start=dc.beta_start, beta_end=dc.beta_end)
-    opt = torch.optim.AdamW(net.parameters(), cfg.lr); lr = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.steps, cfg.lr * 0.05)
+    dc = DAMMConfig(
+        latent_ch=1,
+        uni_ch=1,
+        multi_ch=1,
+        pred=cfg.pred,
+        pretrain_epoch=int(cfg.warmup * cfg.steps),
+        unet=UNetConfig(
+            hid_chs=cfg.hid_chs,
+            blocks=cfg.blocks,
+            groups=cfg.groups,
+            time_dim=2 * cfg.hid_chs[0],
+            emb_dim=4 * cfg.hid_chs[0],
+        ),
+    )
+    net = DAMMNet(dc).to(cfg.device)
+    sched = make_schedule(dc.schedule, T=dc.T, beta_start=dc.beta_start, beta_end=dc.beta_end)
+    opt = torch.optim.AdamW(net.parameters(), cfg.lr)
+    lr = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.steps, cfg.lr * 0.05)
     hist, it = [], _batches(len(data['target']), cfg.batch_size, generator)
     for s in range(cfg.steps):
-        i = next(it); b = {k: data[k][i].to(cfg.device) for k in cfg.roles}
-        x_t, noise, t = q_sample(b['target'], sched, generator=generator); t = t.to(cfg.device)
+        i = next(it)
+        b = {k: data[k][i].to(cfg.device) for k in cfg.roles}
+        x_t, noise, t = q_sample(b['target'], sched, generator=generator)
+        t = t.to(cfg.device)
         tgt = {'eps': noise, 'x0': b['target']}.get(dc.pred)
-        if tgt is None: a = sched.abar.to(x_t)[t].view(-1, 1, 1, 1); tgt = a.sqrt() * noise - (1 - a).sqrt() * b['target']
+        if tgt is None:
+            a = sched.abar.to(x_t)[t].view(-1, 1, 1, 1)
+            tgt = a.sqrt() * noise - (1 - a).sqrt() * b['target']
         eu, em, U = net(x_t, t, {'vessels': b['vessels'], 'nuclei': b['nuclei']})
-        loss, st = dammp_loss(eu, em, U, tgt, dc.gamma, dc.alpha, warmup=s < dc.pretrain_epoch, kind=dc.loss)
-        opt.zero_grad(); loss.backward(); torch.nn.utils.clip_grad_norm_(net.parameters(), 1.); opt.step(); lr.step()
+        loss, st = dammp_loss(
+            eu, em, U, tgt, dc.gamma, dc.alpha, warmup=s < dc.pretrain_epoch, kind=dc.loss
+        )
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        lr.step()
         hist.append({k: float(v) for k, v in st.items()} | dict(step=s))
     return net.eval(), hist
 
 # %% ../nbs/14_brain.ipynb #0e3f9d9a
-def train_seed_unet(data:dict, cfg:BrainExperimentConfig, generator:torch.Generator)->SeedUNet:
+def train_seed_unet(data: dict, cfg: BrainExperimentConfig, generator: torch.Generator) -> SeedUNet:
     "Seed 001's U-Net as an L1 regression from [uni, multi] to the target."
     net = SeedUNet(2, 1, cfg.unet_base, depth=min(3, int(np.log2(cfg.size)) - 2)).to(cfg.device)
-    opt = torch.optim.AdamW(net.parameters(), cfg.lr); it = _batches(len(data['target']), cfg.batch_size, generator)
+    opt = torch.optim.AdamW(net.parameters(), cfg.lr)
+    it = _batches(len(data['target']), cfg.batch_size, generator)
     for s in range(cfg.steps):
-        i = next(it); x = torch.cat([data['vessels'][i], data['nuclei'][i]], 1).to(cfg.device)
+        i = next(it)
+        x = torch.cat([data['vessels'][i], data['nuclei'][i]], 1).to(cfg.device)
         loss = F.l1_loss(net(x), data['target'][i].to(cfg.device))
-        opt.zero_grad(); loss.backward(); opt.step()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
     return net.eval()
 
 # %% ../nbs/14_brain.ipynb #8faf3d83
 @torch.no_grad()
-def synthesise(net:DAMMNet, data:dict, mode:str, cfg:BrainExperimentConfig, seed:int=0)->tuple[torch.Tensor, dict]:
+def synthesise(
+    net: DAMMNet, data: dict, mode: str, cfg: BrainExperimentConfig, seed: int = 0
+) -> tuple[torch.Tensor, dict]:
     "Sample the target for every item of `data` in `mode` ('uni', 'multi', 'damm') with DDIM; returns images and DAMMP records."
     g = torch.Generator().manual_seed(seed)
     cond = {k: data[k].to(cfg.device) for k in ('vessels', 'nuclei')}
     x_T = torch.randn(data['target'].shape, generator=g).to(cfg.device)
-    pred = DAMMPredictor(net, mode); dc = net.cfg
+    pred = DAMMPredictor(net, mode)
+    dc = net.cfg
     sched = make_schedule(dc.schedule, T=dc.T, beta_start=dc.beta_start, beta_end=dc.beta_end)
-    x0 = sample(pred, x_T, sched, method='ddim', steps=cfg.sample_steps, cond=cond, generator=g, progress=False, target=dc.pred)
+    x0 = sample(
+        pred,
+        x_T,
+        sched,
+        method='ddim',
+        steps=cfg.sample_steps,
+        cond=cond,
+        generator=g,
+        progress=False,
+        target=dc.pred,
+    )
     return x0.clamp(-1, 1).cpu(), pred.summary()
 
-def tumour_psnr(pred, target, mask, data_range:float=2.)->np.ndarray:
+
+def tumour_psnr(pred, target, mask, data_range: float = 2.0) -> np.ndarray:
     "PSNR per image over the pixels of `mask` only (NaN where the mask is empty)."
     p, t, m = (np.asarray(o, np.float64).reshape(len(o), -1) for o in (pred, target, mask))
-    e = ((p - t)**2 * m).sum(1) / np.maximum(m.sum(1), 1)
-    with np.errstate(divide='ignore'): return np.where(m.sum(1) > 0, 10 * np.log10(data_range**2 / e), np.nan)
+    e = ((p - t) ** 2 * m).sum(1) / np.maximum(m.sum(1), 1)
+    with np.errstate(divide='ignore'):
+        return np.where(m.sum(1) > 0, 10 * np.log10(data_range**2 / e), np.nan)
 
 # %% ../nbs/14_brain.ipynb #2aa0832f
-def predict_all(net:DAMMNet, unet:SeedUNet, te:dict, cfg:BrainExperimentConfig)->tuple[dict, dict]:
+def predict_all(
+    net: DAMMNet, unet: SeedUNet, te: dict, cfg: BrainExperimentConfig
+) -> tuple[dict, dict]:
     "The test targets from each method (seed U-Net; uni, multi branch alone; DAMM with DAMMP) and DAMMP's records."
     uni, multi, damm = method_labels(cfg)
-    with torch.no_grad(): preds = {'seed U-Net': unet(torch.cat([te['vessels'], te['nuclei']], 1).to(cfg.device)).clamp(-1, 1).cpu()}
-    for mode, label in (('uni', uni), ('multi', multi), ('damm', damm)): preds[label], rec = synthesise(net, te, mode, cfg, seed=cfg.seed)
+    with torch.no_grad():
+        preds = {
+            'seed U-Net': unet(torch.cat([te['vessels'], te['nuclei']], 1).to(cfg.device))
+            .clamp(-1, 1)
+            .cpu()
+        }
+    for mode, label in (('uni', uni), ('multi', multi), ('damm', damm)):
+        preds[label], rec = synthesise(net, te, mode, cfg, seed=cfg.seed)
     return preds, rec
+
 
 def _score(method, pred, te):
     t = te['target']
-    return pd.DataFrame(dict(method=method, name=te['name'], subject=te['subject'], divergent=te['divergent'], kind=te['kind'],
-                             psnr=psnr(pred, t), ssim=ssim(pred, t), psnr_tumour=tumour_psnr(pred, t, te['tumour'])))
+    return pd.DataFrame(
+        dict(
+            method=method,
+            name=te['name'],
+            subject=te['subject'],
+            divergent=te['divergent'],
+            kind=te['kind'],
+            psnr=psnr(pred, t),
+            ssim=ssim(pred, t),
+            psnr_tumour=tumour_psnr(pred, t, te['tumour']),
+        )
+    )
 
-def score_all(preds:dict, te:dict)->tuple[pd.DataFrame, pd.DataFrame]:
+
+def score_all(preds: dict, te: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     "Per-image scores of every method and of the noise-free floor, with the regime; and their summary by method and regime."
-    df = pd.concat([_score(k, v, te) for k, v in preds.items()] + [_score('noise-free floor', te['clean'], te)], ignore_index=True)
+    df = pd.concat(
+        [_score(k, v, te) for k, v in preds.items()]
+        + [_score('noise-free floor', te['clean'], te)],
+        ignore_index=True,
+    )
     df['regime'] = np.where(df.divergent == 1, 'divergent', 'consistent')
-    return df, summarize(df, by=['method', 'regime'], metrics=['psnr', 'ssim', 'psnr_tumour'], n=500, groups='subject')
+    return df, summarize(
+        df,
+        by=['method', 'regime'],
+        metrics=['psnr', 'ssim', 'psnr_tumour'],
+        n=500,
+        groups='subject',
+    )
 
 # %% ../nbs/14_brain.ipynb #d292502a
-def _dammp_table(rec:dict, te:dict)->pd.DataFrame:
+def _dammp_table(rec: dict, te: dict) -> pd.DataFrame:
     "Per image: fraction of sampling steps on which DAMMP chose the multi-modal branch, mean confidence c, divergence flag."
-    return pd.DataFrame(dict(name=te['name'], divergent=te['divergent'], kind=te['kind'],
-                             use_multi=rec['use_multi'].float().mean(0).numpy(), c=rec['c'].mean(0).numpy()))
+    return pd.DataFrame(
+        dict(
+            name=te['name'],
+            divergent=te['divergent'],
+            kind=te['kind'],
+            use_multi=rec['use_multi'].float().mean(0).numpy(),
+            c=rec['c'].mean(0).numpy(),
+        )
+    )
 
-def _choice_summary(d:pd.DataFrame)->dict:
+
+def _choice_summary(d: pd.DataFrame) -> dict:
     "DAMMP's choice against the flag: mean use of the multi-modal branch per regime, and the AUC of 1 − c for 'divergent'."
     pos, neg = d.c[d.divergent == 1].values, d.c[d.divergent == 0].values
-    auc = float(np.mean([(n > p) + 0.5 * (n == p) for p in pos for n in neg])) if len(pos) and len(neg) else float('nan')
-    return dict(use_multi_consistent=float(d.use_multi[d.divergent == 0].mean()), use_multi_divergent=float(d.use_multi[d.divergent == 1].mean()),
-                c_consistent=float(neg.mean()) if len(neg) else float('nan'), c_divergent=float(pos.mean()) if len(pos) else float('nan'), auc_divergent=auc)
+    auc = (
+        float(np.mean([(n > p) + 0.5 * (n == p) for p in pos for n in neg]))
+        if len(pos) and len(neg)
+        else float('nan')
+    )
+    return dict(
+        use_multi_consistent=float(d.use_multi[d.divergent == 0].mean()),
+        use_multi_divergent=float(d.use_multi[d.divergent == 1].mean()),
+        c_consistent=float(neg.mean()) if len(neg) else float('nan'),
+        c_divergent=float(pos.mean()) if len(pos) else float('nan'),
+        auc_divergent=auc,
+    )
 
 # %% ../nbs/14_brain.ipynb #ff02c0b6
-def brain_verdict(summ:pd.DataFrame, # from `score_all`, index 'method / regime'
-                  choice:dict, # from `_choice_summary`
-                  cfg:BrainExperimentConfig)->dict:
+def brain_verdict(
+    summ: pd.DataFrame,  # from `score_all`, index 'method / regime'
+    choice: dict,  # from `_choice_summary`
+    cfg: BrainExperimentConfig,
+) -> dict:
     "Per regime: DAMM's PSNR against the better single branch and the seed U-Net; with a text line per regime and one on DAMMP's choice."
-    uni, multi, damm = method_labels(cfg); out, lines = {}, []
+    uni, multi, damm = method_labels(cfg)
+    out, lines = {}, []
     for r in ('consistent', 'divergent'):
-        if f'{damm} / {r}' not in summ.index: continue
+        if f'{damm} / {r}' not in summ.index:
+            continue
         p = {m: float(summ.loc[f'{m} / {r}', 'psnr']) for m in (uni, multi, damm, 'seed U-Net')}
-        best = max((uni, multi), key=p.get); win = p[damm] > p[best]
-        out[r] = dict(damm_psnr=p[damm], best_branch=best, best_branch_psnr=p[best], seed_unet_psnr=p['seed U-Net'], damm_beats_best_branch=win)
-        lines.append(f"{r}: DAMM (DAMMP) {p[damm]:.2f} dB {'beats' if win else 'does not beat'} the better single branch, "
-                     f"{best} ({p[best]:.2f} dB); seed U-Net {p['seed U-Net']:.2f} dB")
-    lines.append(f"DAMMP chose the multi-modal branch on {choice['use_multi_consistent']:.0%} of sampling steps for consistent subjects and "
-                 f"{choice['use_multi_divergent']:.0%} for divergent ones; AUC of 1 − c for flagging a divergent subject {choice['auc_divergent']:.2f} (0.5: chance)")
+        best = max((uni, multi), key=p.get)
+        win = p[damm] > p[best]
+        out[r] = dict(
+            damm_psnr=p[damm],
+            best_branch=best,
+            best_branch_psnr=p[best],
+            seed_unet_psnr=p['seed U-Net'],
+            damm_beats_best_branch=win,
+        )
+        lines.append(
+            f"{r}: DAMM (DAMMP) {p[damm]:.2f} dB {'beats' if win else 'does not beat'} the better single branch, "
+            f"{best} ({p[best]:.2f} dB); seed U-Net {p['seed U-Net']:.2f} dB"
+        )
+    lines.append(
+        f"DAMMP chose the multi-modal branch on {choice['use_multi_consistent']:.0%} of sampling steps for consistent subjects and "
+        f"{choice['use_multi_divergent']:.0%} for divergent ones; AUC of 1 − c for flagging a divergent subject {choice['auc_divergent']:.2f} (0.5: chance)"
+    )
     return out | dict(text='\n'.join(lines))
 
 # %% ../nbs/14_brain.ipynb #f7ada62e
-def example_slices(te:dict, k:int=2)->list:
+def example_slices(te: dict, k: int = 2) -> list:
     "Indices of `k` consistent then `k` divergent test subjects, each at its slice with the largest tumour."
     area, best = te['tumour'].flatten(1).sum(1), {}
     for i, s in enumerate(te['subject']):
-        if s not in best or area[i] > area[best[s]]: best[s] = i
+        if s not in best or area[i] > area[best[s]]:
+            best[s] = i
     return [i for d in (0, 1) for i in [j for j in best.values() if te['divergent'][j] == d][:k]]
 
-def _figures(out:Path, te:dict, preds:dict, U:torch.Tensor, cfg:BrainExperimentConfig, idx:list)->list:
+
+def _figures(
+    out: Path, te: dict, preds: dict, U: torch.Tensor, cfg: BrainExperimentConfig, idx: list
+) -> list:
     "contrasts.png (the four contrasts as written, and the tumour), synthesis.png (each method, error maps, confidence map); returns the file names."
-    read = lambda m: torch.stack([torch.from_numpy(np.asarray(Image.open(te['root'] / m / te['name'][i]), np.float32))[None] / 127.5 - 1 for i in idx])
-    f1 = panel_figure({m: read(m) for m in MODALITIES} | {'tumour (truth)': te['tumour'][idx].float() * 2 - 1}, n=len(idx),
-                      row_labels=[f"{te['name'][i]}{' (div.)' if te['divergent'][i] else ''}" for i in idx])
-    rows = {k: v[idx] for k, v in preds.items()} | {f'error {k}': (v[idx] - te['target'][idx]).abs() for k, v in preds.items()}
+    read = lambda m: torch.stack(
+        [
+            torch.from_numpy(np.asarray(Image.open(te['root'] / m / te['name'][i]), np.float32))[
+                None
+            ]
+            / 127.5
+            - 1
+            for i in idx
+        ]
+    )
+    f1 = panel_figure(
+        {m: read(m) for m in MODALITIES} | {'tumour (truth)': te['tumour'][idx].float() * 2 - 1},
+        n=len(idx),
+        row_labels=[f"{te['name'][i]}{' (div.)' if te['divergent'][i] else ''}" for i in idx],
+    )
+    rows = {k: v[idx] for k, v in preds.items()} | {
+        f'error {k}': (v[idx] - te['target'][idx]).abs() for k, v in preds.items()
+    }
     rows['confidence U'] = F.interpolate(U[idx], size=te['target'].shape[-2:], mode='nearest')
-    f2 = panel_figure(rows, n=len(idx), row_labels=[f"{te['name'][i]}{' (div.)' if te['divergent'][i] else ''}" for i in idx])
-    return [save_figure(f, out / n, dpi=70).name for f, n in ((f1, 'contrasts.png'), (f2, 'synthesis.png'))]
+    f2 = panel_figure(
+        rows,
+        n=len(idx),
+        row_labels=[f"{te['name'][i]}{' (div.)' if te['divergent'][i] else ''}" for i in idx],
+    )
+    return [
+        save_figure(f, out / n, dpi=70).name
+        for f, n in ((f1, 'contrasts.png'), (f2, 'synthesis.png'))
+    ]
+
 
 @contextlib.contextmanager
-def torch_threads(n:int|None):
+def torch_threads(n: int | None):
     "Run the block with `n` torch CPU threads (None: unchanged), restoring the former number after."
     old = torch.get_num_threads()
-    if n: torch.set_num_threads(n)
-    try: yield
-    finally: torch.set_num_threads(old)
+    if n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 # %% ../nbs/14_brain.ipynb #4c2f11e0
-def _benchmark(out:Path, cfg:BrainExperimentConfig, root:Path, figures:bool, log)->dict:
+def _benchmark(out: Path, cfg: BrainExperimentConfig, root: Path, figures: bool, log) -> dict:
     "Simulate, train, synthesise, score and write the files; returns the metrics."
-    t0 = time.time(); g = seed_everything(cfg.seed)
-    log(f'simulating {cfg.subjects} training and {cfg.test_subjects} test subjects ({cfg.slices} slices of {cfg.size}², anatomy {cfg.source}) ...')
-    tr, te = (load_split(d, cfg) for d in simulate_sets(root, cfg)); t1 = time.time()
-    log(f"training DAMM ({cfg.steps} steps of {cfg.batch_size}) and the seed U-Net on {len(tr['name'])} slices, device {cfg.device} ...")
-    net, hist = train_damm_pixels(tr, cfg, g); unet = train_seed_unet(tr, cfg, g); t2 = time.time()
-    log(f"synthesising {cfg.target} for {len(te['name'])} test slices with each method ({cfg.sample_steps} DDIM steps) ...")
-    preds, rec = predict_all(net, unet, te, cfg); df, summ = score_all(preds, te); ch = _dammp_table(rec, te)
-    choice = _choice_summary(ch); verdict = brain_verdict(summ, choice, cfg)
+    t0 = time.time()
+    g = seed_everything(cfg.seed)
+    log(
+        f'simulating {cfg.subjects} training and {cfg.test_subjects} test subjects ({cfg.slices} slices of {cfg.size}², anatomy {cfg.source}) ...'
+    )
+    tr, te = (load_split(d, cfg) for d in simulate_sets(root, cfg))
+    t1 = time.time()
+    log(
+        f"training DAMM ({cfg.steps} steps of {cfg.batch_size}) and the seed U-Net on {len(tr['name'])} slices, device {cfg.device} ..."
+    )
+    net, hist = train_damm_pixels(tr, cfg, g)
+    unet = train_seed_unet(tr, cfg, g)
+    t2 = time.time()
+    log(
+        f"synthesising {cfg.target} for {len(te['name'])} test slices with each method ({cfg.sample_steps} DDIM steps) ..."
+    )
+    preds, rec = predict_all(net, unet, te, cfg)
+    df, summ = score_all(preds, te)
+    ch = _dammp_table(rec, te)
+    choice = _choice_summary(ch)
+    verdict = brain_verdict(summ, choice, cfg)
     figs = _figures(out, te, preds, rec['U'][-1], cfg, example_slices(te)) if figures else []
-    table = results_table(summ, metrics=['psnr', 'ssim', 'psnr_tumour'], formats={'psnr_tumour': '.2f', 'psnr': '.2f', 'ssim': '.3f'}).replace('psnr_tumour', 'tumour PSNR (dB)')
-    for fn, txt in (('per_image.csv', df.to_csv(index=False)), ('summary.csv', summ.to_csv()), ('dammp.csv', ch.to_csv(index=False)),
-                    ('history.csv', pd.DataFrame(hist).to_csv(index=False)), ('table.md', table + '\n')): write_text(out / fn, txt)
-    return dict(config=dataclasses.asdict(cfg), n_train=len(tr['name']), n_test=len(te['name']), simulate_seconds=round(t1 - t0, 1),
-                train_seconds=round(t2 - t1, 1), eval_seconds=round(time.time() - t2, 1), table=table, verdict=verdict.pop('text'),
-                regimes=verdict, dammp=choice, figures=figs, summary={k: {m: float(v) for m, v in r.items()} for k, r in summ.iterrows()})
+    table = results_table(
+        summ,
+        metrics=['psnr', 'ssim', 'psnr_tumour'],
+        formats={'psnr_tumour': '.2f', 'psnr': '.2f', 'ssim': '.3f'},
+    ).replace('psnr_tumour', 'tumour PSNR (dB)')
+    for fn, txt in (
+        ('per_image.csv', df.to_csv(index=False)),
+        ('summary.csv', summ.to_csv()),
+        ('dammp.csv', ch.to_csv(index=False)),
+        ('history.csv', pd.DataFrame(hist).to_csv(index=False)),
+        ('table.md', table + '\n'),
+    ):
+        write_text(out / fn, txt)
+    return dict(
+        config=dataclasses.asdict(cfg),
+        n_train=len(tr['name']),
+        n_test=len(te['name']),
+        simulate_seconds=round(t1 - t0, 1),
+        train_seconds=round(t2 - t1, 1),
+        eval_seconds=round(time.time() - t2, 1),
+        table=table,
+        verdict=verdict.pop('text'),
+        regimes=verdict,
+        dammp=choice,
+        figures=figs,
+        summary={k: {m: float(v) for m, v in r.items()} for k, r in summ.iterrows()},
+    )
 
 # %% ../nbs/14_brain.ipynb #cf80a552
-def run_brain_experiment(out, # output folder: table.md, figures, metrics.json, CSV files
-                         cfg:BrainExperimentConfig|None=None, quick:bool=False, # quick: tiny sizes (seconds; for tests)
-                         device:str|None=None, seed:int|None=None, # override the config's device and seed
-                         progress:bool=True, # a line per stage
-                         figures:bool=True, # write contrasts.png and synthesis.png
-                         data_dir:str|Path|None=None, # where the simulated sets go (default out/'data'); reused when there
-                         **overrides # other fields of `BrainExperimentConfig`
-                        )->dict:
+def run_brain_experiment(
+    out,  # output folder: table.md, figures, metrics.json, CSV files
+    cfg: BrainExperimentConfig | None = None,
+    quick: bool = False,  # quick: tiny sizes (seconds; for tests)
+    device: str | None = None,
+    seed: int | None = None,  # override the config's device and seed
+    progress: bool = True,  # a line per stage
+    figures: bool = True,  # write contrasts.png and synthesis.png
+    data_dir: str
+    | Path
+    | None = None,  # where the simulated sets go (default out/'data'); reused when there
+    **overrides,  # other fields of `BrainExperimentConfig`
+) -> dict:
     "Simulate, train and benchmark brain-contrast synthesis (seed U-Net, uni, multi, DAMM+DAMMP, floor); writes the report files, returns the metrics."
-    over = {**(QUICK if quick else {}), **overrides, **({'device': device} if device else {}), **({} if seed is None else {'seed': seed})}
+    over = {
+        **(QUICK if quick else {}),
+        **overrides,
+        **({'device': device} if device else {}),
+        **({} if seed is None else {'seed': seed}),
+    }
     cfg = dataclasses.replace(cfg or BrainExperimentConfig(), **over)
     cfg.device, out, t0 = get_device(cfg.device).type, check_writable(out), time.time()
     log = functools.partial(print, flush=True) if progress else (lambda *a: None)

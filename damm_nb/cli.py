@@ -23,127 +23,249 @@ __all__ = ['STAGES', 'DemoConfig', 'stage_mri_phantom', 'stage_convert', 'stage_
 @dataclass
 class DemoConfig:
     "Settings of one demo run (the defaults are those of the notebooks' own runs); `quick` shrinks everything: a check of the whole pipeline in well under a minute on 2 cores."
-    out:str='report'       # report folder (report.md, metrics.json, figures)
-    data_dir:str='data'    # where generated data go
-    data:str|None=None     # the user's own QD/CD31/DAPI folder (skips the TME simulator)
-    quick:bool=False       # smaller settings
-    device:str|None=None   # cuda, mps or cpu (default: best available)
-    seed:int=0
-    patients:int=20        # breast-MRI phantom patients (split 80/10/10 by patient)
-    size:int=64            # image size of the phantoms
-    slices:int=8
-    tme_n:int=300          # TME samples
-    divergent:float=0.2    # fraction of TME samples whose nuclei image disagrees
-    workers:int=2
-    den_steps:int=100      # training steps of the denoising DDPM
-    prog_steps:int=800     # training steps of the progression DDPM
-    reg_steps:int=400      # training steps of the progression U-Net regression
-    size_exp:int=32        # slice size of the MRI experiments
-    experiments:bool=True  # run the denoising, progression and nanoparticle experiments
+
+    out: str = 'report'  # report folder (report.md, metrics.json, figures)
+    data_dir: str = 'data'  # where generated data go
+    data: str | None = None  # the user's own QD/CD31/DAPI folder (skips the TME simulator)
+    quick: bool = False  # smaller settings
+    device: str | None = None  # cuda, mps or cpu (default: best available)
+    seed: int = 0
+    patients: int = 20  # breast-MRI phantom patients (split 80/10/10 by patient)
+    size: int = 64  # image size of the phantoms
+    slices: int = 8
+    tme_n: int = 300  # TME samples
+    divergent: float = 0.2  # fraction of TME samples whose nuclei image disagrees
+    workers: int = 2
+    den_steps: int = 100  # training steps of the denoising DDPM
+    prog_steps: int = 800  # training steps of the progression DDPM
+    reg_steps: int = 400  # training steps of the progression U-Net regression
+    size_exp: int = 32  # slice size of the MRI experiments
+    experiments: bool = True  # run the denoising, progression and nanoparticle experiments
 
     def __post_init__(self):
         if self.quick:
             self.patients, self.tme_n = min(self.patients, 4), min(self.tme_n, 64)
-            self.den_steps, self.prog_steps, self.reg_steps, self.size_exp = min(self.den_steps, 4), min(self.prog_steps, 4), min(self.reg_steps, 3), 16
+            self.den_steps, self.prog_steps, self.reg_steps, self.size_exp = (
+                min(self.den_steps, 4),
+                min(self.prog_steps, 4),
+                min(self.reg_steps, 3),
+                16,
+            )
+
     @property
-    def fractions(self): return (.5, 0., .5) if self.patients < 8 else (.8, .1, .1)
+    def fractions(self):
+        return (0.5, 0.0, 0.5) if self.patients < 8 else (0.8, 0.1, 0.1)
 
 # %% ../nbs/13_demo.ipynb #fb06803f
-def stage_mri_phantom(cfg:DemoConfig)->dict:
+def stage_mri_phantom(cfg: DemoConfig) -> dict:
     "Write the longitudinal breast-MRI phantom as DICOM (skipped when its truth file is already there)."
-    dst = Path(cfg.data_dir)/'phantom_mri'
-    truth = Path(str(dst) + '_truth')/'truth.json'
-    if truth.exists() and json.loads(truth.read_text())['patients'].__len__() == cfg.patients: return dict(dicom_tree=str(dst), reused=True)
+    dst = Path(cfg.data_dir) / 'phantom_mri'
+    truth = Path(str(dst) + '_truth') / 'truth.json'
+    if truth.exists() and json.loads(truth.read_text())['patients'].__len__() == cfg.patients:
+        return dict(dicom_tree=str(dst), reused=True)
     make_mri_phantom(dst, patients=cfg.patients, size=cfg.size, slices=cfg.slices, seed=cfg.seed)
     n = sum(1 for o in dst.rglob('*') if o.is_file())
     return dict(dicom_tree=str(dst), dicom_files=n, reused=False)
 
-def stage_convert(cfg:DemoConfig)->dict:
+
+def stage_convert(cfg: DemoConfig) -> dict:
     "Convert the phantom's DICOM tree to de-identified arrays with a manifest (resumes a partial run)."
-    src = Path(cfg.data_dir)/'phantom_mri'
-    m = convert_tree(src, Path(cfg.data_dir)/'phantom_mri_npy', workers=cfg.workers,
-                     clinical=Path(str(src) + '_truth')/'clinical.csv', progress=False)
+    src = Path(cfg.data_dir) / 'phantom_mri'
+    m = convert_tree(
+        src,
+        Path(cfg.data_dir) / 'phantom_mri_npy',
+        workers=cfg.workers,
+        clinical=Path(str(src) + '_truth') / 'clinical.csv',
+        progress=False,
+    )
     ser = m[m.patient != '']
     ok = ser[ser.status == 'ok']
     print(m.attrs.get('summary', ''))
-    return dict(series_ok=int(len(ok)), series_skipped=int((ser.status != 'ok').sum()), files_skipped=int((m.patient == '').sum()),
-                patients=int(ok.patient.nunique()), visits=int(ok.groupby('patient').visit.nunique().max()),
-                mean_days_by_visit=[round(float(o), 1) for o in ok.groupby('visit').days.mean()])
+    return dict(
+        series_ok=int(len(ok)),
+        series_skipped=int((ser.status != 'ok').sum()),
+        files_skipped=int((m.patient == '').sum()),
+        patients=int(ok.patient.nunique()),
+        visits=int(ok.groupby('patient').visit.nunique().max()),
+        mean_days_by_visit=[round(float(o), 1) for o in ok.groupby('visit').days.mean()],
+    )
 
-def stage_tme(cfg:DemoConfig)->dict:
+
+def stage_tme(cfg: DemoConfig) -> dict:
     "Simulate the tumour microenvironment (QD/CD31/DAPI) unless the user gave their own folder."
-    if cfg.data: return dict(tme=str(cfg.data), simulated=False)
-    dst = Path(cfg.data_dir)/'tme'
-    meta = dst/'meta.csv'
-    if meta.exists() and len(pd.read_csv(meta)) >= cfg.tme_n: return dict(tme=str(dst), simulated=False, reused=True)
-    simulate_tme(dst, n=cfg.tme_n, size=cfg.size, seed=cfg.seed, divergent=cfg.divergent, progress=True, workers=cfg.workers)
+    if cfg.data:
+        return dict(tme=str(cfg.data), simulated=False)
+    dst = Path(cfg.data_dir) / 'tme'
+    meta = dst / 'meta.csv'
+    if meta.exists() and len(pd.read_csv(meta)) >= cfg.tme_n:
+        return dict(tme=str(dst), simulated=False, reused=True)
+    simulate_tme(
+        dst,
+        n=cfg.tme_n,
+        size=cfg.size,
+        seed=cfg.seed,
+        divergent=cfg.divergent,
+        progress=True,
+        workers=cfg.workers,
+    )
     meta = pd.read_csv(meta)
-    return dict(tme=str(dst), simulated=True, samples=int(len(meta)), divergent=int(meta.divergent.sum()))
+    return dict(
+        tme=str(dst), simulated=True, samples=int(len(meta)), divergent=int(meta.divergent.sum())
+    )
 
 # %% ../nbs/13_demo.ipynb #685d5092
-def stage_denoising(cfg:DemoConfig)->dict:
+def stage_denoising(cfg: DemoConfig) -> dict:
     "Seed 001's denoising experiment on the phantom's test patients."
-    r = run_denoising_experiment(Path(cfg.data_dir)/'phantom_mri_npy', Path(cfg.out)/'denoising', size=cfg.size_exp, steps=cfg.den_steps,
-                                 max_test=16 if cfg.quick else None, device=cfg.device, seed=cfg.seed, fractions=cfg.fractions, progress=True)
-    return dict(beats_noisy=r['beats_noisy'], train_s=r['train_s'], eval_s=r['eval_s'], _table=r['table'], _figures=['denoising/' + f for f in r['figures']])
+    r = run_denoising_experiment(
+        Path(cfg.data_dir) / 'phantom_mri_npy',
+        Path(cfg.out) / 'denoising',
+        size=cfg.size_exp,
+        steps=cfg.den_steps,
+        max_test=16 if cfg.quick else None,
+        device=cfg.device,
+        seed=cfg.seed,
+        fractions=cfg.fractions,
+        progress=True,
+    )
+    return dict(
+        beats_noisy=r['beats_noisy'],
+        train_s=r['train_s'],
+        eval_s=r['eval_s'],
+        _table=r['table'],
+        _figures=['denoising/' + f for f in r['figures']],
+    )
 
-def stage_progression(cfg:DemoConfig)->dict:
+
+def stage_progression(cfg: DemoConfig) -> dict:
     "Forecast of visit k+1 from visit k: conditional DDPM against no change, the U-Net and Fisher-KPP; the DDPM is saved for `ProgressionExplorer`."
-    src = Path(cfg.data_dir)/'phantom_mri'
-    r = run_progression_experiment(Path(cfg.data_dir)/'phantom_mri_npy', Path(str(src) + '_truth'), Path(cfg.out)/'progression', size=cfg.size_exp,
-                                   steps=cfg.prog_steps, reg_steps=cfg.reg_steps, device=cfg.device, seed=cfg.seed,
-                                   fractions=cfg.fractions, progress=True)
-    return dict(diffusion_beats_no_change=r['diffusion_beats_no_change'], train_s=r['train_s'], eval_s=r['eval_s'],
-                checkpoints=[r['checkpoint']], mask_rule_test_dice=r['mask_rule']['test_dice'], _table=r['table'], _figures=['progression/' + f for f in sorted(r['figures'])])
+    src = Path(cfg.data_dir) / 'phantom_mri'
+    r = run_progression_experiment(
+        Path(cfg.data_dir) / 'phantom_mri_npy',
+        Path(str(src) + '_truth'),
+        Path(cfg.out) / 'progression',
+        size=cfg.size_exp,
+        steps=cfg.prog_steps,
+        reg_steps=cfg.reg_steps,
+        device=cfg.device,
+        seed=cfg.seed,
+        fractions=cfg.fractions,
+        progress=True,
+    )
+    return dict(
+        diffusion_beats_no_change=r['diffusion_beats_no_change'],
+        train_s=r['train_s'],
+        eval_s=r['eval_s'],
+        checkpoints=[r['checkpoint']],
+        mask_rule_test_dice=r['mask_rule']['test_dice'],
+        _table=r['table'],
+        _figures=['progression/' + f for f in sorted(r['figures'])],
+    )
 
-def stage_np_benchmark(cfg:DemoConfig)->dict:
+
+def stage_np_benchmark(cfg: DemoConfig) -> dict:
     "The nanoparticle benchmark: U-Net regressions, uni/multi diffusion and DAMM-Diffusion against the noise-free floor."
-    out = Path(cfg.out)/'np_benchmark'
-    r = run_np_benchmark(out, data_dir=cfg.data, device=cfg.device, seed=cfg.seed, quick=cfg.quick, sim_dir=Path(cfg.data_dir)/'np_benchmark')
+    out = Path(cfg.out) / 'np_benchmark'
+    r = run_np_benchmark(
+        out,
+        data_dir=cfg.data,
+        device=cfg.device,
+        seed=cfg.seed,
+        quick=cfg.quick,
+        sim_dir=Path(cfg.data_dir) / 'np_benchmark',
+    )
     figs = sorted(o.name for o in out.glob('*.png'))
-    return dict(regimes=list(r['regimes']), seconds_inside=r['total_seconds'], checkpoints=[v['damm_checkpoint'] for v in r['regimes'].values()],
-                _table=(out/'np_benchmark.md').read_text(),
-                _figures=['np_benchmark/' + f for f in figs])
+    return dict(
+        regimes=list(r['regimes']),
+        seconds_inside=r['total_seconds'],
+        checkpoints=[v['damm_checkpoint'] for v in r['regimes'].values()],
+        _table=(out / 'np_benchmark.md').read_text(),
+        _figures=['np_benchmark/' + f for f in figs],
+    )
 
-def stage_brain(cfg:DemoConfig)->dict:
+
+def stage_brain(cfg: DemoConfig) -> dict:
     "The paper's second experiment: T1ce synthesised from T1 and FLAIR on the brain phantom, every method in both regimes."
-    r = run_brain_experiment(Path(cfg.out)/'brain', quick=cfg.quick, device=cfg.device, seed=cfg.seed, data_dir=Path(cfg.data_dir)/'brain')
-    return dict(damm_beats_best_branch={k: v['damm_beats_best_branch'] for k, v in r['regimes'].items()}, dammp={k: round(v, 3) for k, v in r['dammp'].items()},
-                seconds_inside=r['total_seconds'], _table=r['table'] + '\n\n' + r['verdict'].replace('\n', '  \n'),
-                _figures=['brain/' + f for f in r['figures']])
+    r = run_brain_experiment(
+        Path(cfg.out) / 'brain',
+        quick=cfg.quick,
+        device=cfg.device,
+        seed=cfg.seed,
+        data_dir=Path(cfg.data_dir) / 'brain',
+    )
+    return dict(
+        damm_beats_best_branch={k: v['damm_beats_best_branch'] for k, v in r['regimes'].items()},
+        dammp={k: round(v, 3) for k, v in r['dammp'].items()},
+        seconds_inside=r['total_seconds'],
+        _table=r['table'] + '\n\n' + r['verdict'].replace('\n', '  \n'),
+        _figures=['brain/' + f for f in r['figures']],
+    )
 
 # %% ../nbs/13_demo.ipynb #1f15739c
-STAGES = [('MRI phantom → DICOM', stage_mri_phantom), ('DICOM → arrays', stage_convert), ('TME simulator', stage_tme),
-          ('Denoising (seed 001)', stage_denoising), ('Tumour progression', stage_progression), ('Nanoparticle benchmark', stage_np_benchmark),
-          ('Brain MRI synthesis', stage_brain)]
+STAGES = [
+    ('MRI phantom → DICOM', stage_mri_phantom),
+    ('DICOM → arrays', stage_convert),
+    ('TME simulator', stage_tme),
+    ('Denoising (seed 001)', stage_denoising),
+    ('Tumour progression', stage_progression),
+    ('Nanoparticle benchmark', stage_np_benchmark),
+    ('Brain MRI synthesis', stage_brain),
+]
 
-def run_demo(cfg:DemoConfig, stages=None)->dict:
+
+def run_demo(cfg: DemoConfig, stages=None) -> dict:
     "Run every stage in order, print a line for each, and write `metrics.json` and `report.md` into `cfg.out`."
     out = check_writable(cfg.out)
     seed_everything(cfg.seed)
     dev = get_device(cfg.device)
-    res = dict(config=asdict(cfg), device=str(dev), python=platform.python_version(), torch=torch.__version__, stages={})
+    res = dict(
+        config=asdict(cfg),
+        device=str(dev),
+        python=platform.python_version(),
+        torch=torch.__version__,
+        stages={},
+    )
     t00 = time.time()
     stages = stages or (STAGES if cfg.experiments else STAGES[:3])
     for i, (name, fn) in enumerate(stages, 1):
         print(f'[{i}/{len(stages)}] {name} ...', flush=True)
-        t0 = time.time(); r = fn(cfg); r['seconds'] = round(time.time() - t0, 2)
+        t0 = time.time()
+        r = fn(cfg)
+        r['seconds'] = round(time.time() - t0, 2)
         res['stages'][name] = r
         print(f'[{i}/{len(stages)}] {name}: done in {r["seconds"]:.1f} s', flush=True)
     res['total_seconds'] = round(time.time() - t00, 2)
-    write_json(out/'metrics.json', {**res, 'stages': {k: {a: b for a, b in r.items() if a != '_table'} for k, r in res['stages'].items()}})
-    write_text(out/'report.md', report_markdown(res))
+    write_json(
+        out / 'metrics.json',
+        {
+            **res,
+            'stages': {
+                k: {a: b for a, b in r.items() if a != '_table'} for k, r in res['stages'].items()
+            },
+        },
+    )
+    write_text(out / 'report.md', report_markdown(res))
     print(f'report written to {out}/report.md ({res["total_seconds"]:.0f} s in all)')
     return res
 
 # %% ../nbs/13_demo.ipynb #20f8930b
-def report_markdown(res:dict)->str:
+def report_markdown(res: dict) -> str:
     "The demo's report as Markdown: one section per stage with what it measured."
-    lines = ['# damm_nb demo report', '', f"device {res['device']}, torch {res['torch']}, python {res['python']}, "
-             f"total {res['total_seconds']:.0f} s", '']
+    lines = [
+        '# damm_nb demo report',
+        '',
+        f"device {res['device']}, torch {res['torch']}, python {res['python']}, "
+        f"total {res['total_seconds']:.0f} s",
+        '',
+    ]
     for name, r in res['stages'].items():
-        lines += [f'## {name}', '', '| | |', '|---|---|'] + [f'| {k} | {v} |' for k, v in r.items() if not k.startswith('_')] + ['']
-        if r.get('_table'):  # a stage's table file may link its figures relative to its own folder: they are listed below instead
+        lines += (
+            [f'## {name}', '', '| | |', '|---|---|']
+            + [f'| {k} | {v} |' for k, v in r.items() if not k.startswith('_')]
+            + ['']
+        )
+        if r.get(
+            '_table'
+        ):  # a stage's table file may link its figures relative to its own folder: they are listed below instead
             lines += [l for l in r['_table'].strip().splitlines() if not l.startswith('![')] + ['']
         lines += [f'![{f}]({f})' for f in r.get('_figures', [])] + ['']
     return '\n'.join(lines)
@@ -153,13 +275,35 @@ def demo_cli(argv=None):
     "Command `damm_demo`: generate the default data, run the pipeline on the CPU or a GPU, and write a report."
     p = argparse.ArgumentParser(prog='damm_demo', description=demo_cli.__doc__.split(': ', 1)[1])
     p.add_argument('--out', default='report', help='report folder (default: report)')
-    p.add_argument('--data', default=None, help="your own folder with QD/, CD31/, DAPI/ (default: simulate one)")
-    p.add_argument('--data-dir', default=str(Path('data')), help='where generated data go (default: data)')
-    p.add_argument('--quick', action='store_true', help='smaller settings: a check of the whole pipeline in well under a minute')
+    p.add_argument(
+        '--data',
+        default=None,
+        help="your own folder with QD/, CD31/, DAPI/ (default: simulate one)",
+    )
+    p.add_argument(
+        '--data-dir', default=str(Path('data')), help='where generated data go (default: data)'
+    )
+    p.add_argument(
+        '--quick',
+        action='store_true',
+        help='smaller settings: a check of the whole pipeline in well under a minute',
+    )
     p.add_argument('--device', default=None, help='cuda, mps or cpu (default: best available)')
     p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--data-only', action='store_true', help='only generate and convert the data (no training)')
+    p.add_argument(
+        '--data-only', action='store_true', help='only generate and convert the data (no training)'
+    )
     a = p.parse_args(argv)
-    if a.data and not all((Path(a.data)/m).is_dir() for m in ('QD', 'CD31', 'DAPI')):
+    if a.data and not all((Path(a.data) / m).is_dir() for m in ('QD', 'CD31', 'DAPI')):
         p.error(f'{a.data}: expected sub-folders QD/, CD31/ and DAPI/')
-    run_demo(DemoConfig(out=a.out, data_dir=a.data_dir, data=a.data, quick=a.quick, device=a.device, seed=a.seed, experiments=not a.data_only))
+    run_demo(
+        DemoConfig(
+            out=a.out,
+            data_dir=a.data_dir,
+            data=a.data,
+            quick=a.quick,
+            device=a.device,
+            seed=a.seed,
+            experiments=not a.data_only,
+        )
+    )

@@ -15,150 +15,204 @@ __all__ = ['get_device', 'seed_everything', 'atomic_write', 'save_npy', 'write_t
            'default_data_dir']
 
 # %% ../nbs/00_core.ipynb #63c3eebd
-def get_device(prefer:str|None=None # 'cuda', 'mps', 'cpu', or None for the best available
-              )->torch.device:
+def get_device(
+    prefer: str | None = None,  # 'cuda', 'mps', 'cpu', or None for the best available
+) -> torch.device:
     "The device to run on: `prefer` if given and available, else cuda, then mps, then cpu."
     if prefer is not None and prefer != 'auto':
         d = torch.device(prefer)
-        if d.type == 'cuda' and not torch.cuda.is_available(): raise RuntimeError(f"device {prefer!r} asked for, but CUDA is not available here")
-        if d.type == 'mps' and not (hasattr(torch.backends, 'mps') and torch.backends.mps.is_available()):
+        if d.type == 'cuda' and not torch.cuda.is_available():
+            raise RuntimeError(f"device {prefer!r} asked for, but CUDA is not available here")
+        if d.type == 'mps' and not (
+            hasattr(torch.backends, 'mps') and torch.backends.mps.is_available()
+        ):
             raise RuntimeError(f"device {prefer!r} asked for, but MPS is not available here")
         return d
-    if torch.cuda.is_available(): return torch.device('cuda')
-    if hasattr(torch.backends, 'mps') and torch.backends.mps.is_available(): return torch.device('mps')
+    if torch.cuda.is_available():
+        return torch.device('cuda')
+    if hasattr(torch.backends, 'mps') and torch.backends.mps.is_available():
+        return torch.device('mps')
     return torch.device('cpu')
 
 # %% ../nbs/00_core.ipynb #75fef049
-def seed_everything(seed:int, # seed for python, numpy and torch (every device)
-                    deterministic:bool=False # also ask torch for deterministic kernels
-                   )->torch.Generator:
+def seed_everything(
+    seed: int,  # seed for python, numpy and torch (every device)
+    deterministic: bool = False,  # also ask torch for deterministic kernels
+) -> torch.Generator:
     "Seed every random number generator in play and return a CPU `torch.Generator` seeded the same way."
     os.environ['PYTHONHASHSEED'] = str(seed)
-    random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
-    if torch.cuda.is_available(): torch.cuda.manual_seed_all(seed)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
     if deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
-        if torch.backends.cudnn.is_available(): torch.backends.cudnn.benchmark = False
+        if torch.backends.cudnn.is_available():
+            torch.backends.cudnn.benchmark = False
     return torch.Generator().manual_seed(seed)
 
 # %% ../nbs/00_core.ipynb #4d9ca17c
 @contextlib.contextmanager
-def atomic_write(path:str|Path, # the final file name
-                 mode:str='wb' # 'wb' or 'w'
-                ):
+def atomic_write(
+    path: str | Path,  # the final file name
+    mode: str = 'wb',  # 'wb' or 'w'
+):
     "Context manager yielding a file object; the file appears at `path` only if the block finishes."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
     try:
         with os.fdopen(fd, mode, **({} if 'b' in mode else {'encoding': 'utf-8'})) as f:
             yield f
-            f.flush(); os.fsync(f.fileno())
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
         raise
 
 # %% ../nbs/00_core.ipynb #2247e62c
-def save_npy(path:str|Path, arr:np.ndarray):
+def save_npy(path: str | Path, arr: np.ndarray):
     "Save `arr` to `path` atomically in `.npy` format."
-    with atomic_write(path) as f: np.save(f, np.ascontiguousarray(arr))
+    with atomic_write(path) as f:
+        np.save(f, np.ascontiguousarray(arr))
 
-def write_text(path:str|Path, text:str):
+
+def write_text(path: str | Path, text: str):
     "Write `text` to `path` atomically."
-    with atomic_write(path, 'w') as f: f.write(text)
+    with atomic_write(path, 'w') as f:
+        f.write(text)
 
-def write_json(path:str|Path, obj):
+
+def write_json(path: str | Path, obj):
     "Write `obj` as indented JSON to `path` atomically."
     write_text(path, json.dumps(obj, indent=2, default=_json_default) + '\n')
 
+
 def _json_default(o):
-    if isinstance(o, (np.integer,)): return int(o)
-    if isinstance(o, (np.floating,)): return float(o)
-    if isinstance(o, np.ndarray): return o.tolist()
-    if isinstance(o, Path): return str(o)
-    if dataclasses.is_dataclass(o): return dataclasses.asdict(o)
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    if dataclasses.is_dataclass(o):
+        return dataclasses.asdict(o)
     raise TypeError(f'cannot write {type(o).__name__} as JSON')
 
 # %% ../nbs/00_core.ipynb #f0766a51
-def check_writable(folder:str|Path, # output folder, created if missing
-                   need_bytes:int=0 # free space the job will need
-                  )->Path:
+def check_writable(
+    folder: str | Path,  # output folder, created if missing
+    need_bytes: int = 0,  # free space the job will need
+) -> Path:
     "Fail early, with the folder named, when `folder` cannot be written or lacks `need_bytes` of free space."
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix='.write-test-'): pass
-    except OSError as e: raise PermissionError(f'{folder}: output folder is not writable ({e.strerror or e})') from e
+        with tempfile.NamedTemporaryFile(dir=folder, prefix='.write-test-'):
+            pass
+    except OSError as e:
+        raise PermissionError(f'{folder}: output folder is not writable ({e.strerror or e})') from e
     free = shutil.disk_usage(folder).free
-    if free < need_bytes: raise OSError(f'{folder}: {free/2**20:.0f} MiB free, the job needs about {need_bytes/2**20:.0f} MiB')
+    if free < need_bytes:
+        raise OSError(
+            f'{folder}: {free / 2**20:.0f} MiB free, the job needs about {need_bytes / 2**20:.0f} MiB'
+        )
     return folder
 
 # %% ../nbs/00_core.ipynb #d9d52cd9
 class CheckpointError(RuntimeError):
     "A checkpoint that cannot be used: unreadable, truncated, or from another model or config."
 
-def save_checkpoint(path:str|Path, # where to write (atomically)
-                    state_dict:dict, # model weights
-                    config=None, # a dataclass instance describing the model
-                    **extra # anything else torch.save can store with weights_only loading (tensors, numbers, strings, dicts)
-                   ):
+
+def save_checkpoint(
+    path: str | Path,  # where to write (atomically)
+    state_dict: dict,  # model weights
+    config=None,  # a dataclass instance describing the model
+    **extra,  # anything else torch.save can store with weights_only loading (tensors, numbers, strings, dicts)
+):
     "Save weights and config atomically; the config's class name is stored to check on load."
     ck = {'damm_nb': 1, 'state_dict': state_dict, **extra}
-    if config is not None: ck |= {'config_class': type(config).__name__, 'config': dataclasses.asdict(config)}
-    with atomic_write(path) as f: torch.save(ck, f)
+    if config is not None:
+        ck |= {'config_class': type(config).__name__, 'config': dataclasses.asdict(config)}
+    with atomic_write(path) as f:
+        torch.save(ck, f)
 
 # %% ../nbs/00_core.ipynb #4560f200
-def load_checkpoint(path:str|Path, # checkpoint written by `save_checkpoint`
-                    config_cls=None, # expected config dataclass; rebuilt and checked when given
-                    map_location='cpu'):
+def load_checkpoint(
+    path: str | Path,  # checkpoint written by `save_checkpoint`
+    config_cls=None,  # expected config dataclass; rebuilt and checked when given
+    map_location='cpu',
+):
     "Load a checkpoint safely; with `config_cls`, `ck['config']` is rebuilt as that dataclass."
     path = Path(path)
-    if not path.is_file(): raise CheckpointError(f'{path}: no such checkpoint file')
-    try: ck = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e: raise CheckpointError(f'{path}: not a readable checkpoint (truncated or corrupt?): {type(e).__name__}: {str(e)[:200]}') from e
-    if not isinstance(ck, dict) or 'state_dict' not in ck: raise CheckpointError(f'{path}: not a damm_nb checkpoint (no state_dict)')
+    if not path.is_file():
+        raise CheckpointError(f'{path}: no such checkpoint file')
+    try:
+        ck = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:
+        raise CheckpointError(
+            f'{path}: not a readable checkpoint (truncated or corrupt?): {type(e).__name__}: {str(e)[:200]}'
+        ) from e
+    if not isinstance(ck, dict) or 'state_dict' not in ck:
+        raise CheckpointError(f'{path}: not a damm_nb checkpoint (no state_dict)')
     if config_cls is not None:
         name = ck.get('config_class')
-        if name != config_cls.__name__: raise CheckpointError(f'{path}: holds a {name or "model without config"}, expected a {config_cls.__name__}')
+        if name != config_cls.__name__:
+            raise CheckpointError(
+                f'{path}: holds a {name or "model without config"}, expected a {config_cls.__name__}'
+            )
         known = {f.name for f in dataclasses.fields(config_cls)}
         unknown = set(ck['config']) - known
-        if unknown: raise CheckpointError(f'{path}: config has fields this version of {config_cls.__name__} lacks: {sorted(unknown)}')
+        if unknown:
+            raise CheckpointError(
+                f'{path}: config has fields this version of {config_cls.__name__} lacks: {sorted(unknown)}'
+            )
         ck['config'] = config_cls(**ck['config'])
     return ck
 
 # %% ../nbs/00_core.ipynb #a5a30b80
-def robust_range(x, # array or tensor
-                 pct=(0.5, 99.5) # lower and upper percentiles
-                )->tuple[float, float]:
+def robust_range(
+    x,  # array or tensor
+    pct=(0.5, 99.5),  # lower and upper percentiles
+) -> tuple[float, float]:
     "Intensity range (lo, hi) of `x` from percentiles, ignoring NaN and inf."
     a = np.asarray(x.detach().cpu() if torch.is_tensor(x) else x, dtype=np.float64).ravel()
     a = a[np.isfinite(a)]
-    if a.size == 0: raise ValueError('robust_range: no finite values')
+    if a.size == 0:
+        raise ValueError('robust_range: no finite values')
     lo, hi = np.percentile(a, pct)
-    return float(lo), float(hi if hi > lo else lo + 1.)
+    return float(lo), float(hi if hi > lo else lo + 1.0)
 
-def to_pm1(x, lo:float, hi:float):
+
+def to_pm1(x, lo: float, hi: float):
     "Map [lo, hi] linearly to [-1, 1], clipping outside values (numpy or torch)."
     y = (x - lo) / (hi - lo) * 2 - 1
     return y.clip(-1, 1)
 
-def from_pm1(y, lo:float, hi:float):
+
+def from_pm1(y, lo: float, hi: float):
     "Inverse of `to_pm1` (for values inside the range)."
     return (y + 1) / 2 * (hi - lo) + lo
 
 # %% ../nbs/00_core.ipynb #cad4d44e
-def run_command(p:argparse.ArgumentParser, # the command's parser
-                argv:list|None, # arguments (None: sys.argv[1:])
-                fn, # called with the parsed arguments; its result is `r` in `done`
-                done:str # message printed at the end, formatted with a (arguments), r (result) and s (seconds)
-               )->None:
+def run_command(
+    p: argparse.ArgumentParser,  # the command's parser
+    argv: list | None,  # arguments (None: sys.argv[1:])
+    fn,  # called with the parsed arguments; its result is `r` in `done`
+    done: str,  # message printed at the end, formatted with a (arguments), r (result) and s (seconds)
+) -> None:
     "Parse `argv`, run `fn`, print `done`; returns None so a console script exits 0."
-    a = p.parse_args(argv); t0 = time.time()
+    a = p.parse_args(argv)
+    t0 = time.time()
     r = fn(a)
     print(done.format(a=a, r=r, s=time.time() - t0))
 
-
 # %% ../nbs/00_core.ipynb #810627b1
-def default_data_dir()->Path:
+def default_data_dir() -> Path:
     "Where generated data go: `$DAMM_DATA` if set, else `./data`."
     return Path(os.environ.get('DAMM_DATA', 'data'))

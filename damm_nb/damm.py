@@ -22,101 +22,157 @@ __all__ = ['DAMMConfig', 'DAMMNet', 'per_sample_loss', 'dammp_loss', 'dammp_loss
 @dataclass
 class DAMMConfig:
     "Two-branch model, DAMMP and latent diffusion settings; stored in every checkpoint so it rebuilds its own model."
-    target:str='target' # batch key of the diffused modality (NP / QD)
-    uni:str='vessels' # batch key of the uni-modal condition (CD31)
-    multi:str='nuclei' # batch key of the extra modality of the multi-modal branch (DAPI)
-    latent_ch:int=8 # channels of the target's latent
-    uni_ch:int=8 # channels of the uni-modal condition's latent
-    multi_ch:int=8 # channels of the multi-modal condition's latent
-    unet:UNetConfig|dict|None=None # U-Net shape of each branch (its in/out/cond channels are set from the latents)
-    gamma:float=0.5 # DAMMP threshold on the confidence c = mean(U)
-    alpha:float=1e-4 # weight of the confidence loss
-    pretrain_epoch:int=80 # warm-up epochs with the mean of the two branch losses
-    loss:str='l1' # 'l1' or 'l2', per pixel
-    pred:str='eps' # what the network predicts: 'eps', 'x0' or 'v'
-    schedule:str='scaled_linear'; T:int=1000; beta_start:float=0.002; beta_end:float=0.02
-    sampler:str='ddim'; steps:int=50; eta:float=0. # default sampler (the paper: DDIM, eta=1, all 1000 steps)
-    scale:dict=field(default_factory=dict) # latent scaling per batch key (latent / scale has unit std), set by `estimate_scale`
+
+    target: str = 'target'  # batch key of the diffused modality (NP / QD)
+    uni: str = 'vessels'  # batch key of the uni-modal condition (CD31)
+    multi: str = 'nuclei'  # batch key of the extra modality of the multi-modal branch (DAPI)
+    latent_ch: int = 8  # channels of the target's latent
+    uni_ch: int = 8  # channels of the uni-modal condition's latent
+    multi_ch: int = 8  # channels of the multi-modal condition's latent
+    unet: UNetConfig | dict | None = (
+        None  # U-Net shape of each branch (its in/out/cond channels are set from the latents)
+    )
+    gamma: float = 0.5  # DAMMP threshold on the confidence c = mean(U)
+    alpha: float = 1e-4  # weight of the confidence loss
+    pretrain_epoch: int = 80  # warm-up epochs with the mean of the two branch losses
+    loss: str = 'l1'  # 'l1' or 'l2', per pixel
+    pred: str = 'eps'  # what the network predicts: 'eps', 'x0' or 'v'
+    schedule: str = 'scaled_linear'
+    T: int = 1000
+    beta_start: float = 0.002
+    beta_end: float = 0.02
+    sampler: str = 'ddim'
+    steps: int = 50
+    eta: float = 0.0  # default sampler (the paper: DDIM, eta=1, all 1000 steps)
+    scale: dict = field(
+        default_factory=dict
+    )  # latent scaling per batch key (latent / scale has unit std), set by `estimate_scale`
 
     def __post_init__(self):
-        if self.unet is None: self.unet = UNetConfig(in_ch=self.latent_ch, out_ch=self.latent_ch)
+        if self.unet is None:
+            self.unet = UNetConfig(in_ch=self.latent_ch, out_ch=self.latent_ch)
         if isinstance(self.unet, dict):
-            self.unet = UNetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in self.unet.items()})
-        if self.loss not in ('l1', 'l2'): raise ValueError(f"DAMMConfig.loss must be 'l1' or 'l2', not {self.loss!r}")
-        if self.pred not in ('eps', 'x0', 'v'): raise ValueError(f"DAMMConfig.pred must be 'eps', 'x0' or 'v', not {self.pred!r}")
+            self.unet = UNetConfig(
+                **{k: tuple(v) if isinstance(v, list) else v for k, v in self.unet.items()}
+            )
+        if self.loss not in ('l1', 'l2'):
+            raise ValueError(f"DAMMConfig.loss must be 'l1' or 'l2', not {self.loss!r}")
+        if self.pred not in ('eps', 'x0', 'v'):
+            raise ValueError(f"DAMMConfig.pred must be 'eps', 'x0' or 'v', not {self.pred!r}")
 
-    def branch(self, which:str)->UNetConfig:
+    def branch(self, which: str) -> UNetConfig:
         "The `UNetConfig` of branch `which` ('uni' or 'multi')."
-        return dataclasses.replace(self.unet, in_ch=self.latent_ch, out_ch=self.latent_ch,
-                                   cond_ch=self.uni_ch if which == 'uni' else self.multi_ch)
+        return dataclasses.replace(
+            self.unet,
+            in_ch=self.latent_ch,
+            out_ch=self.latent_ch,
+            cond_ch=self.uni_ch if which == 'uni' else self.multi_ch,
+        )
 
 # %% ../nbs/08_damm.ipynb #6a6bc32c
 class DAMMNet(nn.Module):
     "DAMM-Diffusion's noise estimator: uni-modal U-Net, multi-modal U-Net with MMFM at every encoder stage and UAFM at the bottleneck."
-    def __init__(self, cfg:DAMMConfig):
+
+    def __init__(self, cfg: DAMMConfig):
         super().__init__()
         self.cfg = cfg
         self.uni, self.multi = NoiseUNet(cfg.branch('uni')), NoiseUNet(cfg.branch('multi'))
         chs = cfg.unet.hid_chs
-        self.mmfm = nn.ModuleList([MMFM(c) for c in (chs[0], *chs)])  # after the in-conv and after each encoder level
+        self.mmfm = nn.ModuleList(
+            [MMFM(c) for c in (chs[0], *chs)]
+        )  # after the in-conv and after each encoder level
         self.uafm = UAFM(chs[-1], cfg.unet.groups)
 
-    def forward_uni(self, x_t, t, cond:dict):
+    def forward_uni(self, x_t, t, cond: dict):
         "Uni-modal branch alone (all that `mode='uni'` sampling needs)."
         return self.uni(x_t, t, {'concat': cond[self.cfg.uni]})
 
 # %% ../nbs/08_damm.ipynb #ef79bd01
-def _with_cond(x_t, cond:dict, key:str, ch:int):
+def _with_cond(x_t, cond: dict, key: str, ch: int):
     "[x_t ; cond[key]] on channels, with a clear error for a missing or misshapen condition."
     z = cond.get(key) if cond else None
-    if z is None: raise KeyError(f'DAMMNet: condition {key!r} missing from cond (keys: {sorted(cond or {})})')
+    if z is None:
+        raise KeyError(f'DAMMNet: condition {key!r} missing from cond (keys: {sorted(cond or {})})')
     if z.shape[0] != x_t.shape[0] or z.shape[1] != ch or z.shape[-2:] != x_t.shape[-2:]:
-        raise ValueError(f'DAMMNet: cond[{key!r}] has shape {tuple(z.shape)}, expected {(x_t.shape[0], ch, *x_t.shape[-2:])}')
+        raise ValueError(
+            f'DAMMNet: cond[{key!r}] has shape {tuple(z.shape)}, expected {(x_t.shape[0], ch, *x_t.shape[-2:])}'
+        )
     return torch.cat([x_t, z.to(x_t.dtype)], 1)
 
-def _damm_forward(self:DAMMNet, x_t, t, # noisy target latent (B,C,h,w), time steps (B,)
-                  cond:dict): # the config's modality keys -> latents
+
+def _damm_forward(
+    self: DAMMNet,
+    x_t,
+    t,  # noisy target latent (B,C,h,w), time steps (B,)
+    cond: dict,
+):  # the config's modality keys -> latents
     "Both branches: (eps_uni, eps_multi, U); U (B,1,h',w') is UAFM's confidence map at the bottleneck."
     u, m, c = self.uni, self.multi, self.cfg
     k = 2 ** (len(c.unet.hid_chs) - 1)
     if x_t.ndim != 4 or x_t.shape[1] != c.latent_ch or x_t.shape[-1] % k or x_t.shape[-2] % k:
-        raise ValueError(f'DAMMNet: x_t has shape {tuple(x_t.shape)}; expected (B, {c.latent_ch}, h, w) with h and w divisible by {k}')
+        raise ValueError(
+            f'DAMMNet: x_t has shape {tuple(x_t.shape)}; expected (B, {c.latent_ch}, h, w) with h and w divisible by {k}'
+        )
     x_u, x_m = _with_cond(x_t, cond, c.uni, c.uni_ch), _with_cond(x_t, cond, c.multi, c.multi_ch)
-    emb_u, emb_m = u.embed_time(t, x_t.shape[0], x_t.device), m.embed_time(t, x_t.shape[0], x_t.device)
+    emb_u, emb_m = (
+        u.embed_time(t, x_t.shape[0], x_t.device),
+        m.embed_time(t, x_t.shape[0], x_t.device),
+    )
     hu = u.in_conv(x_u)
     hm = self.mmfm[0](hu, m.in_conv(x_m))
     sk_u, sk_m = [hu], [hm]
     for i, (lu, lm) in enumerate(zip(u.down, m.down)):
-        hu, s = lu(hu, emb_u); sk_u += s
-        hm, s = lm(hm, emb_m); sk_m += s
+        hu, s = lu(hu, emb_u)
+        sk_u += s
+        hm, s = lm(hm, emb_m)
+        sk_m += s
         hm = self.mmfm[i + 1](hu, hm)  # vessel features from the uni-modal encoder, not detached
     hu, hm = u.mid(hu, emb_u), m.mid(hm, emb_m)
     out, U = self.uafm(hu, hm)
     return u.decode(hu, sk_u, emb_u), m.decode(out, sk_m, emb_m), U
 
+
 DAMMNet.forward = _damm_forward
 
 # %% ../nbs/08_damm.ipynb #4c306be8
-def per_sample_loss(pred, target, kind:str='l1'):
+def per_sample_loss(pred, target, kind: str = 'l1'):
     "Per-sample mean over all non-batch dims of |pred-target| ('l1') or (pred-target)^2 ('l2')."
-    d = (pred.float() - target.float())
+    d = pred.float() - target.float()
     return (d.abs() if kind == 'l1' else d * d).flatten(1).mean(1)
 
-def _bce(c, y, eps:float=1e-6):
+
+def _bce(c, y, eps: float = 1e-6):
     "Binary cross-entropy per element, in float32 (safe under autocast)."
     c = c.float().clamp(eps, 1 - eps)
     return -(y * c.log() + (1 - y) * (1 - c).log())
 
 # %% ../nbs/08_damm.ipynb #8af1b6c5
-def dammp_loss(eps_uni, eps_multi, U, target, # branch predictions, confidence map (B,1,h,w), regression target
-               gamma:float=0.5, alpha:float=1e-4, warmup:bool=False, kind:str='l1'):
+def dammp_loss(
+    eps_uni,
+    eps_multi,
+    U,
+    target,  # branch predictions, confidence map (B,1,h,w), regression target
+    gamma: float = 0.5,
+    alpha: float = 1e-4,
+    warmup: bool = False,
+    kind: str = 'l1',
+):
     "DAMMP training loss of DAMM-Diffusion, vectorised over the batch: returns (loss, stats)."
-    l_uni, l_multi = per_sample_loss(eps_uni, target, kind), per_sample_loss(eps_multi, target, kind)
+    l_uni, l_multi = (
+        per_sample_loss(eps_uni, target, kind),
+        per_sample_loss(eps_multi, target, kind),
+    )
     c = U.float().flatten(1).mean(1)
     use_multi = (c >= gamma).detach()
-    st = dict(l_uni=l_uni.mean().detach(), l_multi=l_multi.mean().detach(), c=c.mean().detach(), use_multi=use_multi.float().mean(),
-              l_dammp=torch.where(use_multi, l_multi, l_uni).mean().detach()) # loss of the prediction DAMMP samples with
-    if warmup: loss = (l_uni.mean() + l_multi.mean()) / 2
+    st = dict(
+        l_uni=l_uni.mean().detach(),
+        l_multi=l_multi.mean().detach(),
+        c=c.mean().detach(),
+        use_multi=use_multi.float().mean(),
+        l_dammp=torch.where(use_multi, l_multi, l_uni).mean().detach(),
+    )  # loss of the prediction DAMMP samples with
+    if warmup:
+        loss = (l_uni.mean() + l_multi.mean()) / 2
     else:
         y = (l_multi <= l_uni).float().detach()
         l_conf = 0.5 * _bce(c, y) + (c - gamma) ** 2
@@ -125,153 +181,257 @@ def dammp_loss(eps_uni, eps_multi, U, target, # branch predictions, confidence m
     return loss, st | dict(loss=loss.detach())
 
 # %% ../nbs/08_damm.ipynb #f7459f00
-def dammp_loss_loop(net:DAMMNet, x_t, t, cond:dict, target, warmup:bool=False):
+def dammp_loss_loop(net: DAMMNet, x_t, t, cond: dict, target, warmup: bool = False):
     "Reference DAMMP loss computed one sample at a time, as the public code does (slow; for tests and benchmarks)."
     c, losses = net.cfg, []
     for i in range(x_t.shape[0]):
-        eu, em, U = net(x_t[i:i+1], t[i:i+1], {k: v[i:i+1] for k, v in cond.items()})
-        losses.append(dammp_loss(eu, em, U, target[i:i+1], c.gamma, c.alpha, warmup, c.loss)[0])
+        eu, em, U = net(x_t[i : i + 1], t[i : i + 1], {k: v[i : i + 1] for k, v in cond.items()})
+        losses.append(dammp_loss(eu, em, U, target[i : i + 1], c.gamma, c.alpha, warmup, c.loss)[0])
     return torch.stack(losses).mean()
 
 # %% ../nbs/08_damm.ipynb #270f11fc
-def dammp_select(eps_uni, eps_multi, U, gamma:float=0.5):
+def dammp_select(eps_uni, eps_multi, U, gamma: float = 0.5):
     "DAMMP's inference rule per sample: eps_multi where mean(U) >= gamma, else eps_uni. Returns (eps, use_multi (B,) bool, c (B,))."
     c = U.float().flatten(1).mean(1)
     use_multi = c >= gamma
-    return torch.where(use_multi.view(-1, *[1] * (eps_uni.ndim - 1)), eps_multi, eps_uni), use_multi, c
+    return (
+        torch.where(use_multi.view(-1, *[1] * (eps_uni.ndim - 1)), eps_multi, eps_uni),
+        use_multi,
+        c,
+    )
 
 # %% ../nbs/08_damm.ipynb #56b00c1c
-def _target(x0, noise, t, abar, pred:str):
+def _target(x0, noise, t, abar, pred: str):
     "Regression target for a network predicting `pred` ('eps', 'x0' or 'v') from the clean latent and the noise."
-    if pred == 'eps': return noise
-    if pred == 'x0': return x0
+    if pred == 'eps':
+        return noise
+    if pred == 'x0':
+        return x0
     a = abar.to(x0.device, x0.dtype)[t].view(-1, *[1] * (x0.ndim - 1))
     return a.sqrt() * noise - (1 - a).sqrt() * x0  # v (Salimans & Ho 2022)
 
 # %% ../nbs/08_damm.ipynb #10354f06
 class DAMMPredictor:
     "`model(x_t, t, cond) -> prediction` for the generic samplers: DAMM-Diffusion in mode 'uni', 'multi' or 'damm', recording each step."
-    def __init__(self, net:DAMMNet, # the two-branch network
-                 mode:str='damm', # 'uni', 'multi' or 'damm' (per-sample DAMMP choice)
-                 keep_maps:bool=True): # also record the confidence maps U (on the CPU)
-        if mode not in ('uni', 'multi', 'damm'): raise ValueError(f"mode must be 'uni', 'multi' or 'damm', not {mode!r}")
+
+    def __init__(
+        self,
+        net: DAMMNet,  # the two-branch network
+        mode: str = 'damm',  # 'uni', 'multi' or 'damm' (per-sample DAMMP choice)
+        keep_maps: bool = True,
+    ):  # also record the confidence maps U (on the CPU)
+        if mode not in ('uni', 'multi', 'damm'):
+            raise ValueError(f"mode must be 'uni', 'multi' or 'damm', not {mode!r}")
         self.net, self.mode, self.keep_maps = net, mode, keep_maps
         self.records = dict(t=[], use_multi=[], c=[], U=[])
 
     def __call__(self, x_t, t, cond):
         cfg = self.net.cfg
         t = t.expand(x_t.shape[0]) if t.ndim == 0 or t.numel() == 1 else t
-        if self.mode == 'uni': return self.net.forward_uni(x_t, t, cond)
+        if self.mode == 'uni':
+            return self.net.forward_uni(x_t, t, cond)
         eu, em, U = self.net(x_t, t, cond)
         eps, use_multi, c = dammp_select(eu, em, U, cfg.gamma)
-        if self.mode == 'multi': eps, use_multi = em, torch.ones_like(use_multi)
+        if self.mode == 'multi':
+            eps, use_multi = em, torch.ones_like(use_multi)
         r = self.records
-        r['t'].append(int(t.flatten()[0])); r['use_multi'].append(use_multi.cpu()); r['c'].append(c.cpu())
-        if self.keep_maps: r['U'].append(U.float().cpu())
+        r['t'].append(int(t.flatten()[0]))
+        r['use_multi'].append(use_multi.cpu())
+        r['c'].append(c.cpu())
+        if self.keep_maps:
+            r['U'].append(U.float().cpu())
         return eps
 
-    def summary(self)->dict:
+    def summary(self) -> dict:
         "Stacked records: use_multi and c (steps, B), U (steps, B, 1, h, w), t (steps,)."
         r = self.records
-        return dict(t=torch.tensor(r['t']), use_multi=torch.stack(r['use_multi']) if r['use_multi'] else None,
-                    c=torch.stack(r['c']) if r['c'] else None, U=torch.stack(r['U']) if r['U'] else None)
+        return dict(
+            t=torch.tensor(r['t']),
+            use_multi=torch.stack(r['use_multi']) if r['use_multi'] else None,
+            c=torch.stack(r['c']) if r['c'] else None,
+            U=torch.stack(r['U']) if r['U'] else None,
+        )
 
 # %% ../nbs/08_damm.ipynb #8f1aa05b
 class LatentDiffusionPipeline(nn.Module):
     "DAMM-Diffusion as a latent diffusion model: frozen per-modality embedders around a `DAMMNet`."
-    def __init__(self, cfg:DAMMConfig, # model and diffusion settings
-                 embedders:dict): # batch key -> LatentEmbedder, for cfg.target, cfg.uni and cfg.multi
+
+    def __init__(
+        self,
+        cfg: DAMMConfig,  # model and diffusion settings
+        embedders: dict,
+    ):  # batch key -> LatentEmbedder, for cfg.target, cfg.uni and cfg.multi
         super().__init__()
         missing = [k for k in (cfg.target, cfg.uni, cfg.multi) if k not in embedders]
-        if missing: raise ValueError(f'LatentDiffusionPipeline: no embedder for {missing}; got {sorted(embedders)}')
+        if missing:
+            raise ValueError(
+                f'LatentDiffusionPipeline: no embedder for {missing}; got {sorted(embedders)}'
+            )
         self.cfg, self.net = cfg, DAMMNet(cfg)
         self.embedders = nn.ModuleDict({k: embedders[k] for k in (cfg.target, cfg.uni, cfg.multi)})
         self.embedders.requires_grad_(False).eval()
-        self.sched = make_schedule(cfg.schedule, T=cfg.T, beta_start=cfg.beta_start, beta_end=cfg.beta_end)
+        self.sched = make_schedule(
+            cfg.schedule, T=cfg.T, beta_start=cfg.beta_start, beta_end=cfg.beta_end
+        )
 
-    def train(self, mode:bool=True):
+    def train(self, mode: bool = True):
         "Train mode for the network; the frozen embedders stay in eval mode."
-        super().train(mode); self.embedders.eval(); return self
+        super().train(mode)
+        self.embedders.eval()
+        return self
 
     @torch.no_grad()
-    def raw_latents(self, batch:dict, keys=None)->dict:
+    def raw_latents(self, batch: dict, keys=None) -> dict:
         "Unscaled latents for `keys` (default: the three roles): `batch['z:'+key]` when cached, else the embedder's encoding of `batch[key]`."
         keys = keys or (self.cfg.target, self.cfg.uni, self.cfg.multi)
-        return {k: (batch[f'z:{k}'] if f'z:{k}' in batch else self.embedders[k].encode(batch[k])).float() for k in keys}
+        return {
+            k: (
+                batch[f'z:{k}'] if f'z:{k}' in batch else self.embedders[k].encode(batch[k])
+            ).float()
+            for k in keys
+        }
 
     @torch.no_grad()
-    def latents(self, batch:dict, keys=None)->dict:
+    def latents(self, batch: dict, keys=None) -> dict:
         "Scaled latents (latent / cfg.scale[key]) for `keys`, as the diffusion sees them."
-        return {k: z / self.cfg.scale.get(k, 1.) for k, z in self.raw_latents(batch, keys).items()}
+        return {k: z / self.cfg.scale.get(k, 1.0) for k, z in self.raw_latents(batch, keys).items()}
 
 # %% ../nbs/08_damm.ipynb #32a6ea95
 @torch.no_grad()
-def estimate_scale(pipe:LatentDiffusionPipeline, loader, # batches of images keyed like the config
-                   max_batches:int=16)->dict:
+def estimate_scale(
+    pipe: LatentDiffusionPipeline,
+    loader,  # batches of images keyed like the config
+    max_batches: int = 16,
+) -> dict:
     "Set `pipe.cfg.scale` to the std of each modality's latents over up to `max_batches` batches; returns it."
     keys = (pipe.cfg.target, pipe.cfg.uni, pipe.cfg.multi)
-    s1, s2, n = {k: 0. for k in keys}, {k: 0. for k in keys}, {k: 0 for k in keys}
+    s1, s2, n = {k: 0.0 for k in keys}, {k: 0.0 for k in keys}, {k: 0 for k in keys}
     for i, b in enumerate(loader):
-        if i >= max_batches: break
+        if i >= max_batches:
+            break
         dev = next(pipe.parameters()).device
-        for k, z in pipe.raw_latents({a: v.to(dev) if torch.is_tensor(v) else v for a, v in b.items()}, keys).items():
-            z = z.double(); s1[k] += z.sum().item(); s2[k] += (z * z).sum().item(); n[k] += z.numel()
-    if not all(n.values()): raise ValueError('estimate_scale: the loader gave no batches')
-    pipe.cfg.scale = {k: float(math.sqrt(max(s2[k] / n[k] - (s1[k] / n[k]) ** 2, 1e-12))) for k in keys}
+        for k, z in pipe.raw_latents(
+            {a: v.to(dev) if torch.is_tensor(v) else v for a, v in b.items()}, keys
+        ).items():
+            z = z.double()
+            s1[k] += z.sum().item()
+            s2[k] += (z * z).sum().item()
+            n[k] += z.numel()
+    if not all(n.values()):
+        raise ValueError('estimate_scale: the loader gave no batches')
+    pipe.cfg.scale = {
+        k: float(math.sqrt(max(s2[k] / n[k] - (s1[k] / n[k]) ** 2, 1e-12))) for k in keys
+    }
     return pipe.cfg.scale
 
 # %% ../nbs/08_damm.ipynb #071dafff
-def _pipe_loss(self:LatentDiffusionPipeline, batch:dict, # images keyed like the config
-               warmup:bool=False, # still in DAMMP's warm-up epochs
-               net:DAMMNet|None=None, generator=None):
+def _pipe_loss(
+    self: LatentDiffusionPipeline,
+    batch: dict,  # images keyed like the config
+    warmup: bool = False,  # still in DAMMP's warm-up epochs
+    net: DAMMNet | None = None,
+    generator=None,
+):
     "DAMMP training loss on one batch of images: encode, diffuse the target latent, predict with both branches."
     c, net = self.cfg, net or self.net
     z = self.latents(batch)
     x_t, noise, t = q_sample(z[c.target], self.sched, generator=generator)
     eu, em, U = net(x_t, t, {c.uni: z[c.uni], c.multi: z[c.multi]})
-    return dammp_loss(eu, em, U, _target(z[c.target], noise, t, self.sched.abar, c.pred), c.gamma, c.alpha, warmup, c.loss)
+    return dammp_loss(
+        eu,
+        em,
+        U,
+        _target(z[c.target], noise, t, self.sched.abar, c.pred),
+        c.gamma,
+        c.alpha,
+        warmup,
+        c.loss,
+    )
+
 
 LatentDiffusionPipeline.loss = _pipe_loss
 
 # %% ../nbs/08_damm.ipynb #bba3cbe7
 @torch.no_grad()
-def _pipe_sample(self:LatentDiffusionPipeline, batch:dict, # condition images keyed like the config (target not needed)
-                 mode:str='damm', method:str|None=None, steps:int|None=None, eta:float|None=None,
-                 generator=None, net:DAMMNet|None=None, # e.g. the EMA weights
-                 progress:bool=False, keep_maps:bool=True):
+def _pipe_sample(
+    self: LatentDiffusionPipeline,
+    batch: dict,  # condition images keyed like the config (target not needed)
+    mode: str = 'damm',
+    method: str | None = None,
+    steps: int | None = None,
+    eta: float | None = None,
+    generator=None,
+    net: DAMMNet | None = None,  # e.g. the EMA weights
+    progress: bool = False,
+    keep_maps: bool = True,
+):
     "Predict target images from the conditions: returns (images in [-1, 1], DAMMP records of every step)."
     c, net = self.cfg, net or self.net
     z = self.latents(batch, (c.uni, c.multi))
     zc = z[c.uni]
     x_T = torch.randn((zc.shape[0], c.latent_ch, *zc.shape[2:]), generator=generator).to(zc)
     pred = DAMMPredictor(net, mode, keep_maps)
-    z0 = sample(pred, x_T, self.sched, method=method or c.sampler, steps=steps or c.steps, cond=z, generator=generator,
-                progress=progress, eta=c.eta if eta is None else eta, target=c.pred)
-    img = self.embedders[c.target].decode(z0 * c.scale.get(c.target, 1.))
+    z0 = sample(
+        pred,
+        x_T,
+        self.sched,
+        method=method or c.sampler,
+        steps=steps or c.steps,
+        cond=z,
+        generator=generator,
+        progress=progress,
+        eta=c.eta if eta is None else eta,
+        target=c.pred,
+    )
+    img = self.embedders[c.target].decode(z0 * c.scale.get(c.target, 1.0))
     return img.clamp(-1, 1), pred.summary()
+
 
 LatentDiffusionPipeline.sample = _pipe_sample
 
 # %% ../nbs/08_damm.ipynb #a948538e
 _ARCH = ('latent_ch', 'uni_ch', 'multi_ch', 'unet', 'target', 'uni', 'multi', 'pred')
 
-def save_pipeline(pipe:LatentDiffusionPipeline, path:str|Path, **extra):
+
+def save_pipeline(pipe: LatentDiffusionPipeline, path: str | Path, **extra):
     "Save the pipeline (network, embedders, configs) atomically with `damm_nb.core.save_checkpoint`."
-    emb = {k: {'class': type(e.cfg).__name__, 'config': dataclasses.asdict(e.cfg)} for k, e in pipe.embedders.items()}
+    emb = {
+        k: {'class': type(e.cfg).__name__, 'config': dataclasses.asdict(e.cfg)}
+        for k, e in pipe.embedders.items()
+    }
     save_checkpoint(path, pipe.state_dict(), pipe.cfg, embedders=emb, **extra)
 
-def load_pipeline(path:str|Path, expect:DAMMConfig|None=None, # refuse a checkpoint whose architecture differs from this config
-                  map_location='cpu')->LatentDiffusionPipeline:
+
+def load_pipeline(
+    path: str | Path,
+    expect: DAMMConfig
+    | None = None,  # refuse a checkpoint whose architecture differs from this config
+    map_location='cpu',
+) -> LatentDiffusionPipeline:
     "Rebuild a `LatentDiffusionPipeline` from a checkpoint written by `save_pipeline`."
     ck = load_checkpoint(path, DAMMConfig, map_location)
     cfg = ck['config']
     if expect is not None:
         diff = [k for k in _ARCH if getattr(cfg, k) != getattr(expect, k)]
-        if diff: raise CheckpointError(f'{path}: checkpoint config differs from the expected one in {diff}')
-    if 'embedders' not in ck: raise CheckpointError(f'{path}: no embedder configs stored; not a pipeline checkpoint')
-    embs = {k: LatentEmbedder(EmbedderConfig(**{a: tuple(b) if isinstance(b, list) else b for a, b in v['config'].items()}))
-            for k, v in ck['embedders'].items()}
+        if diff:
+            raise CheckpointError(
+                f'{path}: checkpoint config differs from the expected one in {diff}'
+            )
+    if 'embedders' not in ck:
+        raise CheckpointError(f'{path}: no embedder configs stored; not a pipeline checkpoint')
+    embs = {
+        k: LatentEmbedder(
+            EmbedderConfig(
+                **{a: tuple(b) if isinstance(b, list) else b for a, b in v['config'].items()}
+            )
+        )
+        for k, v in ck['embedders'].items()
+    }
     pipe = LatentDiffusionPipeline(cfg, embs)
-    try: pipe.load_state_dict(ck['state_dict'])
-    except RuntimeError as e: raise CheckpointError(f'{path}: weights do not fit the stored config: {str(e)[:300]}') from e
+    try:
+        pipe.load_state_dict(ck['state_dict'])
+    except RuntimeError as e:
+        raise CheckpointError(
+            f'{path}: weights do not fit the stored config: {str(e)[:300]}'
+        ) from e
     return pipe.eval()

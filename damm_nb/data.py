@@ -15,8 +15,11 @@ from torch.utils.data import Dataset, DataLoader
 from PIL import Image
 from fastcore.basics import patch
 from .core import robust_range, to_pm1, write_text
-try: import tifffile
-except ImportError: tifffile = None
+
+try:
+    import tifffile
+except ImportError:
+    tifffile = None
 
 # %% auto #0
 __all__ = ['IMG_EXTS', 'LUMA601', 'MANIFEST_COLS', 'ImageReadError', 'read_image', 'to_channels', 'max_value', 'scale_pm1',
@@ -27,31 +30,43 @@ __all__ = ['IMG_EXTS', 'LUMA601', 'MANIFEST_COLS', 'ImageReadError', 'read_image
 # %% ../nbs/03_data.ipynb #a2693ff1
 IMG_EXTS = ('.png', '.jpg', '.jpeg', '.tif', '.tiff')
 
+
 class ImageReadError(OSError):
     "An image file that cannot be decoded, or decodes to something that is not a 2D image."
 
-def _pil_array(im:Image.Image)->np.ndarray:
-    if im.mode == '1': im = im.convert('L')
-    elif im.mode in ('P', 'PA', 'CMYK', 'YCbCr', 'LAB', 'HSV'): im = im.convert('RGBA' if 'A' in im.mode or 'transparency' in im.info else 'RGB')
+
+def _pil_array(im: Image.Image) -> np.ndarray:
+    if im.mode == '1':
+        im = im.convert('L')
+    elif im.mode in ('P', 'PA', 'CMYK', 'YCbCr', 'LAB', 'HSV'):
+        im = im.convert('RGBA' if 'A' in im.mode or 'transparency' in im.info else 'RGB')
     a = np.asarray(im)
     if im.mode == 'I':  # 16-bit data held in 32-bit ints by some writers
-        if a.size and (a.min() < 0 or a.max() > 65535): raise ValueError(f'32-bit integer image with values outside 0..65535')
+        if a.size and (a.min() < 0 or a.max() > 65535):
+            raise ValueError(f'32-bit integer image with values outside 0..65535')
         a = a.astype(np.uint16)
     return a
 
 # %% ../nbs/03_data.ipynb #3305ee31
-def read_image(path:str|Path # a .png, .jpg or .tif file
-              )->np.ndarray:
+def read_image(
+    path: str | Path,  # a .png, .jpg or .tif file
+) -> np.ndarray:
     "Decode `path` to an (H,W) or (H,W,C) array in its own dtype; errors name the file."
     path = Path(path)
     try:
-        if path.suffix.lower() in ('.tif', '.tiff') and tifffile is not None: a = tifffile.imread(path)
+        if path.suffix.lower() in ('.tif', '.tiff') and tifffile is not None:
+            a = tifffile.imread(path)
         else:
-            with Image.open(path) as im: im.load(); a = _pil_array(im)
-    except Exception as e: raise ImageReadError(f'{path}: cannot read image ({type(e).__name__}: {e})') from e
+            with Image.open(path) as im:
+                im.load()
+                a = _pil_array(im)
+    except Exception as e:
+        raise ImageReadError(f'{path}: cannot read image ({type(e).__name__}: {e})') from e
     a = np.asarray(a)
-    if a.ndim == 3 and a.shape[0] in (1, 3, 4) and a.shape[-1] not in (1, 2, 3, 4): a = np.moveaxis(a, 0, -1)  # planar TIFF
-    if a.ndim == 3 and a.shape[-1] == 1: a = a[..., 0]
+    if a.ndim == 3 and a.shape[0] in (1, 3, 4) and a.shape[-1] not in (1, 2, 3, 4):
+        a = np.moveaxis(a, 0, -1)  # planar TIFF
+    if a.ndim == 3 and a.shape[-1] == 1:
+        a = a[..., 0]
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[-1] > 4) or a.size == 0:
         raise ImageReadError(f'{path}: not a 2D grey or RGB image (array shape {a.shape})')
     return a
@@ -59,325 +74,557 @@ def read_image(path:str|Path # a .png, .jpg or .tif file
 # %% ../nbs/03_data.ipynb #77b1751f
 LUMA601 = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R BT.601 luminance weights
 
-def to_channels(a:np.ndarray, # (H,W) or (H,W,C) image
-                channels:int=1, # 1 or 3 output channels
-                gray:str|int='luminance' # RGB -> 1 channel: 'luminance' (BT.601) or a channel index
-               )->np.ndarray:
+
+def to_channels(
+    a: np.ndarray,  # (H,W) or (H,W,C) image
+    channels: int = 1,  # 1 or 3 output channels
+    gray: str | int = 'luminance',  # RGB -> 1 channel: 'luminance' (BT.601) or a channel index
+) -> np.ndarray:
     "Float32 (channels,H,W) array from an image, by the stated channel rule; alpha is dropped."
-    if channels not in (1, 3): raise ValueError(f'channels must be 1 or 3, got {channels}')
+    if channels not in (1, 3):
+        raise ValueError(f'channels must be 1 or 3, got {channels}')
     x = a.astype(np.float32)
-    if x.ndim == 2: x = x[..., None]
-    if x.shape[-1] in (2, 4): x = x[..., :-1]  # drop alpha
+    if x.ndim == 2:
+        x = x[..., None]
+    if x.shape[-1] in (2, 4):
+        x = x[..., :-1]  # drop alpha
     if x.shape[-1] == 3 and channels == 1:
         x = x @ LUMA601[:, None] if gray == 'luminance' else x[..., [int(gray)]]
-    elif x.shape[-1] == 1 and channels == 3: x = np.repeat(x, 3, -1)
+    elif x.shape[-1] == 1 and channels == 3:
+        x = np.repeat(x, 3, -1)
     return np.ascontiguousarray(x.transpose(2, 0, 1))
 
 # %% ../nbs/03_data.ipynb #21322a26
-def max_value(a:np.ndarray, # decoded image
-              name:str='image' # for the error message
-             )->float:
+def max_value(
+    a: np.ndarray,  # decoded image
+    name: str = 'image',  # for the error message
+) -> float:
     "Full-scale value of `a`'s bit depth: 255 for uint8, 65535 for uint16, 1 for float images in [0, 1]."
-    if a.dtype == np.uint8 or a.dtype == bool: return 255. if a.dtype == np.uint8 else 1.
-    if a.dtype == np.uint16: return 65535.
+    if a.dtype == np.uint8 or a.dtype == bool:
+        return 255.0 if a.dtype == np.uint8 else 1.0
+    if a.dtype == np.uint16:
+        return 65535.0
     if np.issubdtype(a.dtype, np.floating):
-        if np.isfinite(a).all() and a.min() >= 0 and a.max() <= 1: return 1.
+        if np.isfinite(a).all() and a.min() >= 0 and a.max() <= 1:
+            return 1.0
         raise ValueError(f"{name}: float image outside [0, 1]; use scale='percentile'")
     raise ValueError(f"{name}: unsupported pixel type {a.dtype}; use scale='percentile'")
 
-def scale_pm1(x:np.ndarray, # float (C,H,W) image from `to_channels`
-              maxval:float=255., # full scale of the bit depth (`max_value`)
-              scale:str='bitdepth', # 'bitdepth' or 'percentile' (per image)
-              pct=(0.5, 99.5) # percentiles for scale='percentile'
-             )->np.ndarray:
+
+def scale_pm1(
+    x: np.ndarray,  # float (C,H,W) image from `to_channels`
+    maxval: float = 255.0,  # full scale of the bit depth (`max_value`)
+    scale: str = 'bitdepth',  # 'bitdepth' or 'percentile' (per image)
+    pct=(0.5, 99.5),  # percentiles for scale='percentile'
+) -> np.ndarray:
     "Map an image to [-1, 1] by its bit depth or its own percentile range; never returns NaN or inf."
-    if scale == 'bitdepth': y = np.multiply(x, np.float32(2 / maxval), dtype=np.float32); y -= 1
-    elif scale == 'percentile': y = to_pm1(x, *robust_range(x, pct))
-    else: raise ValueError(f"scale must be 'bitdepth' or 'percentile', got {scale!r}")
+    if scale == 'bitdepth':
+        y = np.multiply(x, np.float32(2 / maxval), dtype=np.float32)
+        y -= 1
+    elif scale == 'percentile':
+        y = to_pm1(x, *robust_range(x, pct))
+    else:
+        raise ValueError(f"scale must be 'bitdepth' or 'percentile', got {scale!r}")
     y = np.asarray(y, np.float32)
-    if not np.isfinite(y).all(): y = np.nan_to_num(y, nan=-1., posinf=1., neginf=-1.)
+    if not np.isfinite(y).all():
+        y = np.nan_to_num(y, nan=-1.0, posinf=1.0, neginf=-1.0)
     return np.clip(y, -1, 1, out=y)
 
 # %% ../nbs/03_data.ipynb #8e07ce82
-def fit_size(x:np.ndarray, # (C,H,W) float image
-             size:int, # output side length
-             fit:str='resize' # 'resize': shorter side to `size`, centre crop the longer; 'crop': centre crop only
-            )->torch.Tensor:
+def fit_size(
+    x: np.ndarray,  # (C,H,W) float image
+    size: int,  # output side length
+    fit: str = 'resize',  # 'resize': shorter side to `size`, centre crop the longer; 'crop': centre crop only
+) -> torch.Tensor:
     "(C,size,size) tensor without distorting the aspect ratio: resize the shorter side, centre-crop the longer."
     C, H, W = x.shape
     t = torch.from_numpy(np.ascontiguousarray(x))[None]
     if fit == 'resize' and min(H, W) != size:
-        s = size / min(H, W); nh, nw = max(size, round(H*s)), max(size, round(W*s))
-        t = F.interpolate(t, (nh, nw), mode='area') if s < 1 else F.interpolate(t, (nh, nw), mode='bilinear', align_corners=False)
-    elif fit not in ('resize', 'crop'): raise ValueError(f"fit must be 'resize' or 'crop', got {fit!r}")
+        s = size / min(H, W)
+        nh, nw = max(size, round(H * s)), max(size, round(W * s))
+        t = (
+            F.interpolate(t, (nh, nw), mode='area')
+            if s < 1
+            else F.interpolate(t, (nh, nw), mode='bilinear', align_corners=False)
+        )
+    elif fit not in ('resize', 'crop'):
+        raise ValueError(f"fit must be 'resize' or 'crop', got {fit!r}")
     h, w = t.shape[-2:]
-    if min(h, w) < size: raise ValueError(f'image {H}x{W} is smaller than {size}x{size}; use fit=\'resize\'')
+    if min(h, w) < size:
+        raise ValueError(f'image {H}x{W} is smaller than {size}x{size}; use fit=\'resize\'')
     top, left = (h - size) // 2, (w - size) // 2
-    return t[0, :, top:top+size, left:left+size].contiguous()
+    return t[0, :, top : top + size, left : left + size].contiguous()
 
 # %% ../nbs/03_data.ipynb #d5f9d210
-def group_of(name:str, # file name, e.g. 'IMG0003_2.png'
-             pattern:str=r'^([^_]+)_' # regex whose first group (or whole match) is the group; no match: the stem
-            )->str:
+def group_of(
+    name: str,  # file name, e.g. 'IMG0003_2.png'
+    pattern: str = r'^([^_]+)_',  # regex whose first group (or whole match) is the group; no match: the stem
+) -> str:
     "The source a file was cut from: 'IMG0003_2.png' -> 'IMG0003'."
     stem = Path(name).stem
     m = re.search(pattern, stem)
-    if m is None: return stem
+    if m is None:
+        return stem
     return m.group(1) if m.groups() and m.group(1) is not None else m.group(0)
 
-def _grouper(group_by)->Callable[[str], str]:
-    if callable(group_by): return group_by
+
+def _grouper(group_by) -> Callable[[str], str]:
+    if callable(group_by):
+        return group_by
     return lambda n: group_of(n, group_by)
 
 # %% ../nbs/03_data.ipynb #995c8c30
-def split_groups(groups, # one group label per item
-                 fractions=(.8, .1, .1), # train, val, test at group level
-                 seed:int=0 # shuffle seed
-                )->dict:
+def split_groups(
+    groups,  # one group label per item
+    fractions=(0.8, 0.1, 0.1),  # train, val, test at group level
+    seed: int = 0,  # shuffle seed
+) -> dict:
     "Map each distinct group to 'train', 'val' or 'test': shuffled by `seed`, cut by `fractions` of the groups."
-    if len(fractions) != 3 or min(fractions) < 0 or not np.isclose(sum(fractions), 1): raise ValueError(f'fractions must be 3 non-negative numbers summing to 1, got {fractions}')
-    ug = sorted(set(map(str, groups))); n = len(ug)
+    if len(fractions) != 3 or min(fractions) < 0 or not np.isclose(sum(fractions), 1):
+        raise ValueError(f'fractions must be 3 non-negative numbers summing to 1, got {fractions}')
+    ug = sorted(set(map(str, groups)))
+    n = len(ug)
     order = np.random.default_rng(seed).permutation(n)
     n_val, n_test = (int(round(n * f)) for f in fractions[1:])
-    if n >= 3: n_val, n_test = (max(1, k) if f > 0 else k for k, f in zip((n_val, n_test), fractions[1:]))
-    n_test = min(n_test, n); n_val = min(n_val, n - n_test)
-    lab = np.array(['train'] * n, dtype=object); lab[order[:n_test]] = 'test'; lab[order[n_test:n_test + n_val]] = 'val'
+    if n >= 3:
+        n_val, n_test = (max(1, k) if f > 0 else k for k, f in zip((n_val, n_test), fractions[1:]))
+    n_test = min(n_test, n)
+    n_val = min(n_val, n - n_test)
+    lab = np.array(['train'] * n, dtype=object)
+    lab[order[:n_test]] = 'test'
+    lab[order[n_test : n_test + n_val]] = 'val'
     return dict(zip(ug, lab))
 
 # %% ../nbs/03_data.ipynb #3f27a0d9
-def load_or_make_splits(root:str|Path, # folder that holds (or will hold) the split file
-                        names, # item names (file names, or patients)
-                        groups, # group of each name
-                        fractions=(.8, .1, .1), seed:int=0,
-                        fname:str='splits.csv', # split file inside `root`
-                        regenerate:bool=False # rewrite the file when it no longer matches `names`
-                       )->pd.DataFrame:
+def load_or_make_splits(
+    root: str | Path,  # folder that holds (or will hold) the split file
+    names,  # item names (file names, or patients)
+    groups,  # group of each name
+    fractions=(0.8, 0.1, 0.1),
+    seed: int = 0,
+    fname: str = 'splits.csv',  # split file inside `root`
+    regenerate: bool = False,  # rewrite the file when it no longer matches `names`
+) -> pd.DataFrame:
     "Read root/splits.csv (columns name, group, split) if it matches `names`, else make a grouped split and write it."
     path = Path(root) / fname
     df = pd.DataFrame({'name': list(map(str, names)), 'group': list(map(str, groups))})
     if path.exists():
         old = pd.read_csv(path, dtype=str, keep_default_na=False)
         bad = _splits_mismatch(old, df)
-        if not bad: return old.set_index('name').loc[df.name].reset_index()
-        if not regenerate: raise ValueError(f'{path}: {bad}; delete the file or pass regenerate=True to make a new split')
+        if not bad:
+            return old.set_index('name').loc[df.name].reset_index()
+        if not regenerate:
+            raise ValueError(
+                f'{path}: {bad}; delete the file or pass regenerate=True to make a new split'
+            )
         warnings.warn(f'{path}: {bad}; writing a new split')
     df['split'] = df.group.map(split_groups(df.group, fractions, seed))
-    try: write_text(path, df.to_csv(index=False))
-    except OSError as e: warnings.warn(f'{path}: cannot write the split file ({e}); the split (deterministic by seed) is used unsaved')
+    try:
+        write_text(path, df.to_csv(index=False))
+    except OSError as e:
+        warnings.warn(
+            f'{path}: cannot write the split file ({e}); the split (deterministic by seed) is used unsaved'
+        )
     return df
 
-def _splits_mismatch(old:pd.DataFrame, new:pd.DataFrame)->str:
-    if list(old.columns[:3]) != ['name', 'group', 'split']: return f'columns {list(old.columns)}, expected name, group, split'
-    if not old.split.isin(['train', 'val', 'test']).all(): return f'unknown split labels {sorted(set(old.split) - {"train", "val", "test"})}'
+
+def _splits_mismatch(old: pd.DataFrame, new: pd.DataFrame) -> str:
+    if list(old.columns[:3]) != ['name', 'group', 'split']:
+        return f'columns {list(old.columns)}, expected name, group, split'
+    if not old.split.isin(['train', 'val', 'test']).all():
+        return f'unknown split labels {sorted(set(old.split) - {"train", "val", "test"})}'
     a, b = set(old.name), set(new.name)
-    if a != b: return f'names differ from the data: {len(b - a)} new (e.g. {sorted(b - a)[:3]}), {len(a - b)} gone (e.g. {sorted(a - b)[:3]})'
+    if a != b:
+        return f'names differ from the data: {len(b - a)} new (e.g. {sorted(b - a)[:3]}), {len(a - b)} gone (e.g. {sorted(a - b)[:3]})'
     g = old.set_index('name').group.loc[new.name].values != new.group.values
     return f'groups differ for {g.sum()} names (e.g. {list(new.name[g][:3])})' if g.any() else ''
 
 # %% ../nbs/03_data.ipynb #90670481
-def _list_images(folder:Path)->set[str]:
-    return {p.name for p in folder.iterdir() if p.suffix.lower() in IMG_EXTS and not p.name.startswith('.')}
+def _list_images(folder: Path) -> set[str]:
+    return {
+        p.name
+        for p in folder.iterdir()
+        if p.suffix.lower() in IMG_EXTS and not p.name.startswith('.')
+    }
 
-def match_names(root:str|Path, # folder with one sub-folder per modality
-                folders, # sub-folder names
-                on_missing:str='error' # 'error' or 'skip'
-               )->tuple[list[str], dict]:
+
+def match_names(
+    root: str | Path,  # folder with one sub-folder per modality
+    folders,  # sub-folder names
+    on_missing: str = 'error',  # 'error' or 'skip'
+) -> tuple[list[str], dict]:
     "File names present in every folder (sorted) and {name: [folders lacking it]} for the rest."
     root = Path(root)
-    gone = [f for f in folders if not (root/f).is_dir()]
-    if gone: raise FileNotFoundError(f'{root}: modality folder(s) {gone} missing (found: {sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else "no such folder"})')
-    files = {f: _list_images(root/f) for f in folders}
+    gone = [f for f in folders if not (root / f).is_dir()]
+    if gone:
+        raise FileNotFoundError(
+            f'{root}: modality folder(s) {gone} missing (found: {sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else "no such folder"})'
+        )
+    files = {f: _list_images(root / f) for f in folders}
     every = set.union(*files.values())
     lack = {n: [f for f in folders if n not in files[f]] for n in sorted(every)}
     lack = {n: v for n, v in lack.items() if v}
     if lack and on_missing == 'error':
         ex = '; '.join(f'{n} (missing in {", ".join(v)})' for n, v in list(lack.items())[:20])
-        raise FileNotFoundError(f"{root}: {len(lack)} file(s) not present in every modality folder: {ex}{' ...' if len(lack) > 20 else ''}; pass on_missing='skip' to leave them out")
-    if on_missing not in ('error', 'skip'): raise ValueError(f"on_missing must be 'error' or 'skip', got {on_missing!r}")
+        raise FileNotFoundError(
+            f"{root}: {len(lack)} file(s) not present in every modality folder: {ex}{' ...' if len(lack) > 20 else ''}; pass on_missing='skip' to leave them out"
+        )
+    if on_missing not in ('error', 'skip'):
+        raise ValueError(f"on_missing must be 'error' or 'skip', got {on_missing!r}")
     names = sorted(every - set(lack))
-    if not names: raise FileNotFoundError(f'{root}: no image present in all of {list(folders)}')
+    if not names:
+        raise FileNotFoundError(f'{root}: no image present in all of {list(folders)}')
     return names, lack
 
 # %% ../nbs/03_data.ipynb #d294c0cf
 class PairedFolders(Dataset):
     "Items {role: (channels,img_size,img_size) tensor in [-1,1], 'name': file name} from one folder per modality."
-    def __init__(self, root:str|Path, # folder with one sub-folder per modality
-                 roles:dict|None=None, # role -> folder; default {'target':'QD','vessels':'CD31','nuclei':'DAPI'}
-                 img_size:int=64, channels:int=1, # output side and channels (1 or 3)
-                 split:str|None=None, # 'train', 'val', 'test' or None for all
-                 on_missing:str='error', # 'error' or 'skip' names not present in every folder
-                 gray:str|int='luminance', scale:str='bitdepth', fit:str='resize', # see `to_channels`, `scale_pm1`, `fit_size`
-                 cache:bool=False, # keep decoded tensors in memory
-                 group_by:str|Callable=r'^([^_]+)_', # regex or function: file name -> group for the split
-                 fractions=(.8, .1, .1), seed:int=0, regenerate:bool=False): # see `load_or_make_splits`
-        self.root, self.roles = Path(root), dict(roles or {'target': 'QD', 'vessels': 'CD31', 'nuclei': 'DAPI'})
-        self.img_size, self.channels, self.gray, self.scale, self.fit = img_size, channels, gray, scale, fit
+
+    def __init__(
+        self,
+        root: str | Path,  # folder with one sub-folder per modality
+        roles: dict
+        | None = None,  # role -> folder; default {'target':'QD','vessels':'CD31','nuclei':'DAPI'}
+        img_size: int = 64,
+        channels: int = 1,  # output side and channels (1 or 3)
+        split: str | None = None,  # 'train', 'val', 'test' or None for all
+        on_missing: str = 'error',  # 'error' or 'skip' names not present in every folder
+        gray: str | int = 'luminance',
+        scale: str = 'bitdepth',
+        fit: str = 'resize',  # see `to_channels`, `scale_pm1`, `fit_size`
+        cache: bool = False,  # keep decoded tensors in memory
+        group_by: str
+        | Callable = r'^([^_]+)_',  # regex or function: file name -> group for the split
+        fractions=(0.8, 0.1, 0.1),
+        seed: int = 0,
+        regenerate: bool = False,
+    ):  # see `load_or_make_splits`
+        self.root, self.roles = (
+            Path(root),
+            dict(roles or {'target': 'QD', 'vessels': 'CD31', 'nuclei': 'DAPI'}),
+        )
+        self.img_size, self.channels, self.gray, self.scale, self.fit = (
+            img_size,
+            channels,
+            gray,
+            scale,
+            fit,
+        )
         names, self.skipped = match_names(self.root, list(self.roles.values()), on_missing)
-        if self.skipped: warnings.warn(f'{self.root}: skipped {len(self.skipped)} name(s) not present in every modality folder, e.g. {list(self.skipped)[:5]} (see .skipped)')
-        self.splits = load_or_make_splits(self.root, names, list(map(_grouper(group_by), names)), fractions, seed, regenerate=regenerate)
-        if split not in (None, 'train', 'val', 'test'): raise ValueError(f"split must be 'train', 'val', 'test' or None, got {split!r}")
+        if self.skipped:
+            warnings.warn(
+                f'{self.root}: skipped {len(self.skipped)} name(s) not present in every modality folder, e.g. {list(self.skipped)[:5]} (see .skipped)'
+            )
+        self.splits = load_or_make_splits(
+            self.root,
+            names,
+            list(map(_grouper(group_by), names)),
+            fractions,
+            seed,
+            regenerate=regenerate,
+        )
+        if split not in (None, 'train', 'val', 'test'):
+            raise ValueError(f"split must be 'train', 'val', 'test' or None, got {split!r}")
         self.names = names if split is None else list(self.splits.name[self.splits.split == split])
         self.cache, self._cache = cache, {}
 
-    def __len__(self): return len(self.names)
+    def __len__(self):
+        return len(self.names)
 
 # %% ../nbs/03_data.ipynb #8ae6d97d
 @patch
-def load(self:PairedFolders, i:int)->dict:
+def load(self: PairedFolders, i: int) -> dict:
     "Read, check and prepare item `i` from disk (no cache)."
     name = self.names[i]
-    paths = {r: self.root/f/name for r, f in self.roles.items()}
+    paths = {r: self.root / f / name for r, f in self.roles.items()}
     arrs = {r: read_image(p) for r, p in paths.items()}
     if len({a.shape[:2] for a in arrs.values()}) > 1:
-        raise ValueError(f'{name}: images of one pair differ in size: ' + ', '.join(f'{paths[r]} is {a.shape[0]}x{a.shape[1]}' for r, a in arrs.items()))
+        raise ValueError(
+            f'{name}: images of one pair differ in size: '
+            + ', '.join(f'{paths[r]} is {a.shape[0]}x{a.shape[1]}' for r, a in arrs.items())
+        )
     out = {}
     for r, a in arrs.items():
         x = to_channels(a, self.channels, self.gray)
-        x = scale_pm1(x, max_value(a, str(paths[r])) if self.scale == 'bitdepth' else 1., self.scale)
+        x = scale_pm1(
+            x, max_value(a, str(paths[r])) if self.scale == 'bitdepth' else 1.0, self.scale
+        )
         out[r] = fit_size(x, self.img_size, self.fit)
     return out | {'name': name}
 
-@patch
-def __getitem__(self:PairedFolders, i:int)->dict:
-    if not self.cache: return self.load(i)
-    if i not in self._cache: self._cache[i] = self.load(i)
-    return dict(self._cache[i])
 
 @patch
-def preload(self:PairedFolders):
+def __getitem__(self: PairedFolders, i: int) -> dict:
+    if not self.cache:
+        return self.load(i)
+    if i not in self._cache:
+        self._cache[i] = self.load(i)
+    return dict(self._cache[i])
+
+
+@patch
+def preload(self: PairedFolders):
     "Fill the cache now (with `cache=True`), e.g. before forking loader workers."
-    for i in range(len(self)): self[i]
+    for i in range(len(self)):
+        self[i]
     return self
 
 # %% ../nbs/03_data.ipynb #7e1b9f91
-def default_workers(ds:Dataset|None=None # the dataset to be loaded
-                   )->int:
+def default_workers(
+    ds: Dataset | None = None,  # the dataset to be loaded
+) -> int:
     "Loader worker processes that help: none for an in-memory (cached) set or on 2 cores or fewer, else min(4, cpus - 1)."
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
-    if getattr(ds, 'cache', False) or cpus <= 2: return 0
+    cpus = (
+        len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+    )
+    if getattr(ds, 'cache', False) or cpus <= 2:
+        return 0
     return min(4, cpus - 1)
 
-def make_loaders(train:Dataset|None, val:Dataset|None=None, test:Dataset|None=None,
-                 batch_size:int=32,
-                 num_workers:int|None=None, # None: `default_workers(train)`
-                 pin_memory:bool|None=None, # None: only when CUDA is available
-                 seed:int=0 # seed of the training shuffle
-                )->tuple:
+
+def make_loaders(
+    train: Dataset | None,
+    val: Dataset | None = None,
+    test: Dataset | None = None,
+    batch_size: int = 32,
+    num_workers: int | None = None,  # None: `default_workers(train)`
+    pin_memory: bool | None = None,  # None: only when CUDA is available
+    seed: int = 0,  # seed of the training shuffle
+) -> tuple:
     "DataLoaders (train, val, test): train shuffled with drop_last, val/test in order; None stays None."
-    if num_workers is None: num_workers = default_workers(train if train is not None else val if val is not None else test)
-    if pin_memory is None: pin_memory = torch.cuda.is_available()
-    kw = dict(batch_size=batch_size, num_workers=num_workers, pin_memory=pin_memory, persistent_workers=num_workers > 0)
+    if num_workers is None:
+        num_workers = default_workers(
+            train if train is not None else val if val is not None else test
+        )
+    if pin_memory is None:
+        pin_memory = torch.cuda.is_available()
+    kw = dict(
+        batch_size=batch_size,
+        num_workers=num_workers,
+        pin_memory=pin_memory,
+        persistent_workers=num_workers > 0,
+    )
+
     def mk(ds, train):
-        if ds is None: return None
+        if ds is None:
+            return None
         drop = train and len(ds) >= batch_size
-        if train and not drop: warnings.warn(f'training set of {len(ds)} items is smaller than one batch of {batch_size}: keeping the partial batch')
-        return DataLoader(ds, shuffle=train, drop_last=drop, generator=torch.Generator().manual_seed(seed) if train else None, **kw)
+        if train and not drop:
+            warnings.warn(
+                f'training set of {len(ds)} items is smaller than one batch of {batch_size}: keeping the partial batch'
+            )
+        return DataLoader(
+            ds,
+            shuffle=train,
+            drop_last=drop,
+            generator=torch.Generator().manual_seed(seed) if train else None,
+            **kw,
+        )
+
     return mk(train, True), mk(val, False), mk(test, False)
 
 # %% ../nbs/03_data.ipynb #3e6b4c95
-MANIFEST_COLS = ['patient', 'visit', 'days', 'series', 'modality', 'description', 'shape', 'spacing', 'path', 'status', 'reason']
+MANIFEST_COLS = [
+    'patient',
+    'visit',
+    'days',
+    'series',
+    'modality',
+    'description',
+    'shape',
+    'spacing',
+    'path',
+    'status',
+    'reason',
+]
 
-def read_manifest(root_npy:str|Path, # conversion folder holding manifest.csv
-                  series:str|int|None=None # regex on description, a series number, or None for all
-                 )->pd.DataFrame:
+
+def read_manifest(
+    root_npy: str | Path,  # conversion folder holding manifest.csv
+    series: str | int | None = None,  # regex on description, a series number, or None for all
+) -> pd.DataFrame:
     "The 'ok' rows of root_npy/manifest.csv, one per (patient, visit) when `series` is given."
     path = Path(root_npy) / 'manifest.csv'
-    if not path.is_file(): raise FileNotFoundError(f'{path}: no manifest (convert a DICOM tree with damm_nb.dicom.convert_tree first)')
-    m = pd.read_csv(path, dtype={'patient': str, 'path': str, 'description': str, 'shape': str}, keep_default_na=False, na_values={'days': [''], 'visit': ['']})
+    if not path.is_file():
+        raise FileNotFoundError(
+            f'{path}: no manifest (convert a DICOM tree with damm_nb.dicom.convert_tree first)'
+        )
+    m = pd.read_csv(
+        path,
+        dtype={'patient': str, 'path': str, 'description': str, 'shape': str},
+        keep_default_na=False,
+        na_values={'days': [''], 'visit': ['']},
+    )
     miss = [c for c in MANIFEST_COLS if c not in m.columns]
-    if miss: raise ValueError(f'{path}: columns {miss} missing')
+    if miss:
+        raise ValueError(f'{path}: columns {miss} missing')
     m = m[m.status == 'ok'].copy()
     if series is not None:
-        m = m[m.series.astype(str) == str(series)] if isinstance(series, int) else m[m.description.str.contains(series, case=False, regex=True)]
+        m = (
+            m[m.series.astype(str) == str(series)]
+            if isinstance(series, int)
+            else m[m.description.str.contains(series, case=False, regex=True)]
+        )
         m = m.sort_values(['patient', 'visit', 'series']).drop_duplicates(['patient', 'visit'])
-    if m.empty: raise ValueError(f'{path}: no usable series' + (f' matching {series!r}' if series is not None else ''))
+    if m.empty:
+        raise ValueError(
+            f'{path}: no usable series' + (f' matching {series!r}' if series is not None else '')
+        )
     m['Z'] = [int(s.split('x')[0]) for s in m['shape']]
     return m.sort_values(['patient', 'visit']).reset_index(drop=True)
 
 # %% ../nbs/03_data.ipynb #b4a7889d
 class _Volumes(Dataset):
     "Shared part: manifest, split by patient, per-volume scaled slices."
+
     def __init__(self, root_npy, split, series, img_size, pct, cache, fractions, seed, regenerate):
         self.root, self.img_size, self.pct, self.cache = Path(root_npy), img_size, pct, cache
         m = read_manifest(self.root, series)
         pats = sorted(m.patient.unique())
-        self.splits = load_or_make_splits(self.root, pats, pats, fractions, seed, regenerate=regenerate)
-        if split not in (None, 'train', 'val', 'test'): raise ValueError(f"split must be 'train', 'val', 'test' or None, got {split!r}")
+        self.splits = load_or_make_splits(
+            self.root, pats, pats, fractions, seed, regenerate=regenerate
+        )
+        if split not in (None, 'train', 'val', 'test'):
+            raise ValueError(f"split must be 'train', 'val', 'test' or None, got {split!r}")
         keep = set(pats) if split is None else set(self.splits.name[self.splits.split == split])
         self.vols = m[m.patient.isin(keep)].reset_index(drop=True)
         self._cache = {}
 
-    def volume(self, path:str)->np.ndarray:
+    def volume(self, path: str) -> np.ndarray:
         "Volume at `path` (relative to the root) scaled to [-1, 1] by its own robust range."
-        if path in self._cache: return self._cache[path]
+        if path in self._cache:
+            return self._cache[path]
         f = self.root / path
-        try: v = np.load(f, mmap_mode=None, allow_pickle=False)
-        except Exception as e: raise OSError(f'{f}: cannot read volume ({type(e).__name__}: {e})') from e
-        if v.ndim != 3: raise ValueError(f'{f}: expected a (Z,Y,X) volume, got shape {v.shape}')
-        try: y = scale_pm1(v.astype(np.float32), scale='percentile', pct=self.pct)
-        except ValueError as e: raise ValueError(f'{f}: {e}') from e
-        if self.cache: self._cache[path] = y
+        try:
+            v = np.load(f, mmap_mode=None, allow_pickle=False)
+        except Exception as e:
+            raise OSError(f'{f}: cannot read volume ({type(e).__name__}: {e})') from e
+        if v.ndim != 3:
+            raise ValueError(f'{f}: expected a (Z,Y,X) volume, got shape {v.shape}')
+        try:
+            y = scale_pm1(v.astype(np.float32), scale='percentile', pct=self.pct)
+        except ValueError as e:
+            raise ValueError(f'{f}: {e}') from e
+        if self.cache:
+            self._cache[path] = y
         return y
 
-    def slice(self, path:str, z:int)->torch.Tensor:
+    def slice(self, path: str, z: int) -> torch.Tensor:
         "Slice `z` of a volume as a (1,img_size,img_size) tensor."
         return fit_size(self.volume(path)[z][None], self.img_size)
 
 # %% ../nbs/03_data.ipynb #532e99cb
 class LongitudinalSlices(_Volumes):
     "Single 2D slices {'image': (1,S,S), 'patient', 'visit', 'days', 'z', 'name'} from converted MRI volumes."
-    def __init__(self, root_npy:str|Path, # conversion folder (manifest.csv, .npy volumes)
-                 split:str|None=None, # 'train', 'val', 'test' (by patient) or None
-                 series:str|int='post', # regex on the series description, or a series number
-                 img_size:int=64, pct=(0.5, 99.5), # output side; percentiles of the per-volume intensity range
-                 cache:bool=True, # keep scaled volumes in memory
-                 fractions=(.8, .1, .1), seed:int=0, regenerate:bool=False):
+
+    def __init__(
+        self,
+        root_npy: str | Path,  # conversion folder (manifest.csv, .npy volumes)
+        split: str | None = None,  # 'train', 'val', 'test' (by patient) or None
+        series: str | int = 'post',  # regex on the series description, or a series number
+        img_size: int = 64,
+        pct=(0.5, 99.5),  # output side; percentiles of the per-volume intensity range
+        cache: bool = True,  # keep scaled volumes in memory
+        fractions=(0.8, 0.1, 0.1),
+        seed: int = 0,
+        regenerate: bool = False,
+    ):
         super().__init__(root_npy, split, series, img_size, pct, cache, fractions, seed, regenerate)
         self.index = [(i, z) for i, Z in enumerate(self.vols.Z) for z in range(Z)]
 
-    def __len__(self): return len(self.index)
+    def __len__(self):
+        return len(self.index)
+
     def __getitem__(self, k):
-        i, z = self.index[k]; r = self.vols.iloc[i]
-        return {'image': self.slice(r.path, z), 'patient': r.patient, 'visit': int(r.visit), 'days': float(r.days), 'z': z,
-                'name': f'{r.patient}_v{int(r.visit)}_z{z:03d}'}
+        i, z = self.index[k]
+        r = self.vols.iloc[i]
+        return {
+            'image': self.slice(r.path, z),
+            'patient': r.patient,
+            'visit': int(r.visit),
+            'days': float(r.days),
+            'z': z,
+            'name': f'{r.patient}_v{int(r.visit)}_z{z:03d}',
+        }
 
 # %% ../nbs/03_data.ipynb #012daf09
-def read_clinical(root_npy:str|Path, # conversion folder; clinical.csv is optional
-                  patients, # patients that need a covariate vector
-                  covariates=None # column names; None: every numeric column but `patient`
-                 )->tuple[pd.DataFrame, list[str]]:
+def read_clinical(
+    root_npy: str | Path,  # conversion folder; clinical.csv is optional
+    patients,  # patients that need a covariate vector
+    covariates=None,  # column names; None: every numeric column but `patient`
+) -> tuple[pd.DataFrame, list[str]]:
     "Covariates per patient (rows in `patients` order), missing values filled with the column median (0 if none)."
     path = Path(root_npy) / 'clinical.csv'
     if not path.is_file():
-        if covariates: raise FileNotFoundError(f'{path}: covariates {list(covariates)} asked for, but there is no clinical table')
+        if covariates:
+            raise FileNotFoundError(
+                f'{path}: covariates {list(covariates)} asked for, but there is no clinical table'
+            )
         return pd.DataFrame(index=list(patients)), []
     c = pd.read_csv(path, dtype={'patient': str})
-    if 'patient' not in c.columns: raise ValueError(f'{path}: no patient column')
-    names = list(covariates) if covariates is not None else [k for k in c.columns if k != 'patient' and pd.api.types.is_numeric_dtype(c[k])]
+    if 'patient' not in c.columns:
+        raise ValueError(f'{path}: no patient column')
+    names = (
+        list(covariates)
+        if covariates is not None
+        else [k for k in c.columns if k != 'patient' and pd.api.types.is_numeric_dtype(c[k])]
+    )
     miss = [k for k in names if k not in c.columns]
-    if miss: raise ValueError(f'{path}: covariate columns {miss} missing')
-    c = c.drop_duplicates('patient').set_index('patient')[names].apply(pd.to_numeric, errors='coerce')
+    if miss:
+        raise ValueError(f'{path}: covariate columns {miss} missing')
+    c = (
+        c.drop_duplicates('patient')
+        .set_index('patient')[names]
+        .apply(pd.to_numeric, errors='coerce')
+    )
     c = c.reindex(list(patients)).astype(float)
-    med = c.median().fillna(0.)
+    med = c.median().fillna(0.0)
     return c.fillna(med), names
 
 # %% ../nbs/03_data.ipynb #b8512b51
 class LongitudinalPairs(_Volumes):
     "Pairs {'x0': visit k slice, 'x1': next visit's slice, 'dt': days between, 'cov': covariates, ...}, split by patient."
-    def __init__(self, root_npy:str|Path, split:str|None=None, series:str|int='post', img_size:int=64, pct=(0.5, 99.5),
-                 covariates=None, # clinical.csv columns; None: every numeric one
-                 cache:bool=True, fractions=(.8, .1, .1), seed:int=0, regenerate:bool=False):
+
+    def __init__(
+        self,
+        root_npy: str | Path,
+        split: str | None = None,
+        series: str | int = 'post',
+        img_size: int = 64,
+        pct=(0.5, 99.5),
+        covariates=None,  # clinical.csv columns; None: every numeric one
+        cache: bool = True,
+        fractions=(0.8, 0.1, 0.1),
+        seed: int = 0,
+        regenerate: bool = False,
+    ):
         super().__init__(root_npy, split, series, img_size, pct, cache, fractions, seed, regenerate)
-        self.cov, self.cov_names = read_clinical(self.root, sorted(self.vols.patient.unique()), covariates)
+        self.cov, self.cov_names = read_clinical(
+            self.root, sorted(self.vols.patient.unique()), covariates
+        )
         self.index, self.skipped = [], []
         for p, g in self.vols.groupby('patient', sort=True):
             for (i, a), (j, b) in zip(g.iterrows(), list(g.iterrows())[1:]):
-                if a.Z != b.Z: self.skipped.append((p, int(a.visit), int(b.visit), f'slice counts differ ({a.Z} vs {b.Z})')); continue
+                if a.Z != b.Z:
+                    self.skipped.append(
+                        (p, int(a.visit), int(b.visit), f'slice counts differ ({a.Z} vs {b.Z})')
+                    )
+                    continue
                 self.index += [(i, j, z) for z in range(a.Z)]
 
-    def __len__(self): return len(self.index)
+    def __len__(self):
+        return len(self.index)
+
     def __getitem__(self, k):
-        i, j, z = self.index[k]; a, b = self.vols.iloc[i], self.vols.iloc[j]
-        return {'x0': self.slice(a.path, z), 'x1': self.slice(b.path, z), 'dt': torch.tensor(float(b.days - a.days)),
-                'cov': torch.tensor(self.cov.loc[a.patient].values, dtype=torch.float32), 'patient': a.patient,
-                'visit': int(a.visit), 'z': z, 'name': f'{a.patient}_v{int(a.visit)}-{int(b.visit)}_z{z:03d}'}
+        i, j, z = self.index[k]
+        a, b = self.vols.iloc[i], self.vols.iloc[j]
+        return {
+            'x0': self.slice(a.path, z),
+            'x1': self.slice(b.path, z),
+            'dt': torch.tensor(float(b.days - a.days)),
+            'cov': torch.tensor(self.cov.loc[a.patient].values, dtype=torch.float32),
+            'patient': a.patient,
+            'visit': int(a.visit),
+            'z': z,
+            'name': f'{a.patient}_v{int(a.visit)}-{int(b.visit)}_z{z:03d}',
+        }

@@ -21,332 +21,622 @@ __all__ = ['MANIFEST_COLUMNS', 'pseudonym', 'dicom_date', 'dicom_time', 'DicomEr
            'plan_series', 'deidentify_clinical', 'convert_tree', 'dicom2npy_cli']
 
 # %% ../nbs/01_dicom.ipynb #6de10053
-def pseudonym(patient_id:str, # the PatientID from the header
-              salt:str='damm_nb' # secret mixed into the hash; change it per project
-             )->str:
+def pseudonym(
+    patient_id: str,  # the PatientID from the header
+    salt: str = 'damm_nb',  # secret mixed into the hash; change it per project
+) -> str:
     "Stable pseudonym: 'P' + the first 10 hex digits of sha256(salt + patient_id)."
     return 'P' + hashlib.sha256(f'{salt}{patient_id}'.encode()).hexdigest()[:10]
 
 # %% ../nbs/01_dicom.ipynb #b5c11921
-def dicom_date(value # a DICOM DA value such as '19850101'
-              )->tuple[str|None, str|None]:
+def dicom_date(
+    value,  # a DICOM DA value such as '19850101'
+) -> tuple[str | None, str | None]:
     "ISO 8601 date for a DICOM DA value, or (None, problem) when it is empty or malformed."
     s = str(value if value is not None else '').strip()
-    if not s: return None, 'empty date'
+    if not s:
+        return None, 'empty date'
     m = re.fullmatch(r'(\d{4})\.?(\d{2})\.?(\d{2})', s)
-    try: return dt.date(*map(int, m.groups())).isoformat(), None
-    except (AttributeError, ValueError): return None, 'malformed date'
+    try:
+        return dt.date(*map(int, m.groups())).isoformat(), None
+    except (AttributeError, ValueError):
+        return None, 'malformed date'
 
-def dicom_time(value # a DICOM TM value such as '173032.5' or legacy '17:30:32'
-              )->float|None:
+
+def dicom_time(
+    value,  # a DICOM TM value such as '173032.5' or legacy '17:30:32'
+) -> float | None:
     "Seconds since midnight for a DICOM TM value, None when empty or malformed."
-    m = re.fullmatch(r'(\d{2}):?(\d{2})?:?(\d{2})?(\.\d+)?', str(value if value is not None else '').strip())
-    if not m: return None
+    m = re.fullmatch(
+        r'(\d{2}):?(\d{2})?:?(\d{2})?(\.\d+)?', str(value if value is not None else '').strip()
+    )
+    if not m:
+        return None
     h, mi, s, f = m.groups()
-    return int(h)*3600 + int(mi or 0)*60 + int(s or 0) + float(f or 0)
+    return int(h) * 3600 + int(mi or 0) * 60 + int(s or 0) + float(f or 0)
 
 # %% ../nbs/01_dicom.ipynb #2f670d46
 class DicomError(ValueError):
     "A DICOM file or series that cannot be turned into a volume; the message names the file and the problem."
 
-_PHI_KEYS = ('PatientName', 'PatientID', 'PatientBirthDate', 'AccessionNumber', 'InstitutionName', 'InstitutionAddress',
-             'OtherPatientIDs', 'ReferringPhysicianName', 'PatientBirthName', 'PatientMotherBirthName', 'PatientAddress',
-             'StudyDate', 'SeriesDate', 'AcquisitionDate', 'ContentDate', 'StudyID')
-_KEYS = _PHI_KEYS + ('StudyInstanceUID', 'StudyTime', 'SeriesInstanceUID', 'SeriesNumber', 'Modality', 'SeriesDescription',
-    'InstanceNumber', 'ImagePositionPatient', 'ImageOrientationPatient', 'PixelSpacing', 'SliceThickness', 'SpacingBetweenSlices',
-    'Rows', 'Columns', 'NumberOfFrames', 'SamplesPerPixel', 'BitsAllocated', 'BitsStored', 'PixelRepresentation',
-    'PhotometricInterpretation', 'PlanarConfiguration', 'RescaleSlope', 'RescaleIntercept', 'TemporalPositionIdentifier', 'AcquisitionNumber')
-_TAGS = {k: pydicom.datadict.tag_for_keyword(k) for k in _KEYS}
-_US = {'Rows', 'Columns', 'SamplesPerPixel', 'BitsAllocated', 'BitsStored', 'PixelRepresentation', 'PlanarConfiguration'}
 
-def _val(ds, key:str):
+_PHI_KEYS = (
+    'PatientName',
+    'PatientID',
+    'PatientBirthDate',
+    'AccessionNumber',
+    'InstitutionName',
+    'InstitutionAddress',
+    'OtherPatientIDs',
+    'ReferringPhysicianName',
+    'PatientBirthName',
+    'PatientMotherBirthName',
+    'PatientAddress',
+    'StudyDate',
+    'SeriesDate',
+    'AcquisitionDate',
+    'ContentDate',
+    'StudyID',
+)
+_KEYS = _PHI_KEYS + (
+    'StudyInstanceUID',
+    'StudyTime',
+    'SeriesInstanceUID',
+    'SeriesNumber',
+    'Modality',
+    'SeriesDescription',
+    'InstanceNumber',
+    'ImagePositionPatient',
+    'ImageOrientationPatient',
+    'PixelSpacing',
+    'SliceThickness',
+    'SpacingBetweenSlices',
+    'Rows',
+    'Columns',
+    'NumberOfFrames',
+    'SamplesPerPixel',
+    'BitsAllocated',
+    'BitsStored',
+    'PixelRepresentation',
+    'PhotometricInterpretation',
+    'PlanarConfiguration',
+    'RescaleSlope',
+    'RescaleIntercept',
+    'TemporalPositionIdentifier',
+    'AcquisitionNumber',
+)
+_TAGS = {k: pydicom.datadict.tag_for_keyword(k) for k in _KEYS}
+_US = {
+    'Rows',
+    'Columns',
+    'SamplesPerPixel',
+    'BitsAllocated',
+    'BitsStored',
+    'PixelRepresentation',
+    'PlanarConfiguration',
+}
+
+
+def _val(ds, key: str):
     "A top-level header value read cheaply from the raw bytes: str, list of str (multi-valued), int (US) or None."
     e = ds.get_item(_TAGS[key])
-    if e is None or e.value is None: return None
+    if e is None or e.value is None:
+        return None
     v = e.value
     if not isinstance(v, bytes):  # already converted by pydicom
-        if isinstance(v, (list, tuple, pydicom.multival.MultiValue)): return [str(o) for o in v]
+        if isinstance(v, (list, tuple, pydicom.multival.MultiValue)):
+            return [str(o) for o in v]
         return v if isinstance(v, (int, float)) else str(v)
-    if key in _US: return int.from_bytes(v[:2], 'little' if e.is_little_endian else 'big') if len(v) >= 2 else None
-    try: t = v.decode('utf-8')
-    except UnicodeDecodeError: t = v.decode('latin-1')
+    if key in _US:
+        return (
+            int.from_bytes(v[:2], 'little' if e.is_little_endian else 'big')
+            if len(v) >= 2
+            else None
+        )
+    try:
+        t = v.decode('utf-8')
+    except UnicodeDecodeError:
+        t = v.decode('latin-1')
     t = t.strip(' \x00')
     return [o.strip() for o in t.split('\\')] if '\\' in t else t
 
-def _phi_strings(ds)->tuple:
+
+def _phi_strings(ds) -> tuple:
     "Every identifying string in `ds` (names also split into parts), for scrubbing and for checks."
     out = set()
     for k in _PHI_KEYS:
         v = _val(ds, k)
-        for o in (v if isinstance(v, list) else [] if v is None else [v]):
-            o = str(o).strip(); out |= {o} | set(re.split(r'[\^=\s,]+', o))
-            if k.endswith('Date') and dicom_date(o)[0]: out.add(dicom_date(o)[0])
+        for o in v if isinstance(v, list) else [] if v is None else [v]:
+            o = str(o).strip()
+            out |= {o} | set(re.split(r'[\^=\s,]+', o))
+            if k.endswith('Date') and dicom_date(o)[0]:
+                out.add(dicom_date(o)[0])
     return tuple(sorted(o for o in out if len(o) >= 3))
 
 # %% ../nbs/01_dicom.ipynb #6bf3d650
 def _num(v, typ=float, n=None):
     "A header value as a number (or tuple of `n` numbers); None when absent or malformed."
     try:
-        if v is None or v == '': return None
-        if n is None: v = v[0] if isinstance(v, list) else v; return int(float(v)) if typ is int else typ(v)
-        t = tuple(typ(o) for o in (v if isinstance(v, (list, tuple, pydicom.multival.MultiValue)) else [v]))
+        if v is None or v == '':
+            return None
+        if n is None:
+            v = v[0] if isinstance(v, list) else v
+            return int(float(v)) if typ is int else typ(v)
+        t = tuple(
+            typ(o)
+            for o in (v if isinstance(v, (list, tuple, pydicom.multival.MultiValue)) else [v])
+        )
         return t if len(t) == n and all(map(math.isfinite, t)) else None
-    except (TypeError, ValueError): return None
+    except (TypeError, ValueError):
+        return None
 
-def _frame_groups(ds)->dict:
+
+def _frame_groups(ds) -> dict:
     "Per-frame positions, spacing and rescale of an Enhanced (multi-frame) image, from its functional groups."
-    sh = ds.get('SharedFunctionalGroupsSequence'); pf = ds.get('PerFrameFunctionalGroupsSequence')
+    sh = ds.get('SharedFunctionalGroupsSequence')
+    pf = ds.get('PerFrameFunctionalGroupsSequence')
+
     def get(i, seq, key):
         for g in ([pf[i]] if pf is not None and i < len(pf) else []) + ([sh[0]] if sh else []):
-            if seq in g and len(g[seq].value) and key in g[seq][0]: return g[seq][0].get(key)
+            if seq in g and len(g[seq].value) and key in g[seq][0]:
+                return g[seq][0].get(key)
+
     n = len(pf) if pf is not None else 0
     out = {}
     if n:
         pos = [_num(get(i, 'PlanePositionSequence', 'ImagePositionPatient'), n=3) for i in range(n)]
-        if all(pos): out['frame_positions'] = pos
+        if all(pos):
+            out['frame_positions'] = pos
         pvt = 'PixelValueTransformationSequence'
-        res = [(_num(get(i, pvt, 'RescaleSlope')), _num(get(i, pvt, 'RescaleIntercept'))) for i in range(n)]
-        if any(s is not None for s, _ in res): out['frame_rescale'] = [(s if s is not None else 1., b or 0.) for s, b in res]
-        out['orientation'] = _num(get(0, 'PlaneOrientationSequence', 'ImageOrientationPatient'), n=6)
+        res = [
+            (_num(get(i, pvt, 'RescaleSlope')), _num(get(i, pvt, 'RescaleIntercept')))
+            for i in range(n)
+        ]
+        if any(s is not None for s, _ in res):
+            out['frame_rescale'] = [(s if s is not None else 1.0, b or 0.0) for s, b in res]
+        out['orientation'] = _num(
+            get(0, 'PlaneOrientationSequence', 'ImageOrientationPatient'), n=6
+        )
         out['pixel_spacing'] = _num(get(0, 'PixelMeasuresSequence', 'PixelSpacing'), n=2)
         out['spacing_between'] = _num(get(0, 'PixelMeasuresSequence', 'SpacingBetweenSlices'))
         out['thickness'] = _num(get(0, 'PixelMeasuresSequence', 'SliceThickness'))
     return {k: v for k, v in out.items() if v is not None}
 
 # %% ../nbs/01_dicom.ipynb #cead8bfa
-def _cut_short(ds)->bool:
+def _cut_short(ds) -> bool:
     "Whether the header's last element holds fewer bytes than its length says (pydicom reads a cut header silently)."
-    if not len(ds): return False
+    if not len(ds):
+        return False
     e = ds.get_item(next(reversed(ds.keys())))
-    return isinstance(getattr(e, 'value', None), bytes) and getattr(e, 'length', 0) not in (None, 0xFFFFFFFF) and len(e.value) < e.length
+    return (
+        isinstance(getattr(e, 'value', None), bytes)
+        and getattr(e, 'length', 0) not in (None, 0xFFFFFFFF)
+        and len(e.value) < e.length
+    )
 
 # %% ../nbs/01_dicom.ipynb #48c0535e
-def _header_dict(ds, path, offset, size)->dict:
+def _header_dict(ds, path, offset, size) -> dict:
     "What grouping, ordering and pixel reading need from one file's header, as plain python values."
-    def g(k, default=None): v = _val(ds, k); return default if v is None else v
+
+    def g(k, default=None):
+        v = _val(ds, k)
+        return default if v is None else v
+
     ts = str(ds.file_meta.get('TransferSyntaxUID', '1.2.840.10008.1.2'))
     date, problem = dicom_date(g('StudyDate'))
-    h = dict(path=str(path), patient_id=str(g('PatientID', '')), phi=_phi_strings(ds),
-             study_uid=str(g('StudyInstanceUID', '')), study_date=date, date_problem=problem,
-             study_time=dicom_time(g('StudyTime')), series_uid=str(g('SeriesInstanceUID')),
-             series_number=_num(g('SeriesNumber'), int), modality=str(g('Modality', '')),
-             description=str(g('SeriesDescription', '')), instance=_num(g('InstanceNumber'), int),
-             position=_num(g('ImagePositionPatient'), n=3), orientation=_num(g('ImageOrientationPatient'), n=6),
-             pixel_spacing=_num(g('PixelSpacing'), n=2), thickness=_num(g('SliceThickness')),
-             spacing_between=_num(g('SpacingBetweenSlices')), rows=_num(g('Rows'), int), cols=_num(g('Columns'), int),
-             frames=_num(g('NumberOfFrames'), int) or 1, samples=_num(g('SamplesPerPixel'), int) or 1,
-             bits_alloc=_num(g('BitsAllocated'), int), bits_stored=_num(g('BitsStored'), int),
-             pixel_rep=_num(g('PixelRepresentation'), int) or 0, photometric=str(g('PhotometricInterpretation', '')),
-             planar=_num(g('PlanarConfiguration'), int) or 0, slope=_num(g('RescaleSlope')), intercept=_num(g('RescaleIntercept')),
-             temporal=_num(g('TemporalPositionIdentifier'), int), acquisition=_num(g('AcquisitionNumber'), int),
-             ts=ts, pixel_offset=offset if offset < size else None, file_size=size, truncated=_cut_short(ds))
-    h['slope'] = 1. if h['slope'] is None else h['slope']; h['intercept'] = h['intercept'] or 0.
+    h = dict(
+        path=str(path),
+        patient_id=str(g('PatientID', '')),
+        phi=_phi_strings(ds),
+        study_uid=str(g('StudyInstanceUID', '')),
+        study_date=date,
+        date_problem=problem,
+        study_time=dicom_time(g('StudyTime')),
+        series_uid=str(g('SeriesInstanceUID')),
+        series_number=_num(g('SeriesNumber'), int),
+        modality=str(g('Modality', '')),
+        description=str(g('SeriesDescription', '')),
+        instance=_num(g('InstanceNumber'), int),
+        position=_num(g('ImagePositionPatient'), n=3),
+        orientation=_num(g('ImageOrientationPatient'), n=6),
+        pixel_spacing=_num(g('PixelSpacing'), n=2),
+        thickness=_num(g('SliceThickness')),
+        spacing_between=_num(g('SpacingBetweenSlices')),
+        rows=_num(g('Rows'), int),
+        cols=_num(g('Columns'), int),
+        frames=_num(g('NumberOfFrames'), int) or 1,
+        samples=_num(g('SamplesPerPixel'), int) or 1,
+        bits_alloc=_num(g('BitsAllocated'), int),
+        bits_stored=_num(g('BitsStored'), int),
+        pixel_rep=_num(g('PixelRepresentation'), int) or 0,
+        photometric=str(g('PhotometricInterpretation', '')),
+        planar=_num(g('PlanarConfiguration'), int) or 0,
+        slope=_num(g('RescaleSlope')),
+        intercept=_num(g('RescaleIntercept')),
+        temporal=_num(g('TemporalPositionIdentifier'), int),
+        acquisition=_num(g('AcquisitionNumber'), int),
+        ts=ts,
+        pixel_offset=offset if offset < size else None,
+        file_size=size,
+        truncated=_cut_short(ds),
+    )
+    h['slope'] = 1.0 if h['slope'] is None else h['slope']
+    h['intercept'] = h['intercept'] or 0.0
     return h | (_frame_groups(ds) if h['frames'] > 1 else {})
 
+
 #| export
-def _read_header(path)->tuple[dict|None, str|None]:
+def _read_header(path) -> tuple[dict | None, str | None]:
     "(header dict, None) for a DICOM file, (None, reason) for anything to skip."
     path = Path(path)
     try:
         with open(path, 'rb') as f, warnings.catch_warnings():
             warnings.simplefilter('ignore')
-            try: ds = pydicom.dcmread(f, stop_before_pixels=True)
+            try:
+                ds = pydicom.dcmread(f, stop_before_pixels=True)
             except InvalidDicomError:
-                f.seek(0); ds = pydicom.dcmread(f, stop_before_pixels=True, force=True)
-                if 'SOPClassUID' not in ds or 'SeriesInstanceUID' not in ds: return None, 'not a DICOM file'
+                f.seek(0)
+                ds = pydicom.dcmread(f, stop_before_pixels=True, force=True)
+                if 'SOPClassUID' not in ds or 'SeriesInstanceUID' not in ds:
+                    return None, 'not a DICOM file'
             offset = f.tell()
-        if 'DirectoryRecordSequence' in ds or str(ds.file_meta.get('MediaStorageSOPClassUID', '')) == '1.2.840.10008.1.3.10':
+        if (
+            'DirectoryRecordSequence' in ds
+            or str(ds.file_meta.get('MediaStorageSOPClassUID', '')) == '1.2.840.10008.1.3.10'
+        ):
             return None, 'DICOMDIR (an index of the media, not an image)'
-        if 'SeriesInstanceUID' not in ds: return None, 'no SeriesInstanceUID in the header'
+        if 'SeriesInstanceUID' not in ds:
+            return None, 'no SeriesInstanceUID in the header'
         return _header_dict(ds, path, offset, path.stat().st_size), None
-    except Exception as e: return None, f'unreadable DICOM header ({type(e).__name__}: {str(e)[:120]})'
+    except Exception as e:
+        return None, f'unreadable DICOM header ({type(e).__name__}: {str(e)[:120]})'
 
-def _read_headers(paths): return [_read_header(p) for p in paths]
 
-def _pool(workers:int)->ProcessPoolExecutor:
+def _read_headers(paths):
+    return [_read_header(p) for p in paths]
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
     "A process pool; forked on Linux (cheap to start, and works from notebooks whose functions live in `__main__`)."
-    return ProcessPoolExecutor(workers, mp_context=mp.get_context('fork') if sys.platform.startswith('linux') else None)
+    return ProcessPoolExecutor(
+        workers, mp_context=mp.get_context('fork') if sys.platform.startswith('linux') else None
+    )
 
 # %% ../nbs/01_dicom.ipynb #45b8bd6b
-def index_dicom(root, # folder to search recursively (any file names; DICOMDIR ignored)
-                workers:int=1, # processes reading headers
-                executor=None # an open `ProcessPoolExecutor` to use instead
-               )->tuple[pd.DataFrame, list]:
+def index_dicom(
+    root,  # folder to search recursively (any file names; DICOMDIR ignored)
+    workers: int = 1,  # processes reading headers
+    executor=None,  # an open `ProcessPoolExecutor` to use instead
+) -> tuple[pd.DataFrame, list]:
     "Headers of every DICOM file under `root` (one row per file) and the `(path, reason)` of every file skipped."
     root = Path(root)
-    if not root.is_dir(): raise FileNotFoundError(f'{root}: no such folder')
+    if not root.is_dir():
+        raise FileNotFoundError(f'{root}: no such folder')
     paths = sorted(p for p in root.rglob('*') if p.is_file() and not p.name.startswith('.'))
     if executor is None and workers > 1:
-        with _pool(workers) as ex: return index_dicom(root, executor=ex)
-    if executor is None: res = _read_headers(paths)
+        with _pool(workers) as ex:
+            return index_dicom(root, executor=ex)
+    if executor is None:
+        res = _read_headers(paths)
     else:
         n = max(1, len(paths) // (8 * executor._max_workers) + 1)
-        res = [r for rs in executor.map(_read_headers, [paths[i:i+n] for i in range(0, len(paths), n)]) for r in rs]
-    files = pd.DataFrame([h for h, _ in res if h is not None], dtype=object)  # object: ints stay ints, None stays None
+        res = [
+            r
+            for rs in executor.map(
+                _read_headers, [paths[i : i + n] for i in range(0, len(paths), n)]
+            )
+            for r in rs
+        ]
+    files = pd.DataFrame(
+        [h for h, _ in res if h is not None], dtype=object
+    )  # object: ints stay ints, None stays None
     skipped = [(str(p), r) for p, (h, r) in zip(paths, res) if h is None]
     return files, skipped
 
 # %% ../nbs/01_dicom.ipynb #06b1ba9a
-_NATIVE = {'1.2.840.10008.1.2': ('<', False), '1.2.840.10008.1.2.1': ('<', True), '1.2.840.10008.1.2.2': ('>', True)}
+_NATIVE = {
+    '1.2.840.10008.1.2': ('<', False),
+    '1.2.840.10008.1.2.1': ('<', True),
+    '1.2.840.10008.1.2.2': ('>', True),
+}
+
 
 def _native_pixels(h, shape, nbytes):
     "Stored values of an uncompressed file read from its pixel-data offset; None when pydicom must decode it."
     order, explicit = _NATIVE[h['ts']]
     with open(h['path'], 'rb') as f:
-        f.seek(h['pixel_offset']); head = f.read(12 if explicit else 8)
-        tag = (int.from_bytes(head[:2], 'little' if order == '<' else 'big') << 16) | int.from_bytes(head[2:4], 'little' if order == '<' else 'big')
-        if tag != 0x7FE00010: return None
-        length = int.from_bytes(head[8:12] if explicit else head[4:8], 'little' if order == '<' else 'big')
-        if length == 0xFFFFFFFF: return None
-        if length < nbytes: raise DicomError(f"{h['path']}: pixel data element holds {length} bytes, the header implies {nbytes}")
+        f.seek(h['pixel_offset'])
+        head = f.read(12 if explicit else 8)
+        tag = (
+            int.from_bytes(head[:2], 'little' if order == '<' else 'big') << 16
+        ) | int.from_bytes(head[2:4], 'little' if order == '<' else 'big')
+        if tag != 0x7FE00010:
+            return None
+        length = int.from_bytes(
+            head[8:12] if explicit else head[4:8], 'little' if order == '<' else 'big'
+        )
+        if length == 0xFFFFFFFF:
+            return None
+        if length < nbytes:
+            raise DicomError(
+                f"{h['path']}: pixel data element holds {length} bytes, the header implies {nbytes}"
+            )
         buf = f.read(nbytes)
-    if len(buf) < nbytes: raise DicomError(f"{h['path']}: truncated file, pixel data has {len(buf)} of {nbytes} bytes")
+    if len(buf) < nbytes:
+        raise DicomError(
+            f"{h['path']}: truncated file, pixel data has {len(buf)} of {nbytes} bytes"
+        )
     a = np.frombuffer(buf, f"{order}{'i' if h['pixel_rep'] else 'u'}{h['bits_alloc'] // 8}")
-    if h['samples'] > 1 and h['planar'] == 1: return np.moveaxis(a.reshape(shape[0], h['samples'], *shape[1:3]), 1, -1)
+    if h['samples'] > 1 and h['planar'] == 1:
+        return np.moveaxis(a.reshape(shape[0], h['samples'], *shape[1:3]), 1, -1)
     return a.reshape(shape)
 
 # %% ../nbs/01_dicom.ipynb #beb8b023
-def _stored_pixels(h)->tuple[np.ndarray, str]:
+def _stored_pixels(h) -> tuple[np.ndarray, str]:
     "Stored values of one file as (frames, rows, cols[, samples]) and the colour space they are in."
-    if h.get('pixel_offset') is None: raise DicomError(f"{h['path']}: no pixel data")
+    if h.get('pixel_offset') is None:
+        raise DicomError(f"{h['path']}: no pixel data")
     shape = (h['frames'], h['rows'], h['cols']) + ((h['samples'],) if h['samples'] > 1 else ())
     a = None
-    if h['ts'] in _NATIVE and h['bits_alloc'] in (8, 16, 32) and (h['samples'] == 1 or h['photometric'] in ('RGB', 'YBR_FULL')):
+    if (
+        h['ts'] in _NATIVE
+        and h['bits_alloc'] in (8, 16, 32)
+        and (h['samples'] == 1 or h['photometric'] in ('RGB', 'YBR_FULL'))
+    ):
         a = _native_pixels(h, shape, math.prod(shape) * h['bits_alloc'] // 8)
-        if a is not None and h['pixel_rep'] and h['bits_stored'] and h['bits_stored'] < h['bits_alloc']:  # sign-extend
-            sh = h['bits_alloc'] - h['bits_stored']; a = (a << sh) >> sh
-    if a is not None: return a, h['photometric']
-    try: dec = get_decoder(h['ts'])
-    except NotImplementedError: raise DicomError(f"{h['path']}: transfer syntax {h['ts']} is not supported by pydicom") from None
+        if (
+            a is not None
+            and h['pixel_rep']
+            and h['bits_stored']
+            and h['bits_stored'] < h['bits_alloc']
+        ):  # sign-extend
+            sh = h['bits_alloc'] - h['bits_stored']
+            a = (a << sh) >> sh
+    if a is not None:
+        return a, h['photometric']
+    try:
+        dec = get_decoder(h['ts'])
+    except NotImplementedError:
+        raise DicomError(
+            f"{h['path']}: transfer syntax {h['ts']} is not supported by pydicom"
+        ) from None
     if not dec.is_available:
-        raise DicomError(f"{h['path']}: transfer syntax '{pydicom.uid.UID(h['ts']).name}' needs a codec that is not installed "
-                         f"(install one of: {'; '.join(dec.missing_dependencies)})")
+        raise DicomError(
+            f"{h['path']}: transfer syntax '{pydicom.uid.UID(h['ts']).name}' needs a codec that is not installed "
+            f"(install one of: {'; '.join(dec.missing_dependencies)})"
+        )
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter('ignore'); ds = pydicom.dcmread(h['path']); a = ds.pixel_array
-    except Exception as e: raise DicomError(f"{h['path']}: pixel data cannot be decoded ({type(e).__name__}: {str(e)[:150]})") from e
+            warnings.simplefilter('ignore')
+            ds = pydicom.dcmread(h['path'])
+            a = ds.pixel_array
+    except Exception as e:
+        raise DicomError(
+            f"{h['path']}: pixel data cannot be decoded ({type(e).__name__}: {str(e)[:150]})"
+        ) from e
     return a.reshape(shape), ('RGB' if h['samples'] == 3 else h['photometric'])
 
 # %% ../nbs/01_dicom.ipynb #271db158
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
-def _to_gray(a:np.ndarray, photometric:str, h:dict, notes:Counter)->np.ndarray:
+
+def _to_gray(a: np.ndarray, photometric: str, h: dict, notes: Counter) -> np.ndarray:
     "Cleaning steps 1-4 on the stored values `a` (frames, rows, cols[, 3]) of one file; float32 result."
     if a.dtype.kind in 'iu' and h['bits_stored']:
-        lo, hi = (-(1 << (h['bits_stored'] - 1)), (1 << (h['bits_stored'] - 1)) - 1) if h['pixel_rep'] else (0, (1 << h['bits_stored']) - 1)
+        lo, hi = (
+            (-(1 << (h['bits_stored'] - 1)), (1 << (h['bits_stored'] - 1)) - 1)
+            if h['pixel_rep']
+            else (0, (1 << h['bits_stored']) - 1)
+        )
         n = int(np.count_nonzero((a < lo) | (a > hi))) if (a.min() < lo or a.max() > hi) else 0
-        if n: a = a.clip(lo, hi); notes['out-of-range values clipped'] += n
+        if n:
+            a = a.clip(lo, hi)
+            notes['out-of-range values clipped'] += n
     elif photometric == 'MONOCHROME1':
-        fin = a[np.isfinite(a)]; lo, hi = (float(fin.min()), float(fin.max())) if fin.size else (0., 0.)
-    if a.ndim == 4: g = a[..., 0].astype(np.float32) if photometric.startswith('YBR') else a.astype(np.float32) @ _LUMA
-    else: g = a.astype(np.float32)
-    if photometric == 'MONOCHROME1': g = np.float32(lo + hi) - g
+        fin = a[np.isfinite(a)]
+        lo, hi = (float(fin.min()), float(fin.max())) if fin.size else (0.0, 0.0)
+    if a.ndim == 4:
+        g = (
+            a[..., 0].astype(np.float32)
+            if photometric.startswith('YBR')
+            else a.astype(np.float32) @ _LUMA
+        )
+    else:
+        g = a.astype(np.float32)
+    if photometric == 'MONOCHROME1':
+        g = np.float32(lo + hi) - g
     if 'frame_rescale' in h and len(h['frame_rescale']) == len(g):
-        r = np.array(h['frame_rescale'], np.float32); return g * r[:, :1, None] + r[:, 1:, None]
-    return g * np.float32(h['slope']) + np.float32(h['intercept']) if (h['slope'] != 1 or h['intercept']) else g
+        r = np.array(h['frame_rescale'], np.float32)
+        return g * r[:, :1, None] + r[:, 1:, None]
+    return (
+        g * np.float32(h['slope']) + np.float32(h['intercept'])
+        if (h['slope'] != 1 or h['intercept'])
+        else g
+    )
 
 # %% ../nbs/01_dicom.ipynb #2b83e1b0
-def _order(hs:list[dict])->tuple[np.ndarray, float|None, list[str]]:
+def _order(hs: list[dict]) -> tuple[np.ndarray, float | None, list[str]]:
     "Indices of single-frame files as a (phases, slices) grid ordered along the slice normal, the slice step, notes."
     if not all(h['position'] and h['orientation'] for h in hs):
-        idx = sorted(range(len(hs)), key=lambda i: (hs[i]['instance'] is None, hs[i]['instance'] or 0, hs[i]['path']))
-        return np.array([idx]), None, ['slices ordered by InstanceNumber (no position)'] if len(hs) > 1 else []
-    o = np.array(hs[0]['orientation']); n = np.cross(o[:3], o[3:])
+        idx = sorted(
+            range(len(hs)),
+            key=lambda i: (hs[i]['instance'] is None, hs[i]['instance'] or 0, hs[i]['path']),
+        )
+        return (
+            np.array([idx]),
+            None,
+            ['slices ordered by InstanceNumber (no position)'] if len(hs) > 1 else [],
+        )
+    o = np.array(hs[0]['orientation'])
+    n = np.cross(o[:3], o[3:])
     z = np.round([float(np.dot(h['position'], n)) for h in hs], 3)
     uz, counts = np.unique(z, return_counts=True)
     if (counts != counts[0]).any():
-        raise DicomError(f"{Path(hs[0]['path']).parent}: slice positions repeat unevenly ({counts.min()} to {counts.max()} files per position)")
-    pk = lambda i: (z[i], hs[i]['temporal'] or 0, hs[i]['acquisition'] or 0, hs[i]['instance'] or 0, hs[i]['path'])
+        raise DicomError(
+            f"{Path(hs[0]['path']).parent}: slice positions repeat unevenly ({counts.min()} to {counts.max()} files per position)"
+        )
+    pk = lambda i: (
+        z[i],
+        hs[i]['temporal'] or 0,
+        hs[i]['acquisition'] or 0,
+        hs[i]['instance'] or 0,
+        hs[i]['path'],
+    )
     grid = np.array(sorted(range(len(hs)), key=pk)).reshape(len(uz), counts[0]).T
     steps = np.diff(uz)
-    notes = ['irregular slice spacing'] if len(steps) and np.ptp(steps) > 0.01 * np.median(steps) else []
+    notes = (
+        ['irregular slice spacing']
+        if len(steps) and np.ptp(steps) > 0.01 * np.median(steps)
+        else []
+    )
     return grid, (float(np.median(steps)) if len(steps) else None), notes
 
 # %% ../nbs/01_dicom.ipynb #9ee90153
-def _frame_order(h:dict)->tuple[np.ndarray, float|None]:
+def _frame_order(h: dict) -> tuple[np.ndarray, float | None]:
     "Order of the frames of one multi-frame file along the slice normal (stored order without positions), and the step."
     pos, o = h.get('frame_positions'), h.get('orientation')
-    if not pos or not o or len(pos) != h['frames']: return np.arange(h['frames']), None
+    if not pos or not o or len(pos) != h['frames']:
+        return np.arange(h['frames']), None
     n = np.cross(np.array(o[:3]), np.array(o[3:]))
-    z = np.array([np.dot(p, n) for p in pos]); idx = np.argsort(z, kind='stable')
+    z = np.array([np.dot(p, n) for p in pos])
+    idx = np.argsort(z, kind='stable')
     steps = np.diff(z[idx])
     return idx, (float(np.median(steps)) if len(steps) and np.median(steps) > 0 else None)
 
-def _check_series(hs:list[dict]):
+
+def _check_series(hs: list[dict]):
     "Refuse a series whose files cannot be stacked: different sizes or different kinds of pixels."
     where = Path(hs[0]['path']).parent
     sizes = sorted({(h['rows'], h['cols']) for h in hs}, key=str)
-    if len(sizes) > 1: raise DicomError(f"{where}: slices of different sizes in one series ({', '.join(f'{r}x{c}' for r, c in sizes)})")
-    if len({(h['samples'], h['photometric']) for h in hs}) > 1: raise DicomError(f'{where}: slices with different colour spaces in one series')
+    if len(sizes) > 1:
+        raise DicomError(
+            f"{where}: slices of different sizes in one series ({', '.join(f'{r}x{c}' for r, c in sizes)})"
+        )
+    if len({(h['samples'], h['photometric']) for h in hs}) > 1:
+        raise DicomError(f'{where}: slices with different colour spaces in one series')
     ors = np.array([h['orientation'] for h in hs if h['orientation']])
     if len(ors) > 1 and np.abs(ors - ors[0]).max() > 1e-3:
-        raise DicomError(f'{where}: slices with different orientations in one series (a multi-plane localizer?)')
+        raise DicomError(
+            f'{where}: slices with different orientations in one series (a multi-plane localizer?)'
+        )
 
 # %% ../nbs/01_dicom.ipynb #11019b6a
-def _read_volume(hs:list[dict])->tuple[np.ndarray, tuple, list[str]]:
+def _read_volume(hs: list[dict]) -> tuple[np.ndarray, tuple, list[str]]:
     "Volume (float32, singleton axes squeezed), voxel spacing and cleaning notes for the files of one series."
     cut = [h for h in hs if h.get('truncated') or (h.get('pixel_offset') is None and h['rows'])]
-    if cut: raise DicomError(f"{cut[0]['path']}: truncated file, an image header without pixel data" + (f' (and {len(cut) - 1} more)' if len(cut) > 1 else ''))
+    if cut:
+        raise DicomError(
+            f"{cut[0]['path']}: truncated file, an image header without pixel data"
+            + (f' (and {len(cut) - 1} more)' if len(cut) > 1 else '')
+        )
     with_px = [h for h in hs if h.get('pixel_offset') is not None]
-    if not with_px: raise DicomError(f"{Path(hs[0]['path']).parent}: no pixel data in the series ({len(hs)} files)")
-    notes, extra = Counter(), [f'{len(hs) - len(with_px)} files without pixel data ignored'] if len(with_px) < len(hs) else []
-    hs = with_px; _check_series(hs)
+    if not with_px:
+        raise DicomError(
+            f"{Path(hs[0]['path']).parent}: no pixel data in the series ({len(hs)} files)"
+        )
+    notes, extra = (
+        Counter(),
+        [f'{len(hs) - len(with_px)} files without pixel data ignored']
+        if len(with_px) < len(hs)
+        else [],
+    )
+    hs = with_px
+    _check_series(hs)
     if max(h['frames'] for h in hs) == 1:
         grid, dz, gnotes = _order(hs)
         planes = [_to_gray(*_stored_pixels(hs[i]), hs[i], notes) for i in grid.ravel()]
         vol = np.concatenate(planes).reshape(*grid.shape, hs[0]['rows'], hs[0]['cols'])
     else:
-        parts, dz, gnotes = [], None, ['multi-frame files stacked by InstanceNumber'] if len(hs) > 1 else []
+        parts, dz, gnotes = (
+            [],
+            None,
+            ['multi-frame files stacked by InstanceNumber'] if len(hs) > 1 else [],
+        )
         for h in sorted(hs, key=lambda h: (h['instance'] or 0, h['path'])):
-            idx, dz = _frame_order(h); parts.append(_to_gray(*_stored_pixels(h), h, notes)[idx])
+            idx, dz = _frame_order(h)
+            parts.append(_to_gray(*_stored_pixels(h), h, notes)[idx])
         vol = np.concatenate(parts)[None]
     h0 = hs[0]
-    dz = dz or h0.get('spacing_between') or h0.get('thickness') or 1.
-    if not h0.get('pixel_spacing'): gnotes.append('no PixelSpacing (1.0 assumed)')
-    spacing = (0., abs(dz)) + tuple(h0.get('pixel_spacing') or (1., 1.))
+    dz = dz or h0.get('spacing_between') or h0.get('thickness') or 1.0
+    if not h0.get('pixel_spacing'):
+        gnotes.append('no PixelSpacing (1.0 assumed)')
+    spacing = (0.0, abs(dz)) + tuple(h0.get('pixel_spacing') or (1.0, 1.0))
     bad = ~np.isfinite(vol)
     if bad.any():
-        if bad.all(): raise DicomError(f'{Path(h0["path"]).parent}: no finite pixel value in the series')
-        vol[bad] = vol[~bad].min(); notes['non-finite values set to the minimum'] += int(bad.sum())
+        if bad.all():
+            raise DicomError(f'{Path(h0["path"]).parent}: no finite pixel value in the series')
+        vol[bad] = vol[~bad].min()
+        notes['non-finite values set to the minimum'] += int(bad.sum())
     keep = [i for i, s in enumerate(vol.shape) if s > 1] or [vol.ndim - 2, vol.ndim - 1]
-    return vol.reshape([vol.shape[i] for i in keep]), tuple(float(spacing[i]) for i in keep), extra + gnotes + [f'{k}: {v}' for k, v in notes.items()]
+    return (
+        vol.reshape([vol.shape[i] for i in keep]),
+        tuple(float(spacing[i]) for i in keep),
+        extra + gnotes + [f'{k}: {v}' for k, v in notes.items()],
+    )
 
 # %% ../nbs/01_dicom.ipynb #31d1eabc
-def read_series(paths, # files of one series (any order)
-                headers:list[dict]|None=None # their rows from `index_dicom` (read again when None)
-               )->tuple[np.ndarray, tuple]:
+def read_series(
+    paths,  # files of one series (any order)
+    headers: list[dict] | None = None,  # their rows from `index_dicom` (read again when None)
+) -> tuple[np.ndarray, tuple]:
     "One series as a float32 volume (slices ordered along the normal, singleton axes squeezed) and its voxel spacing."
     if headers is None:
         headers = []
         for p in paths:
             h, reason = _read_header(p)
-            if h is None: raise DicomError(f'{p}: {reason}')
+            if h is None:
+                raise DicomError(f'{p}: {reason}')
             headers.append(h)
-    try: vol, spacing, _ = _read_volume(list(headers))
-    except DicomError: raise
+    try:
+        vol, spacing, _ = _read_volume(list(headers))
+    except DicomError:
+        raise
     except Exception as e:  # a header whose values contradict each other (Rows 0 or missing, ...)
-        raise DicomError(f"{headers[0]['path']}: cannot read the series ({type(e).__name__}: {str(e)[:150]})") from e
+        raise DicomError(
+            f"{headers[0]['path']}: cannot read the series ({type(e).__name__}: {str(e)[:150]})"
+        ) from e
     return vol, spacing
 
 # %% ../nbs/01_dicom.ipynb #e4a28803
-def scrub(text:str, # free text, e.g. a series description or an error message
-          phi # identifying strings to remove
-         )->str:
+def scrub(
+    text: str,  # free text, e.g. a series description or an error message
+    phi,  # identifying strings to remove
+) -> str:
     "`text` with every string of `phi` (case-insensitive, longest first) replaced by '[removed]', and every date by '[date]'."
-    for s in sorted(set(phi), key=len, reverse=True):  # whole words only: 'Ann' goes, 'Annotation' stays
-        if s and s.lower() in text.lower(): text = re.sub(rf'(?<![A-Za-z0-9]){re.escape(s)}(?![A-Za-z0-9])', '[removed]', text, flags=re.I)
+    for s in sorted(
+        set(phi), key=len, reverse=True
+    ):  # whole words only: 'Ann' goes, 'Annotation' stays
+        if s and s.lower() in text.lower():
+            text = re.sub(
+                rf'(?<![A-Za-z0-9]){re.escape(s)}(?![A-Za-z0-9])', '[removed]', text, flags=re.I
+            )
     return _DATE.sub('[date]', text)
 
-_DATE = re.compile(r'(?<!\d)(?:(?:19|20)\d\d([-/.]?)(?:0[1-9]|1[0-2])\1(?:0[1-9]|[12]\d|3[01])'  # 20040905, 2004-09-05
-                   r'|(?:0?[1-9]|[12]\d|3[01])([-/.])(?:0?[1-9]|[12]\d|3[01])\2(?:19|20)\d\d)(?!\d)')  # 09-05-2004, 5.9.2004
 
-def _slug(text:str)->str: return re.sub(r'[^a-z0-9]+', '_', text.lower()).strip('_')[:40]
+_DATE = re.compile(
+    r'(?<!\d)(?:(?:19|20)\d\d([-/.]?)(?:0[1-9]|1[0-2])\1(?:0[1-9]|[12]\d|3[01])'  # 20040905, 2004-09-05
+    r'|(?:0?[1-9]|[12]\d|3[01])([-/.])(?:0?[1-9]|[12]\d|3[01])\2(?:19|20)\d\d)(?!\d)'
+)  # 09-05-2004, 5.9.2004
+
+
+def _slug(text: str) -> str:
+    return re.sub(r'[^a-z0-9]+', '_', text.lower()).strip('_')[:40]
 
 # %% ../nbs/01_dicom.ipynb #690abadc
-def _visits(series:pd.DataFrame)->pd.DataFrame:
+def _visits(series: pd.DataFrame) -> pd.DataFrame:
     "Per (patient_id, study_uid): visit number (0-based, by date then time, undated last) and days since the first visit."
-    st = series.drop_duplicates(['patient_id', 'study_uid'])[['patient_id', 'study_uid', 'study_date', 'study_time', 'date_problem']].copy()
-    st['_k'] = list(zip(st.study_date.isna(), st.study_date.fillna(''), st.study_time.isna(), st.study_time.fillna(0.), st.study_uid))
+    st = series.drop_duplicates(['patient_id', 'study_uid'])[
+        ['patient_id', 'study_uid', 'study_date', 'study_time', 'date_problem']
+    ].copy()
+    st['_k'] = list(
+        zip(
+            st.study_date.isna(),
+            st.study_date.fillna(''),
+            st.study_time.isna(),
+            st.study_time.fillna(0.0),
+            st.study_uid,
+        )
+    )
     st = st.sort_values(['patient_id', '_k'])
     st['visit'] = st.groupby('patient_id').cumcount()
     d = pd.to_datetime(st.study_date)
@@ -354,145 +644,254 @@ def _visits(series:pd.DataFrame)->pd.DataFrame:
     return st.drop(columns='_k')
 
 # %% ../nbs/01_dicom.ipynb #15bb3386
-def plan_series(files:pd.DataFrame, # from `index_dicom`
-                salt:str='damm_nb' # pseudonym salt
-               )->pd.DataFrame:
+def plan_series(
+    files: pd.DataFrame,  # from `index_dicom`
+    salt: str = 'damm_nb',  # pseudonym salt
+) -> pd.DataFrame:
     "One row per series: pseudonym, visit, days, series number, modality, scrubbed description, output path, its files."
-    cols = ['patient', 'visit', 'days', 'series', 'modality', 'description', 'path', 'notes', 'headers', 'phi']
-    if files.empty: return pd.DataFrame(columns=cols)
-    recs = files.to_dict('records'); by = {}
-    for r in recs: by.setdefault(r['series_uid'], []).append(r)
+    cols = [
+        'patient',
+        'visit',
+        'days',
+        'series',
+        'modality',
+        'description',
+        'path',
+        'notes',
+        'headers',
+        'phi',
+    ]
+    if files.empty:
+        return pd.DataFrame(columns=cols)
+    recs = files.to_dict('records')
+    by = {}
+    for r in recs:
+        by.setdefault(r['series_uid'], []).append(r)
     se = pd.DataFrame([hs[0] | {'headers': hs} for hs in by.values()])
-    se = se.merge(_visits(se)[['patient_id', 'study_uid', 'visit', 'days']], on=['patient_id', 'study_uid'])
-    phi = {p: tuple(set(s for ph in g.phi for s in ph) | {p}) for p, g in files.groupby('patient_id')}
+    se = se.merge(
+        _visits(se)[['patient_id', 'study_uid', 'visit', 'days']], on=['patient_id', 'study_uid']
+    )
+    phi = {
+        p: tuple(set(s for ph in g.phi for s in ph) | {p}) for p, g in files.groupby('patient_id')
+    }
     se['patient'] = [pseudonym(p, salt) for p in se.patient_id]
     se['phi'] = [phi[p] for p in se.patient_id]
     se['description'] = [scrub(d, ph) for d, ph in zip(se.description, se.phi)]
     se['series'] = se.series_number.astype('Int64')
-    se['notes'] = [f'StudyDate {p.split()[0]}: days unknown' if isinstance(p, str) else '' for p in se.date_problem]
-    se = se.sort_values(['patient', 'visit', 'series', 'description', 'series_uid'], na_position='last').reset_index(drop=True)
-    stem = [f"{pt}/visit{v}/{(s if pd.notna(s) else 0):03d}_{_slug(d) or _slug(m) or 'series'}"
-            for pt, v, s, d, m in zip(se.patient, se.visit, se.series, se.description, se.modality)]
+    se['notes'] = [
+        f'StudyDate {p.split()[0]}: days unknown' if isinstance(p, str) else ''
+        for p in se.date_problem
+    ]
+    se = se.sort_values(
+        ['patient', 'visit', 'series', 'description', 'series_uid'], na_position='last'
+    ).reset_index(drop=True)
+    stem = [
+        f"{pt}/visit{v}/{(s if pd.notna(s) else 0):03d}_{_slug(d) or _slug(m) or 'series'}"
+        for pt, v, s, d, m in zip(se.patient, se.visit, se.series, se.description, se.modality)
+    ]
     seen, se['path'] = Counter(stem), [f'{o}.npy' for o in stem]
-    for i in range(len(stem) - 1, -1, -1):  # same number and description twice in a visit: _2, _3 ...
-        if seen[stem[i]] > 1: se.loc[i, 'path'] = f'{stem[i]}_{seen[stem[i]]}.npy'; seen[stem[i]] -= 1
+    for i in range(
+        len(stem) - 1, -1, -1
+    ):  # same number and description twice in a visit: _2, _3 ...
+        if seen[stem[i]] > 1:
+            se.loc[i, 'path'] = f'{stem[i]}_{seen[stem[i]]}.npy'
+            seen[stem[i]] -= 1
     return se[cols]
 
 # %% ../nbs/01_dicom.ipynb #b71082bc
-def _save_volume(path:str|Path, vol:np.ndarray):
+def _save_volume(path: str | Path, vol: np.ndarray):
     "Write `vol` as float32 .npy under a temporary name, then rename (atomic for a killed run; no fsync, see below)."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent/f'.{path.name}.{os.getpid()}.tmp'
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f'.{path.name}.{os.getpid()}.tmp'
     try:
-        with open(tmp, 'wb') as f: np.save(f, np.ascontiguousarray(vol, np.float32))
+        with open(tmp, 'wb') as f:
+            np.save(f, np.ascontiguousarray(vol, np.float32))
         os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True); raise
+        tmp.unlink(missing_ok=True)
+        raise
 
-def _npy_complete(path:str|Path, shape:str)->bool:
+
+def _npy_complete(path: str | Path, shape: str) -> bool:
     "Whether `path` is a whole float32 .npy of `shape` (e.g. '8x64x64'): readable header and the right file size."
     try:
         with open(path, 'rb') as f:
             v = np.lib.format.read_magic(f)
-            shp, _, dtype = (np.lib.format.read_array_header_1_0 if v == (1, 0) else np.lib.format.read_array_header_2_0)(f)
-            return 'x'.join(map(str, shp)) == shape and dtype == np.float32 and os.path.getsize(path) == f.tell() + math.prod(shp) * 4
-    except (OSError, ValueError): return False
+            shp, _, dtype = (
+                np.lib.format.read_array_header_1_0
+                if v == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )(f)
+            return (
+                'x'.join(map(str, shp)) == shape
+                and dtype == np.float32
+                and os.path.getsize(path) == f.tell() + math.prod(shp) * 4
+            )
+    except (OSError, ValueError):
+        return False
 
 # %% ../nbs/01_dicom.ipynb #134d49b2
-MANIFEST_COLUMNS = ['patient', 'visit', 'days', 'series', 'modality', 'description', 'shape', 'spacing', 'path', 'status', 'reason']
+MANIFEST_COLUMNS = [
+    'patient',
+    'visit',
+    'days',
+    'series',
+    'modality',
+    'description',
+    'shape',
+    'spacing',
+    'path',
+    'status',
+    'reason',
+]
 
-def _convert_series(job:dict)->dict:
+
+def _convert_series(job: dict) -> dict:
     "Read one series and save it atomically; a result row (status 'ok' or 'skipped' with the reason)."
     try:
         vol, spacing, notes = _read_volume(job['headers'])
         _save_volume(job['out'], vol)
-        return dict(status='ok', shape='x'.join(map(str, vol.shape)), spacing='x'.join(str(round(s, 6)) for s in spacing),
-                    notes='; '.join(notes), nbytes=vol.nbytes)
+        return dict(
+            status='ok',
+            shape='x'.join(map(str, vol.shape)),
+            spacing='x'.join(str(round(s, 6)) for s in spacing),
+            notes='; '.join(notes),
+            nbytes=vol.nbytes,
+        )
     except Exception as e:
-        return dict(status='skipped', reason=str(e) if isinstance(e, DicomError) else f"{job['headers'][0]['path']}: {type(e).__name__}: {e}")
+        return dict(
+            status='skipped',
+            reason=str(e)
+            if isinstance(e, DicomError)
+            else f"{job['headers'][0]['path']}: {type(e).__name__}: {e}",
+        )
 
 # %% ../nbs/01_dicom.ipynb #8a602ad9
-def _done_log(dst:Path)->dict:
+def _done_log(dst: Path) -> dict:
     "Results of series finished by earlier runs (path -> row), for those whose .npy is still there."
-    log, out = dst/'.done.jsonl', {}
+    log, out = dst / '.done.jsonl', {}
     if log.exists():
         text = log.read_text()
         if text and not text.endswith('\n'):
-            with open(log, 'a') as f: f.write('\n')  # end a line cut by a kill
+            with open(log, 'a') as f:
+                f.write('\n')  # end a line cut by a kill
         for line in text.splitlines():
-            try: r = json.loads(line); whole = _npy_complete(dst/r['path'], r['shape'])
-            except (ValueError, KeyError, TypeError): continue  # a line cut by a kill
-            if whole: out[r['path']] = r
-    for tmp in dst.rglob('.*.tmp'): tmp.unlink(missing_ok=True)  # temporaries of a killed run
+            try:
+                r = json.loads(line)
+                whole = _npy_complete(dst / r['path'], r['shape'])
+            except (ValueError, KeyError, TypeError):
+                continue  # a line cut by a kill
+            if whole:
+                out[r['path']] = r
+    for tmp in dst.rglob('.*.tmp'):
+        tmp.unlink(missing_ok=True)  # temporaries of a killed run
     return out
 
-def _result(fut)->dict:
+
+def _result(fut) -> dict:
     "A worker's result; a worker that died (a crashing decoder, memory) skips its series instead of stopping the run."
-    try: return fut.result()
-    except Exception as e: return dict(status='skipped', reason=f'worker process failed ({type(e).__name__}: {str(e)[:100]})')
+    try:
+        return fut.result()
+    except Exception as e:
+        return dict(
+            status='skipped', reason=f'worker process failed ({type(e).__name__}: {str(e)[:100]})'
+        )
+
 
 def _run_jobs(jobs, executor, progress):
     "Yield (job, result) as series finish, in-process or on the executor, with a progress bar."
-    bar = tqdm(total=len(jobs), desc='dicom -> npy', unit='series', disable=not progress, leave=False)
-    if executor is None: it = ((j, _convert_series(j)) for j in jobs)
+    bar = tqdm(
+        total=len(jobs), desc='dicom -> npy', unit='series', disable=not progress, leave=False
+    )
+    if executor is None:
+        it = ((j, _convert_series(j)) for j in jobs)
     else:
         futs = {executor.submit(_convert_series, j): j for j in jobs}
         it = ((futs[f], _result(f)) for f in as_completed(futs))
-    for j, r in it: bar.update(); yield j, r
+    for j, r in it:
+        bar.update()
+        yield j, r
     bar.close()
 
 # %% ../nbs/01_dicom.ipynb #5185d0af
-_PHI_COLUMN = re.compile(r'name|birth|dob|accession|mrn|institution|address|phone|email|date|ssn', re.I)
+_PHI_COLUMN = re.compile(
+    r'name|birth|dob|accession|mrn|institution|address|phone|email|date|ssn', re.I
+)
 
-def deidentify_clinical(path, # CSV with a `PatientID` column (a TCIA-style clinical table)
-                        salt:str='damm_nb' # the same salt as the images
-                       )->tuple[pd.DataFrame, list]:
+
+def deidentify_clinical(
+    path,  # CSV with a `PatientID` column (a TCIA-style clinical table)
+    salt: str = 'damm_nb',  # the same salt as the images
+) -> tuple[pd.DataFrame, list]:
     "The table with `PatientID` replaced by the pseudonym `patient`, and the identifying columns it dropped."
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    if 'PatientID' not in df.columns: raise ValueError(f'{path}: clinical table has no PatientID column')
+    if 'PatientID' not in df.columns:
+        raise ValueError(f'{path}: clinical table has no PatientID column')
     ids = df.PatientID.astype(str)
-    def holds_id(c): return (pd.Series([len(v) >= 3 and v in i for v, i in zip(df[c].astype(str), ids)])).mean() >= 0.5
+
+    def holds_id(c):
+        return (
+            pd.Series([len(v) >= 3 and v in i for v, i in zip(df[c].astype(str), ids)])
+        ).mean() >= 0.5
+
     drop = [c for c in df.columns if c != 'PatientID' and (_PHI_COLUMN.search(c) or holds_id(c))]
     out = df.drop(columns=drop + ['PatientID'])
     out.insert(0, 'patient', [pseudonym(i, salt) for i in ids])
     return out, drop
 
 # %% ../nbs/01_dicom.ipynb #2c6de532
-def _summary(m:pd.DataFrame, resumed:int, secs:float, dropped:list)->str:
+def _summary(m: pd.DataFrame, resumed: int, secs: float, dropped: list) -> str:
     "A short human-readable account of a conversion: counts, then each skipped item with its reason."
     ser, fil = m[m.patient != ''], m[m.patient == '']
     ok = ser.status == 'ok'
-    lines = [f'converted {ok.sum()} series of {ser[ok].patient.nunique()} patients ({resumed} already done) in {secs:.1f} s; '
-             f'skipped {(~ok).sum()} series and {len(fil)} files']
-    lines += [f'  skipped series {r.patient} visit {r.visit} series {r.series} {r.description!r}: {r.reason}' for r in ser[~ok].itertuples()]
+    lines = [
+        f'converted {ok.sum()} series of {ser[ok].patient.nunique()} patients ({resumed} already done) in {secs:.1f} s; '
+        f'skipped {(~ok).sum()} series and {len(fil)} files'
+    ]
+    lines += [
+        f'  skipped series {r.patient} visit {r.visit} series {r.series} {r.description!r}: {r.reason}'
+        for r in ser[~ok].itertuples()
+    ]
     lines += [f'  skipped {r.reason}' for r in fil.itertuples()]
-    if dropped: lines.append(f'clinical.csv: dropped identifying columns {dropped}')
+    if dropped:
+        lines.append(f'clinical.csv: dropped identifying columns {dropped}')
     return '\n'.join(lines)
 
 # %% ../nbs/01_dicom.ipynb #5e4366f0
-def _mark_ok(row:dict, res:dict):
+def _mark_ok(row: dict, res: dict):
     "Fill a manifest row from a finished series (this run's result or an earlier run's log line)."
-    row.update(status='ok', shape=res['shape'], spacing=res['spacing'], reason='; '.join(filter(None, [row['notes'], res['notes']])))
+    row.update(
+        status='ok',
+        shape=res['shape'],
+        spacing=res['spacing'],
+        reason='; '.join(filter(None, [row['notes'], res['notes']])),
+    )
 
-def _manifest(rows:list, skipped:list, clean)->pd.DataFrame:
+
+def _manifest(rows: list, skipped: list, clean) -> pd.DataFrame:
     "Series rows, then one row per skipped file, as the manifest table."
-    rows = rows + [dict(patient='', status='skipped', reason=clean(f'{p}: {why}')) for p, why in skipped]
+    rows = rows + [
+        dict(patient='', status='skipped', reason=clean(f'{p}: {why}')) for p, why in skipped
+    ]
     m = pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
     m = m.fillna({c: '' for c in ['shape', 'spacing', 'path', 'reason', 'modality', 'description']})
     m[['visit', 'days', 'series']] = m[['visit', 'days', 'series']].astype('Int64')
     return m
 
 # %% ../nbs/01_dicom.ipynb #897fe80e
-def convert_tree(src, # DICOM tree (any layout, any file names)
-                 dst, # output folder: <patient>/visit<k>/<series>_<description>.npy and manifest.csv
-                 workers:int=1, # processes (series are converted in parallel)
-                 salt:str='damm_nb', # pseudonym salt
-                 clinical=None, # optional clinical CSV with a PatientID column, written de-identified to dst/clinical.csv
-                 progress:bool=True # progress bar and printed summary
-                )->pd.DataFrame:
+def convert_tree(
+    src,  # DICOM tree (any layout, any file names)
+    dst,  # output folder: <patient>/visit<k>/<series>_<description>.npy and manifest.csv
+    workers: int = 1,  # processes (series are converted in parallel)
+    salt: str = 'damm_nb',  # pseudonym salt
+    clinical=None,  # optional clinical CSV with a PatientID column, written de-identified to dst/clinical.csv
+    progress: bool = True,  # progress bar and printed summary
+) -> pd.DataFrame:
     "Convert every series under `src` to de-identified float32 volumes in `dst`, resumably; returns the manifest."
     t0, src = time.time(), Path(src)
-    if not src.is_dir(): raise FileNotFoundError(f'{src}: no such folder')
+    if not src.is_dir():
+        raise FileNotFoundError(f'{src}: no such folder')
     dst = check_writable(dst)
     cl, dropped = deidentify_clinical(clinical, salt) if clinical is not None else (None, [])
     ex = _pool(workers) if workers > 1 else None
@@ -500,38 +899,74 @@ def convert_tree(src, # DICOM tree (any layout, any file names)
         files, skipped = index_dicom(src, executor=ex)
         plan, done = plan_series(files, salt), _done_log(dst)
         phi = {s for ph in plan.phi for s in ph}
-        clean = lambda t: scrub(t.replace(str(src.resolve()) + os.sep, '').replace(str(src) + os.sep, ''), phi)
+        clean = lambda t: scrub(
+            t.replace(str(src.resolve()) + os.sep, '').replace(str(src) + os.sep, ''), phi
+        )
         rows, jobs = plan.drop(columns=['headers', 'phi']).to_dict('records'), []
         for i, (r, h) in enumerate(zip(rows, plan.headers)):
-            if r['path'] in done: _mark_ok(r, done[r['path']])
-            else: jobs.append(dict(i=i, out=str(dst/r['path']), headers=h))
-        with open(dst/'.done.jsonl', 'a') as log:
+            if r['path'] in done:
+                _mark_ok(r, done[r['path']])
+            else:
+                jobs.append(dict(i=i, out=str(dst / r['path']), headers=h))
+        with open(dst / '.done.jsonl', 'a') as log:
             for j, res in _run_jobs(jobs, ex, progress):
                 r = rows[j['i']]
-                if res['status'] != 'ok': r.update(status='skipped', path='', reason=clean(res['reason'])); continue
-                log.write(json.dumps(dict(path=r['path'], shape=res['shape'], spacing=res['spacing'], notes=res['notes'])) + '\n'); log.flush()
+                if res['status'] != 'ok':
+                    r.update(status='skipped', path='', reason=clean(res['reason']))
+                    continue
+                log.write(
+                    json.dumps(
+                        dict(
+                            path=r['path'],
+                            shape=res['shape'],
+                            spacing=res['spacing'],
+                            notes=res['notes'],
+                        )
+                    )
+                    + '\n'
+                )
+                log.flush()
                 _mark_ok(r, res)
     finally:
-        if ex is not None: ex.shutdown()
+        if ex is not None:
+            ex.shutdown()
     m = _manifest(rows, skipped, clean)
-    write_text(dst/'manifest.csv', m.to_csv(index=False))
-    if cl is not None: write_text(dst/'clinical.csv', cl.to_csv(index=False))
+    write_text(dst / 'manifest.csv', m.to_csv(index=False))
+    if cl is not None:
+        write_text(dst / 'clinical.csv', cl.to_csv(index=False))
     m.attrs['summary'] = _summary(m, len(rows) - len(jobs), time.time() - t0, dropped)
-    if progress: print(m.attrs['summary'])
+    if progress:
+        print(m.attrs['summary'])
     return m
 
 # %% ../nbs/01_dicom.ipynb #fa87e88a
-def dicom2npy_cli(argv=None # arguments (default: sys.argv[1:])
-                 ):
+def dicom2npy_cli(
+    argv=None,  # arguments (default: sys.argv[1:])
+):
     "Command `damm_dicom2npy`: convert a DICOM tree to de-identified float32 .npy volumes and a manifest."
-    p = argparse.ArgumentParser(prog='damm_dicom2npy', description=dicom2npy_cli.__doc__.split(': ', 1)[1])
+    p = argparse.ArgumentParser(
+        prog='damm_dicom2npy', description=dicom2npy_cli.__doc__.split(': ', 1)[1]
+    )
     p.add_argument('src', help='folder holding DICOM files (any layout, any file names)')
     p.add_argument('dst', help='output folder (a rerun resumes where the last run stopped)')
-    p.add_argument('--workers', type=int, default=1, help='processes converting series in parallel (default 1)')
-    p.add_argument('--salt', default='damm_nb', help='secret salt of the patient pseudonyms (default damm_nb)')
-    p.add_argument('--clinical', default=None, help='clinical CSV with a PatientID column, written de-identified to DST/clinical.csv')
+    p.add_argument(
+        '--workers', type=int, default=1, help='processes converting series in parallel (default 1)'
+    )
+    p.add_argument(
+        '--salt', default='damm_nb', help='secret salt of the patient pseudonyms (default damm_nb)'
+    )
+    p.add_argument(
+        '--clinical',
+        default=None,
+        help='clinical CSV with a PatientID column, written de-identified to DST/clinical.csv',
+    )
     p.add_argument('--quiet', action='store_true', help='no progress bar and no summary')
     a = p.parse_args(argv)
-    if a.workers < 1: p.error('--workers must be at least 1')
-    try: convert_tree(a.src, a.dst, workers=a.workers, salt=a.salt, clinical=a.clinical, progress=not a.quiet)
-    except (OSError, ValueError) as e: p.error(str(e))
+    if a.workers < 1:
+        p.error('--workers must be at least 1')
+    try:
+        convert_tree(
+            a.src, a.dst, workers=a.workers, salt=a.salt, clinical=a.clinical, progress=not a.quiet
+        )
+    except (OSError, ValueError) as e:
+        p.error(str(e))

@@ -18,265 +18,469 @@ __all__ = ['SAMPLERS', 'Schedule', 'make_schedule', 'q_sample', 'pred_to_x0_eps'
 @dataclass
 class Schedule:
     "A discrete diffusion schedule: `betas` (T,) and the `alphas`, `abar` that follow (Ho et al. 2020 §2), float64 on the CPU."
-    betas:torch.Tensor # (T,) variances β_t, 0 < β < 1
-    kind:str='custom' # name of the rule that made them
+
+    betas: torch.Tensor  # (T,) variances β_t, 0 < β < 1
+    kind: str = 'custom'  # name of the rule that made them
+
     def __post_init__(self):
         self.betas = torch.as_tensor(self.betas, dtype=torch.float64).detach().cpu()
         if self.betas.ndim != 1 or not ((self.betas > 0) & (self.betas < 1)).all():
-            raise ValueError(f'Schedule: betas must be a 1-D tensor with values in (0, 1), got shape {tuple(self.betas.shape)}')
+            raise ValueError(
+                f'Schedule: betas must be a 1-D tensor with values in (0, 1), got shape {tuple(self.betas.shape)}'
+            )
         self.alphas = 1 - self.betas
         self.abar = torch.cumprod(self.alphas, 0)
+
     @property
-    def T(self)->int: return len(self.betas)
-    def abar_at(self, t:int)->float:
+    def T(self) -> int:
+        return len(self.betas)
+
+    def abar_at(self, t: int) -> float:
         "ᾱ_t as a float; t = −1 stands for the clean data (ᾱ = 1)."
         return 1.0 if t < 0 else float(self.abar[t])
-    def __repr__(self): return f'Schedule({self.kind}, T={self.T}, abar[0]={self.abar[0]:.4g}, abar[T-1]={self.abar[-1]:.3g})'
+
+    def __repr__(self):
+        return f'Schedule({self.kind}, T={self.T}, abar[0]={self.abar[0]:.4g}, abar[T-1]={self.abar[-1]:.3g})'
 
 # %% ../nbs/05_diffusion.ipynb #af110791
-def make_schedule(kind:str='scaled_linear', # 'linear', 'scaled_linear' or 'cosine'
-                  T:int=1000, # number of training time steps
-                  beta_start:float|None=None, # β_1; default 1e-4 for linear, 0.002 for scaled_linear (DAMM)
-                  beta_end:float=0.02, # β_T (linear schedules)
-                  max_beta:float=0.999, # clip for the cosine schedule
-                  s:float=0.008 # offset of the cosine schedule
-                 )->Schedule:
+def make_schedule(
+    kind: str = 'scaled_linear',  # 'linear', 'scaled_linear' or 'cosine'
+    T: int = 1000,  # number of training time steps
+    beta_start: float | None = None,  # β_1; default 1e-4 for linear, 0.002 for scaled_linear (DAMM)
+    beta_end: float = 0.02,  # β_T (linear schedules)
+    max_beta: float = 0.999,  # clip for the cosine schedule
+    s: float = 0.008,  # offset of the cosine schedule
+) -> Schedule:
     "Build a `Schedule`: linear (Ho et al. 2020), scaled_linear (√β linear; DAMM-Diffusion) or cosine (Nichol & Dhariwal 2021)."
-    if kind == 'linear': b = torch.linspace(1e-4 if beta_start is None else beta_start, beta_end, T, dtype=torch.float64)
+    if kind == 'linear':
+        b = torch.linspace(
+            1e-4 if beta_start is None else beta_start, beta_end, T, dtype=torch.float64
+        )
     elif kind == 'scaled_linear':
-        b = torch.linspace(math.sqrt(0.002 if beta_start is None else beta_start), math.sqrt(beta_end), T, dtype=torch.float64)**2
+        b = (
+            torch.linspace(
+                math.sqrt(0.002 if beta_start is None else beta_start),
+                math.sqrt(beta_end),
+                T,
+                dtype=torch.float64,
+            )
+            ** 2
+        )
     elif kind == 'cosine':
-        f = lambda u: math.cos((u + s) / (1 + s) * math.pi / 2)**2
-        b = torch.tensor([min(1 - f((i + 1) / T) / f(i / T), max_beta) for i in range(T)], dtype=torch.float64)
-    else: raise ValueError(f"make_schedule: unknown kind {kind!r}; use 'linear', 'scaled_linear' or 'cosine'")
+        f = lambda u: math.cos((u + s) / (1 + s) * math.pi / 2) ** 2
+        b = torch.tensor(
+            [min(1 - f((i + 1) / T) / f(i / T), max_beta) for i in range(T)], dtype=torch.float64
+        )
+    else:
+        raise ValueError(
+            f"make_schedule: unknown kind {kind!r}; use 'linear', 'scaled_linear' or 'cosine'"
+        )
     return Schedule(b, kind)
 
 # %% ../nbs/05_diffusion.ipynb #fd7e4531
-def _randn(shape, like:torch.Tensor, generator:torch.Generator|None=None)->torch.Tensor:
+def _randn(shape, like: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     "Standard normal noise drawn on the generator's device, returned on `like`'s device and dtype."
     dev = generator.device if generator is not None else like.device
     return torch.randn(shape, generator=generator, device=dev, dtype=like.dtype).to(like.device)
 
-def _bcast(v:torch.Tensor, x:torch.Tensor)->torch.Tensor:
+
+def _bcast(v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     "Shape a (B,) tensor to broadcast against `x`, on x's device and dtype."
     return v.reshape(-1, *[1] * (x.ndim - 1)).to(device=x.device, dtype=x.dtype)
 
 # %% ../nbs/05_diffusion.ipynb #c5debfbf
-def q_sample(x0:torch.Tensor, # (B,...) clean data
-             sched:Schedule, # the diffusion schedule
-             t:torch.Tensor|int|None=None, # (B,) time steps; random per image if None
-             noise:torch.Tensor|None=None, # ε; drawn if None
-             generator:torch.Generator|None=None # source of t and ε
-            )->tuple:
+def q_sample(
+    x0: torch.Tensor,  # (B,...) clean data
+    sched: Schedule,  # the diffusion schedule
+    t: torch.Tensor | int | None = None,  # (B,) time steps; random per image if None
+    noise: torch.Tensor | None = None,  # ε; drawn if None
+    generator: torch.Generator | None = None,  # source of t and ε
+) -> tuple:
     "Sample x_t ~ q(x_t | x_0) = N(√ᾱ_t x_0, (1−ᾱ_t) I) (Ho et al. 2020 eq. 4; seed 001 §5.2.1); returns (x_t, noise, t)."
     B = x0.shape[0]
-    if t is None: t = torch.randint(0, sched.T, (B,), generator=generator, device=generator.device if generator is not None else 'cpu')
+    if t is None:
+        t = torch.randint(
+            0,
+            sched.T,
+            (B,),
+            generator=generator,
+            device=generator.device if generator is not None else 'cpu',
+        )
     t = torch.as_tensor(t).long().to(x0.device)
     t = t.reshape(1).expand(B) if t.numel() == 1 else t.reshape(B)
-    if t.min() < 0 or t.max() >= sched.T: raise ValueError(f'q_sample: time steps must lie in 0..{sched.T - 1}, got {t.min().item()}..{t.max().item()}')
-    if noise is None: noise = _randn(x0.shape, x0, generator)
+    if t.min() < 0 or t.max() >= sched.T:
+        raise ValueError(
+            f'q_sample: time steps must lie in 0..{sched.T - 1}, got {t.min().item()}..{t.max().item()}'
+        )
+    if noise is None:
+        noise = _randn(x0.shape, x0, generator)
     ab = sched.abar[t.cpu()]
     return _bcast(ab.sqrt(), x0) * x0 + _bcast((1 - ab).sqrt(), x0) * noise, noise, t
 
 # %% ../nbs/05_diffusion.ipynb #f7140b7e
-def pred_to_x0_eps(o:torch.Tensor, # network output
-                   x_t:torch.Tensor, # noisy input
-                   abar:float|torch.Tensor, # ᾱ_t (a float or broadcastable tensor)
-                   target:str='eps' # what `o` is: 'eps', 'x0' or 'v'
-                  )->tuple:
+def pred_to_x0_eps(
+    o: torch.Tensor,  # network output
+    x_t: torch.Tensor,  # noisy input
+    abar: float | torch.Tensor,  # ᾱ_t (a float or broadcastable tensor)
+    target: str = 'eps',  # what `o` is: 'eps', 'x0' or 'v'
+) -> tuple:
     "Convert a prediction of ε, x0 or v into (x0_hat, eps_hat) (Salimans & Ho 2022 for v)."
-    a, s = (math.sqrt(abar), math.sqrt(1 - abar)) if isinstance(abar, float) else (abar.sqrt(), (1 - abar).sqrt())
-    if target == 'eps': return (x_t - s * o) / a, o
-    if target == 'x0': return o, (x_t - a * o) / s
-    if target == 'v': return a * x_t - s * o, s * x_t + a * o
+    a, s = (
+        (math.sqrt(abar), math.sqrt(1 - abar))
+        if isinstance(abar, float)
+        else (abar.sqrt(), (1 - abar).sqrt())
+    )
+    if target == 'eps':
+        return (x_t - s * o) / a, o
+    if target == 'x0':
+        return o, (x_t - a * o) / s
+    if target == 'v':
+        return a * x_t - s * o, s * x_t + a * o
     raise ValueError(f"unknown target {target!r}; use 'eps', 'x0' or 'v'")
 
 # %% ../nbs/05_diffusion.ipynb #7b786925
-def min_snr_weight(abar:torch.Tensor, # ᾱ_t per sample
-                   gamma:float=5., # the clip γ
-                   target:str='eps' # 'eps', 'x0' or 'v'
-                  )->torch.Tensor:
+def min_snr_weight(
+    abar: torch.Tensor,  # ᾱ_t per sample
+    gamma: float = 5.0,  # the clip γ
+    target: str = 'eps',  # 'eps', 'x0' or 'v'
+) -> torch.Tensor:
     "Per-sample loss weight of Min-SNR-γ (Hang et al. 2023) for the given prediction target."
-    snr = abar / (1 - abar); m = snr.clamp(max=gamma)
-    if target == 'eps': return m / snr
-    if target == 'x0': return m
-    if target == 'v': return m / (snr + 1)
+    snr = abar / (1 - abar)
+    m = snr.clamp(max=gamma)
+    if target == 'eps':
+        return m / snr
+    if target == 'x0':
+        return m
+    if target == 'v':
+        return m / (snr + 1)
     raise ValueError(f"unknown target {target!r}; use 'eps', 'x0' or 'v'")
 
 # %% ../nbs/05_diffusion.ipynb #9c0e91bf
-def training_loss(model, # network: model(x_t, t, cond) -> prediction of `target`
-                  x0:torch.Tensor, # (B,...) clean data
-                  sched:Schedule, # the diffusion schedule
-                  cond:dict|None=None, # conditioning, passed to the model untouched
-                  target:str='eps', # what the model predicts: 'eps', 'x0' or 'v'
-                  loss:str='l1', # 'l1' (DAMM) or 'mse' (Ho et al.; seed 001)
-                  min_snr:float|None=None, # γ of Min-SNR-γ weighting; None for none
-                  generator:torch.Generator|None=None, # source of t and noise
-                  reduce:bool=True, # mean over the batch; False gives one loss per sample
-                  t:torch.Tensor|None=None, # fixed time steps (else random per image)
-                  noise:torch.Tensor|None=None # fixed noise (else drawn)
-                 )->torch.Tensor:
+def training_loss(
+    model,  # network: model(x_t, t, cond) -> prediction of `target`
+    x0: torch.Tensor,  # (B,...) clean data
+    sched: Schedule,  # the diffusion schedule
+    cond: dict | None = None,  # conditioning, passed to the model untouched
+    target: str = 'eps',  # what the model predicts: 'eps', 'x0' or 'v'
+    loss: str = 'l1',  # 'l1' (DAMM) or 'mse' (Ho et al.; seed 001)
+    min_snr: float | None = None,  # γ of Min-SNR-γ weighting; None for none
+    generator: torch.Generator | None = None,  # source of t and noise
+    reduce: bool = True,  # mean over the batch; False gives one loss per sample
+    t: torch.Tensor | None = None,  # fixed time steps (else random per image)
+    noise: torch.Tensor | None = None,  # fixed noise (else drawn)
+) -> torch.Tensor:
     "Denoising loss of Ho et al. 2020 (Algorithm 1) for an ε, x0 or v target, L1 or MSE, optionally Min-SNR-γ weighted."
-    if loss not in ('l1', 'mse'): raise ValueError(f"unknown loss {loss!r}; use 'l1' or 'mse'")
+    if loss not in ('l1', 'mse'):
+        raise ValueError(f"unknown loss {loss!r}; use 'l1' or 'mse'")
     x_t, noise, t = q_sample(x0, sched, t, noise, generator)
     ab = sched.abar[t.cpu()]
-    if target == 'eps': y = noise
-    elif target == 'x0': y = x0
-    elif target == 'v': y = _bcast(ab.sqrt(), x0) * noise - _bcast((1 - ab).sqrt(), x0) * x0
-    else: raise ValueError(f"unknown target {target!r}; use 'eps', 'x0' or 'v'")
+    if target == 'eps':
+        y = noise
+    elif target == 'x0':
+        y = x0
+    elif target == 'v':
+        y = _bcast(ab.sqrt(), x0) * noise - _bcast((1 - ab).sqrt(), x0) * x0
+    else:
+        raise ValueError(f"unknown target {target!r}; use 'eps', 'x0' or 'v'")
     d = model(x_t, t, cond).float() - y.float()
     per = (d.abs() if loss == 'l1' else d.square()).flatten(1).mean(1)
-    if min_snr is not None: per = per * min_snr_weight(ab, min_snr, target).to(per)
+    if min_snr is not None:
+        per = per * min_snr_weight(ab, min_snr, target).to(per)
     return per.mean() if reduce else per
 
 # %% ../nbs/05_diffusion.ipynb #0416e22f
 class Denoiser:
     "Wrap a network predicting `target` into `den(x_t, t, cond) -> (x0_hat, eps_hat)` for the samplers."
-    def __init__(self, model, # model(x_t, t (B,) long, cond) -> prediction
-                 sched:Schedule, target:str='eps', # 'eps', 'x0' or 'v'
-                 clip:float|None=None # clamp x0_hat to [-clip, clip]
-                ): self.model, self.sched, self.target, self.clip = model, sched, target, clip
 
-    def __call__(self, x_t:torch.Tensor, t:int, cond=None)->tuple:
+    def __init__(
+        self,
+        model,  # model(x_t, t (B,) long, cond) -> prediction
+        sched: Schedule,
+        target: str = 'eps',  # 'eps', 'x0' or 'v'
+        clip: float | None = None,  # clamp x0_hat to [-clip, clip]
+    ):
+        self.model, self.sched, self.target, self.clip = model, sched, target, clip
+
+    def __call__(self, x_t: torch.Tensor, t: int, cond=None) -> tuple:
         ab = self.sched.abar_at(t)
-        o = self.model(x_t, torch.full((x_t.shape[0],), t, device=x_t.device, dtype=torch.long), cond).to(x_t.dtype)
+        o = self.model(
+            x_t, torch.full((x_t.shape[0],), t, device=x_t.device, dtype=torch.long), cond
+        ).to(x_t.dtype)
         x0, eps = pred_to_x0_eps(o, x_t, ab, self.target)
-        if self.clip is not None: x0 = x0.clamp(-self.clip, self.clip); eps = (x_t - math.sqrt(ab) * x0) / math.sqrt(1 - ab)
+        if self.clip is not None:
+            x0 = x0.clamp(-self.clip, self.clip)
+            eps = (x_t - math.sqrt(ab) * x0) / math.sqrt(1 - ab)
         return x0, eps
 
-def as_denoiser(model, sched:Schedule, target:str='eps', clip:float|None=None)->Denoiser:
+
+def as_denoiser(model, sched: Schedule, target: str = 'eps', clip: float | None = None) -> Denoiser:
     "`model` itself if it is already a `Denoiser`, else `Denoiser(model, sched, target, clip)`."
     return model if isinstance(model, Denoiser) else Denoiser(model, sched, target, clip)
 
 # %% ../nbs/05_diffusion.ipynb #a38c65e1
-def respace(sched:Schedule|int, # the trained schedule (or just its T for time spacing)
-            steps:int|None=None, # number of sampling steps; None for every step
-            start_t:int|None=None, # first (noisiest) time step; default T-1
-            spacing:str='time' # 'time': evenly in t; 'logsnr': evenly in λ = log(√ᾱ/√(1−ᾱ)) (Lu et al. 2022)
-           )->list:
+def respace(
+    sched: Schedule | int,  # the trained schedule (or just its T for time spacing)
+    steps: int | None = None,  # number of sampling steps; None for every step
+    start_t: int | None = None,  # first (noisiest) time step; default T-1
+    spacing: str = 'time',  # 'time': evenly in t; 'logsnr': evenly in λ = log(√ᾱ/√(1−ᾱ)) (Lu et al. 2022)
+) -> list:
     "Descending trained time steps for a sampler: about `steps` of them from `start_t` to 0, spaced evenly in t or in log-SNR."
     T = sched if isinstance(sched, int) else sched.T
     start = T - 1 if start_t is None else int(start_t)
-    if not 0 <= start < T: raise ValueError(f'start_t must lie in 0..{T - 1}, got {start_t}')
+    if not 0 <= start < T:
+        raise ValueError(f'start_t must lie in 0..{T - 1}, got {start_t}')
     n = start + 1 if steps is None else int(steps)
-    if n < 1: raise ValueError(f'steps must be at least 1, got {steps}')
-    if spacing == 'time': return torch.linspace(start, 0, min(n, start + 1), dtype=torch.float64).round().long().tolist()
-    if spacing != 'logsnr': raise ValueError(f"unknown spacing {spacing!r}; use 'time' or 'logsnr'")
-    if isinstance(sched, int): raise ValueError("spacing='logsnr' needs the Schedule, not just T")
-    lam = 0.5 * torch.log(sched.abar[:start + 1] / (1 - sched.abar[:start + 1]))
+    if n < 1:
+        raise ValueError(f'steps must be at least 1, got {steps}')
+    if spacing == 'time':
+        return (
+            torch.linspace(start, 0, min(n, start + 1), dtype=torch.float64).round().long().tolist()
+        )
+    if spacing != 'logsnr':
+        raise ValueError(f"unknown spacing {spacing!r}; use 'time' or 'logsnr'")
+    if isinstance(sched, int):
+        raise ValueError("spacing='logsnr' needs the Schedule, not just T")
+    lam = 0.5 * torch.log(sched.abar[: start + 1] / (1 - sched.abar[: start + 1]))
     want = torch.linspace(float(lam[start]), float(lam[0]), min(n, start + 1), dtype=torch.float64)
     return sorted({int((lam - v).abs().argmin()) for v in want}, reverse=True)
 
 # %% ../nbs/05_diffusion.ipynb #0b218f74
-def ddpm_step(x_t:torch.Tensor, x0_hat:torch.Tensor, abar_t:float, abar_prev:float,
-              noise:torch.Tensor|None=None # standard normal noise; None gives the posterior mean
-             )->torch.Tensor:
+def ddpm_step(
+    x_t: torch.Tensor,
+    x0_hat: torch.Tensor,
+    abar_t: float,
+    abar_prev: float,
+    noise: torch.Tensor | None = None,  # standard normal noise; None gives the posterior mean
+) -> torch.Tensor:
     "One ancestral DDPM step (Ho et al. 2020 eq. 6-7, fixed_small variance) from ᾱ_t to ᾱ_prev."
     beta = 1 - abar_t / abar_prev
-    mean = (math.sqrt(abar_prev) * beta / (1 - abar_t)) * x0_hat + (math.sqrt(1 - beta) * (1 - abar_prev) / (1 - abar_t)) * x_t
-    if noise is None or abar_prev >= 1: return mean
+    mean = (math.sqrt(abar_prev) * beta / (1 - abar_t)) * x0_hat + (
+        math.sqrt(1 - beta) * (1 - abar_prev) / (1 - abar_t)
+    ) * x_t
+    if noise is None or abar_prev >= 1:
+        return mean
     return mean + math.sqrt((1 - abar_prev) / (1 - abar_t) * beta) * noise
 
-def ddim_step(x_t:torch.Tensor, x0_hat:torch.Tensor, eps_hat:torch.Tensor, abar_t:float, abar_prev:float,
-              eta:float=0., # 0: deterministic DDIM; 1: DDPM variance
-              noise:torch.Tensor|None=None # standard normal noise, needed when eta > 0
-             )->torch.Tensor:
+
+def ddim_step(
+    x_t: torch.Tensor,
+    x0_hat: torch.Tensor,
+    eps_hat: torch.Tensor,
+    abar_t: float,
+    abar_prev: float,
+    eta: float = 0.0,  # 0: deterministic DDIM; 1: DDPM variance
+    noise: torch.Tensor | None = None,  # standard normal noise, needed when eta > 0
+) -> torch.Tensor:
     "One DDIM step (Song et al. 2021 eq. 12) from ᾱ_t to ᾱ_prev."
     sigma = eta * math.sqrt((1 - abar_prev) / (1 - abar_t) * (1 - abar_t / abar_prev))
-    x = math.sqrt(abar_prev) * x0_hat + math.sqrt(max(1 - abar_prev - sigma**2, 0.)) * eps_hat
+    x = math.sqrt(abar_prev) * x0_hat + math.sqrt(max(1 - abar_prev - sigma**2, 0.0)) * eps_hat
     if sigma > 0:
-        if noise is None: raise ValueError('ddim_step: eta > 0 needs noise')
+        if noise is None:
+            raise ValueError('ddim_step: eta > 0 needs noise')
         x = x + sigma * noise
     return x
 
 # %% ../nbs/05_diffusion.ipynb #c9710ddb
-def _lam(abar:float)->float: return 0.5 * math.log(abar / (1 - abar))
+def _lam(abar: float) -> float:
+    return 0.5 * math.log(abar / (1 - abar))
 
-def dpmpp_2m_step(x_t:torch.Tensor, x0_hat:torch.Tensor, abar_t:float, abar_prev:float,
-                  x0_last:torch.Tensor|None=None, # x0_hat of the previous step (None: first order)
-                  abar_last:float|None=None # ᾱ of the previous step's time
-                 )->torch.Tensor:
+
+def dpmpp_2m_step(
+    x_t: torch.Tensor,
+    x0_hat: torch.Tensor,
+    abar_t: float,
+    abar_prev: float,
+    x0_last: torch.Tensor | None = None,  # x0_hat of the previous step (None: first order)
+    abar_last: float | None = None,  # ᾱ of the previous step's time
+) -> torch.Tensor:
     "One DPM-Solver++(2M) step (Lu et al. 2022, Algorithm 2; midpoint form as in diffusers) from ᾱ_t to ᾱ_prev."
-    if abar_prev >= 1: return x0_hat
+    if abar_prev >= 1:
+        return x0_hat
     h = _lam(abar_prev) - _lam(abar_t)
     D = x0_hat
     if x0_last is not None:
         r = (_lam(abar_t) - _lam(abar_last)) / h
         D = x0_hat + (x0_hat - x0_last) / (2 * r)
-    return math.sqrt((1 - abar_prev) / (1 - abar_t)) * x_t - math.sqrt(abar_prev) * math.expm1(-h) * D
+    return (
+        math.sqrt((1 - abar_prev) / (1 - abar_t)) * x_t - math.sqrt(abar_prev) * math.expm1(-h) * D
+    )
 
 # %% ../nbs/05_diffusion.ipynb #21df1148
 def _loop(den, x, sched, ts, step, cond, callback, progress, desc):
     "Shared sampler loop: denoise at each t of `ts`, report, and `step(x, x0_hat, eps_hat, abar_t, abar_prev, state)`."
     ts, state = list(ts), {}
-    if not ts: raise ValueError('no time steps to sample')
-    if max(ts) >= sched.T or min(ts) < 0: raise ValueError(f'time steps must lie in 0..{sched.T - 1}')
-    for i, (t, tp) in enumerate(tqdm(list(zip(ts, ts[1:] + [-1])), desc=desc, disable=not progress, leave=False)):
+    if not ts:
+        raise ValueError('no time steps to sample')
+    if max(ts) >= sched.T or min(ts) < 0:
+        raise ValueError(f'time steps must lie in 0..{sched.T - 1}')
+    for i, (t, tp) in enumerate(
+        tqdm(list(zip(ts, ts[1:] + [-1])), desc=desc, disable=not progress, leave=False)
+    ):
         x0_hat, eps_hat = den(x, t, cond)
-        if callback is not None: callback(i, t, x, x0_hat)
+        if callback is not None:
+            callback(i, t, x, x0_hat)
         x = step(x, x0_hat, eps_hat, sched.abar_at(t), sched.abar_at(tp), state)
     return x
 
 # %% ../nbs/05_diffusion.ipynb #475dd3b8
-def ddpm_sample(model, x_T:torch.Tensor, sched:Schedule,
-                steps:int|None=None, # None: every trained step; fewer: respaced chain
-                cond:dict|None=None, generator:torch.Generator|None=None, callback=None, progress:bool=True,
-                start_t:int|None=None, # start from this time step (SDEdit); x_T is then x at start_t
-                timesteps:list|None=None, # explicit descending time steps (overrides steps, start_t)
-                target:str='eps', clip:float|None=None)->torch.Tensor:
+def ddpm_sample(
+    model,
+    x_T: torch.Tensor,
+    sched: Schedule,
+    steps: int | None = None,  # None: every trained step; fewer: respaced chain
+    cond: dict | None = None,
+    generator: torch.Generator | None = None,
+    callback=None,
+    progress: bool = True,
+    start_t: int | None = None,  # start from this time step (SDEdit); x_T is then x at start_t
+    timesteps: list | None = None,  # explicit descending time steps (overrides steps, start_t)
+    target: str = 'eps',
+    clip: float | None = None,
+) -> torch.Tensor:
     "Ancestral DDPM sampling (Ho et al. 2020, Algorithm 2) on the trained or a respaced chain."
-    def step(x, x0, eps, ab, abp, state): return ddpm_step(x, x0, ab, abp, _randn(x.shape, x, generator) if abp < 1 else None)
+
+    def step(x, x0, eps, ab, abp, state):
+        return ddpm_step(x, x0, ab, abp, _randn(x.shape, x, generator) if abp < 1 else None)
+
     ts = timesteps if timesteps is not None else respace(sched.T, steps, start_t)
-    return _loop(as_denoiser(model, sched, target, clip), x_T, sched, ts, step, cond, callback, progress, 'DDPM')
+    return _loop(
+        as_denoiser(model, sched, target, clip),
+        x_T,
+        sched,
+        ts,
+        step,
+        cond,
+        callback,
+        progress,
+        'DDPM',
+    )
 
 # %% ../nbs/05_diffusion.ipynb #eb171bb1
-def ddim_sample(model, x_T:torch.Tensor, sched:Schedule, steps:int|None=50, cond:dict|None=None,
-                generator:torch.Generator|None=None, callback=None, progress:bool=True,
-                eta:float=0., # 0: deterministic; 1: DDPM-like (DAMM)
-                start_t:int|None=None, timesteps:list|None=None, target:str='eps', clip:float|None=None)->torch.Tensor:
+def ddim_sample(
+    model,
+    x_T: torch.Tensor,
+    sched: Schedule,
+    steps: int | None = 50,
+    cond: dict | None = None,
+    generator: torch.Generator | None = None,
+    callback=None,
+    progress: bool = True,
+    eta: float = 0.0,  # 0: deterministic; 1: DDPM-like (DAMM)
+    start_t: int | None = None,
+    timesteps: list | None = None,
+    target: str = 'eps',
+    clip: float | None = None,
+) -> torch.Tensor:
     "DDIM sampling with η (Song et al. 2021, eq. 12) on a respaced subset of the trained time steps."
+
     def step(x, x0, eps, ab, abp, state):
-        return ddim_step(x, x0, eps, ab, abp, eta, _randn(x.shape, x, generator) if eta > 0 and abp < 1 else None)
+        return ddim_step(
+            x, x0, eps, ab, abp, eta, _randn(x.shape, x, generator) if eta > 0 and abp < 1 else None
+        )
+
     ts = timesteps if timesteps is not None else respace(sched.T, steps, start_t)
-    return _loop(as_denoiser(model, sched, target, clip), x_T, sched, ts, step, cond, callback, progress, 'DDIM')
+    return _loop(
+        as_denoiser(model, sched, target, clip),
+        x_T,
+        sched,
+        ts,
+        step,
+        cond,
+        callback,
+        progress,
+        'DDIM',
+    )
 
 # %% ../nbs/05_diffusion.ipynb #e53c3a9d
-def dpmpp_2m_sample(model, x_T:torch.Tensor, sched:Schedule, steps:int|None=20, cond:dict|None=None,
-                    generator:torch.Generator|None=None, callback=None, progress:bool=True,
-                    start_t:int|None=None, timesteps:list|None=None, target:str='eps', clip:float|None=None,
-                    spacing:str='logsnr' # time steps evenly in log-SNR (Lu et al. 2022) or 'time'
-                   )->torch.Tensor:
+def dpmpp_2m_sample(
+    model,
+    x_T: torch.Tensor,
+    sched: Schedule,
+    steps: int | None = 20,
+    cond: dict | None = None,
+    generator: torch.Generator | None = None,
+    callback=None,
+    progress: bool = True,
+    start_t: int | None = None,
+    timesteps: list | None = None,
+    target: str = 'eps',
+    clip: float | None = None,
+    spacing: str = 'logsnr',  # time steps evenly in log-SNR (Lu et al. 2022) or 'time'
+) -> torch.Tensor:
     "DPM-Solver++(2M) sampling (Lu et al. 2022, Algorithm 2), deterministic; `generator` is accepted for a uniform interface."
+
     def step(x, x0, eps, ab, abp, state):
         out = dpmpp_2m_step(x, x0, ab, abp, state.get('x0'), state.get('abar'))
         state.update(x0=x0, abar=ab)
         return out
+
     ts = timesteps if timesteps is not None else respace(sched, steps, start_t, spacing)
-    return _loop(as_denoiser(model, sched, target, clip), x_T, sched, ts, step, cond, callback, progress, 'DPM-Solver++')
+    return _loop(
+        as_denoiser(model, sched, target, clip),
+        x_T,
+        sched,
+        ts,
+        step,
+        cond,
+        callback,
+        progress,
+        'DPM-Solver++',
+    )
 
 # %% ../nbs/05_diffusion.ipynb #b855d411
 SAMPLERS = {'ddpm': ddpm_sample, 'ddim': ddim_sample, 'dpmpp_2m': dpmpp_2m_sample}
 
-def sample(model, x_T:torch.Tensor, sched:Schedule,
-           method:str='ddim', # 'ddpm', 'ddim' or 'dpmpp_2m'
-           steps:int|None=50, cond:dict|None=None, generator:torch.Generator|None=None, callback=None,
-           progress:bool=True, eta:float=0., start_t:int|None=None, timesteps:list|None=None,
-           target:str='eps', clip:float|None=None)->torch.Tensor:
+
+def sample(
+    model,
+    x_T: torch.Tensor,
+    sched: Schedule,
+    method: str = 'ddim',  # 'ddpm', 'ddim' or 'dpmpp_2m'
+    steps: int | None = 50,
+    cond: dict | None = None,
+    generator: torch.Generator | None = None,
+    callback=None,
+    progress: bool = True,
+    eta: float = 0.0,
+    start_t: int | None = None,
+    timesteps: list | None = None,
+    target: str = 'eps',
+    clip: float | None = None,
+) -> torch.Tensor:
     "Run the reverse process with the chosen sampler from x_T (at `start_t`, default T-1) to the data."
-    if method not in SAMPLERS: raise ValueError(f'unknown sampler {method!r}; use one of {list(SAMPLERS)}')
-    kw = dict(cond=cond, generator=generator, callback=callback, progress=progress, start_t=start_t, timesteps=timesteps, target=target, clip=clip)
-    if method == 'ddim': kw['eta'] = eta
+    if method not in SAMPLERS:
+        raise ValueError(f'unknown sampler {method!r}; use one of {list(SAMPLERS)}')
+    kw = dict(
+        cond=cond,
+        generator=generator,
+        callback=callback,
+        progress=progress,
+        start_t=start_t,
+        timesteps=timesteps,
+        target=target,
+        clip=clip,
+    )
+    if method == 'ddim':
+        kw['eta'] = eta
     return SAMPLERS[method](model, x_T, sched, steps, **kw)
 
 # %% ../nbs/05_diffusion.ipynb #c6bb46a1
-def sigma_to_t(sched:Schedule, sigma:float)->int:
+def sigma_to_t(sched: Schedule, sigma: float) -> int:
     "The time step whose noise-to-signal ratio √((1−ᾱ_t)/ᾱ_t) is closest to `sigma`."
     return int(((1 - sched.abar) / sched.abar).sqrt().sub(sigma).abs().argmin())
 
-def sdedit(model, y:torch.Tensor, # noisy images y = x0 + sigma*n
-           sched:Schedule, sigma:float, # noise level of y (data units)
-           method:str='ddim', steps:int|None=None, # default: every step from t down to 0
-           **kw)->torch.Tensor:
+
+def sdedit(
+    model,
+    y: torch.Tensor,  # noisy images y = x0 + sigma*n
+    sched: Schedule,
+    sigma: float,  # noise level of y (data units)
+    method: str = 'ddim',
+    steps: int | None = None,  # default: every step from t down to 0
+    **kw,
+) -> torch.Tensor:
     "Denoise `y` by running the reverse process from the time step matching its noise level (SDEdit, Meng et al. 2022)."
     t = sigma_to_t(sched, sigma)
-    return sample(model, math.sqrt(sched.abar_at(t)) * y, sched, method, steps or t + 1, start_t=t, **kw)
+    return sample(
+        model, math.sqrt(sched.abar_at(t)) * y, sched, method, steps or t + 1, start_t=t, **kw
+    )

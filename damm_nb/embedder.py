@@ -23,94 +23,149 @@ __all__ = ['EmbedderConfig', 'ResBlock', 'Encoder', 'Decoder', 'nearest_code', '
 @dataclass
 class EmbedderConfig:
     "Hyper-parameters of a `LatentEmbedder` and its loss; saved in every checkpoint."
-    kind:str='vqgan'           # 'vqgan' (the paper's) or 'vae' (KL-regularised)
-    in_ch:int=1                # image channels (1: gray; the paper's images are RGB, 3)
-    latent_ch:int=8            # latent channels (paper: 8)
-    ch:tuple=(32, 64, 128, 256) # channels per level; each level halves the size: down factor 2**len(ch) (paper: 16)
-    blocks:int=1               # residual blocks per level
-    groups:int=8               # GroupNorm groups (reduced to a divisor of the channels)
-    codebook_size:int=16384    # VQ codebook entries (paper: 16384)
-    commitment:float=0.25      # VQ commitment weight beta (paper: 0.25)
-    kl_weight:float=1e-6       # VAE: weight of the KL term
-    deep_supervision:bool=False # extra reconstruction heads at coarser decoder levels
-    l1_weight:float=1.0        # weight of the L1 term
-    ssim_weight:float=1.0      # weight of the (1 - SSIM) term
-    perceptual_weight:float=0.0 # weight of a pluggable perceptual loss (off: no LPIPS weights here)
-    gan_weight:float=0.0       # hinge-GAN weight (0: no GAN; paper: on)
-    gan_start:int=50_000       # step from which the GAN term is used (paper: 50k)
+
+    kind: str = 'vqgan'  # 'vqgan' (the paper's) or 'vae' (KL-regularised)
+    in_ch: int = 1  # image channels (1: gray; the paper's images are RGB, 3)
+    latent_ch: int = 8  # latent channels (paper: 8)
+    ch: tuple = (
+        32,
+        64,
+        128,
+        256,
+    )  # channels per level; each level halves the size: down factor 2**len(ch) (paper: 16)
+    blocks: int = 1  # residual blocks per level
+    groups: int = 8  # GroupNorm groups (reduced to a divisor of the channels)
+    codebook_size: int = 16384  # VQ codebook entries (paper: 16384)
+    commitment: float = 0.25  # VQ commitment weight beta (paper: 0.25)
+    kl_weight: float = 1e-6  # VAE: weight of the KL term
+    deep_supervision: bool = False  # extra reconstruction heads at coarser decoder levels
+    l1_weight: float = 1.0  # weight of the L1 term
+    ssim_weight: float = 1.0  # weight of the (1 - SSIM) term
+    perceptual_weight: float = (
+        0.0  # weight of a pluggable perceptual loss (off: no LPIPS weights here)
+    )
+    gan_weight: float = 0.0  # hinge-GAN weight (0: no GAN; paper: on)
+    gan_start: int = 50_000  # step from which the GAN term is used (paper: 50k)
+
     def __post_init__(self):
         self.ch = tuple(self.ch)
-        if self.kind not in ('vqgan', 'vae'): raise ValueError(f"EmbedderConfig.kind must be 'vqgan' or 'vae', got {self.kind!r}")
-        if len(self.ch) < 1: raise ValueError('EmbedderConfig.ch needs at least one level')
+        if self.kind not in ('vqgan', 'vae'):
+            raise ValueError(f"EmbedderConfig.kind must be 'vqgan' or 'vae', got {self.kind!r}")
+        if len(self.ch) < 1:
+            raise ValueError('EmbedderConfig.ch needs at least one level')
+
     @property
-    def down(self)->int: return 2**len(self.ch)
+    def down(self) -> int:
+        return 2 ** len(self.ch)
 
 # %% ../nbs/06_embedder.ipynb #fd6687fa
-def _gn(c:int, groups:int)->nn.GroupNorm: return nn.GroupNorm(math.gcd(groups, c), c)
+def _gn(c: int, groups: int) -> nn.GroupNorm:
+    return nn.GroupNorm(math.gcd(groups, c), c)
+
 
 class ResBlock(nn.Module):
     "GroupNorm–SiLU–conv residual block, with a 1×1 skip when the channels change."
-    def __init__(self, ci:int, co:int, groups:int=8):
+
+    def __init__(self, ci: int, co: int, groups: int = 8):
         super().__init__()
-        self.body = nn.Sequential(_gn(ci, groups), nn.SiLU(), nn.Conv2d(ci, co, 3, padding=1),
-                                  _gn(co, groups), nn.SiLU(), nn.Conv2d(co, co, 3, padding=1))
+        self.body = nn.Sequential(
+            _gn(ci, groups),
+            nn.SiLU(),
+            nn.Conv2d(ci, co, 3, padding=1),
+            _gn(co, groups),
+            nn.SiLU(),
+            nn.Conv2d(co, co, 3, padding=1),
+        )
         self.skip = nn.Identity() if ci == co else nn.Conv2d(ci, co, 1)
-    def forward(self, x): return self.skip(x) + self.body(x)
+
+    def forward(self, x):
+        return self.skip(x) + self.body(x)
 
 # %% ../nbs/06_embedder.ipynb #3802cd32
 class Encoder(nn.Module):
     "Image (B,in_ch,H,W) → features (B,out_ch,H/2**L,W/2**L)."
-    def __init__(self, in_ch:int, out_ch:int, ch:tuple, blocks:int=1, groups:int=8):
+
+    def __init__(self, in_ch: int, out_ch: int, ch: tuple, blocks: int = 1, groups: int = 8):
         super().__init__()
         self.inc = nn.Conv2d(in_ch, ch[0], 3, padding=1)
         layers, c = [], ch[0]
         for co in ch:
-            for _ in range(blocks): layers.append(ResBlock(c, co, groups)); c = co
+            for _ in range(blocks):
+                layers.append(ResBlock(c, co, groups))
+                c = co
             layers.append(nn.Conv2d(c, c, 3, stride=2, padding=1))
         self.body = nn.Sequential(*layers)
-        self.out = nn.Sequential(ResBlock(c, c, groups), _gn(c, groups), nn.SiLU(), nn.Conv2d(c, out_ch, 3, padding=1))
-    def forward(self, x): return self.out(self.body(self.inc(x)))
+        self.out = nn.Sequential(
+            ResBlock(c, c, groups), _gn(c, groups), nn.SiLU(), nn.Conv2d(c, out_ch, 3, padding=1)
+        )
+
+    def forward(self, x):
+        return self.out(self.body(self.inc(x)))
 
 # %% ../nbs/06_embedder.ipynb #ffb02c73
 class Decoder(nn.Module):
     "Latent (B,in_ch,h,w) → image (B,out_ch,h·2**L,w·2**L), plus coarser images if `deep`."
-    def __init__(self, in_ch:int, out_ch:int, ch:tuple, blocks:int=1, groups:int=8, deep:bool=False):
+
+    def __init__(
+        self,
+        in_ch: int,
+        out_ch: int,
+        ch: tuple,
+        blocks: int = 1,
+        groups: int = 8,
+        deep: bool = False,
+    ):
         super().__init__()
         c = ch[-1]
         self.inc = nn.Sequential(nn.Conv2d(in_ch, c, 3, padding=1), ResBlock(c, c, groups))
         self.levels, self.heads = nn.ModuleList(), nn.ModuleList()
         for co in reversed(ch):
             lv = [ResBlock(c if i == 0 else co, co, groups) for i in range(blocks)]
-            self.levels.append(nn.Sequential(*lv, nn.Upsample(scale_factor=2, mode='nearest'), nn.Conv2d(co, co, 3, padding=1)))
-            self.heads.append(nn.Conv2d(co, out_ch, 1) if deep else nn.Identity()); c = co
+            self.levels.append(
+                nn.Sequential(
+                    *lv,
+                    nn.Upsample(scale_factor=2, mode='nearest'),
+                    nn.Conv2d(co, co, 3, padding=1),
+                )
+            )
+            self.heads.append(nn.Conv2d(co, out_ch, 1) if deep else nn.Identity())
+            c = co
         self.out = nn.Sequential(_gn(c, groups), nn.SiLU(), nn.Conv2d(c, out_ch, 3, padding=1))
         self.deep = deep
+
     def forward(self, z):
         h, side = self.inc(z), []
         for lv, hd in zip(self.levels, self.heads):
             h = lv(h)
-            if self.deep: side.append(hd(h))
+            if self.deep:
+                side.append(hd(h))
         return self.out(h), side[:-1]  # the finest side output duplicates the main one's resolution
 
 # %% ../nbs/06_embedder.ipynb #9080fc1e
-def nearest_code(z:torch.Tensor, # (N, C) latent vectors
-                 codebook:torch.Tensor, # (K, C) code vectors
-                 chunk:int=2**22 # most distances held at once
-                )->torch.Tensor:
+def nearest_code(
+    z: torch.Tensor,  # (N, C) latent vectors
+    codebook: torch.Tensor,  # (K, C) code vectors
+    chunk: int = 2**22,  # most distances held at once
+) -> torch.Tensor:
     "Index (N,) of the nearest codebook vector for each row of `z` (squared Euclidean), computed in chunks."
     e2 = (codebook * codebook).sum(1)
     rows = max(1, chunk // codebook.shape[0])
-    out = [torch.argmin(e2 - 2 * zc @ codebook.T, dim=1) for zc in z.split(rows)]  # |z|^2 is constant per row
+    out = [
+        torch.argmin(e2 - 2 * zc @ codebook.T, dim=1) for zc in z.split(rows)
+    ]  # |z|^2 is constant per row
     return torch.cat(out) if out else z.new_zeros(0, dtype=torch.long)
 
 # %% ../nbs/06_embedder.ipynb #cfc20778
 class VectorQuantizer(nn.Module):
     "Codebook quantisation with straight-through gradients and commitment loss (van den Oord et al. 2017)."
-    def __init__(self, K:int, C:int, beta:float=0.25):
+
+    def __init__(self, K: int, C: int, beta: float = 0.25):
         super().__init__()
-        self.codebook = nn.Embedding(K, C); nn.init.uniform_(self.codebook.weight, -1 / K, 1 / K)
+        self.codebook = nn.Embedding(K, C)
+        nn.init.uniform_(self.codebook.weight, -1 / K, 1 / K)
         self.beta = beta
-    def forward(self, z:torch.Tensor): # (B,C,H,W)
+
+    def forward(self, z: torch.Tensor):  # (B,C,H,W)
         B, C, H, W = z.shape
         flat = z.permute(0, 2, 3, 1).reshape(-1, C)
         idx = nearest_code(flat.detach(), self.codebook.weight.detach())
@@ -121,162 +176,236 @@ class VectorQuantizer(nn.Module):
 # %% ../nbs/06_embedder.ipynb #a9422d00
 class LatentEmbedder(nn.Module):
     "Per-modality latent autoencoder: VQ-GAN or KL-VAE per `EmbedderConfig`."
-    def __init__(self, cfg:EmbedderConfig|None=None):
+
+    def __init__(self, cfg: EmbedderConfig | None = None):
         super().__init__()
         self.cfg = cfg = cfg or EmbedderConfig()
         zc = cfg.latent_ch * (2 if cfg.kind == 'vae' else 1)
         self.encoder = Encoder(cfg.in_ch, zc, cfg.ch, cfg.blocks, cfg.groups)
-        self.decoder = Decoder(cfg.latent_ch, cfg.in_ch, cfg.ch, cfg.blocks, cfg.groups, cfg.deep_supervision)
-        self.quantizer = VectorQuantizer(cfg.codebook_size, cfg.latent_ch, cfg.commitment) if cfg.kind == 'vqgan' else None
-    def moments(self, x)->tuple[torch.Tensor, torch.Tensor]:
+        self.decoder = Decoder(
+            cfg.latent_ch, cfg.in_ch, cfg.ch, cfg.blocks, cfg.groups, cfg.deep_supervision
+        )
+        self.quantizer = (
+            VectorQuantizer(cfg.codebook_size, cfg.latent_ch, cfg.commitment)
+            if cfg.kind == 'vqgan'
+            else None
+        )
+
+    def moments(self, x) -> tuple[torch.Tensor, torch.Tensor]:
         "VAE posterior mean and log-variance (clamped to [-30, 20])."
         m, lv = self.encoder(x).chunk(2, dim=1)
-        return m, lv.clamp(-30., 20.)
-    def encode(self, x:torch.Tensor)->torch.Tensor:
+        return m, lv.clamp(-30.0, 20.0)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
         "Latent of `x`: pre-quantisation latent (VQ-GAN) or posterior mean (VAE)."
         return self.encoder(x) if self.quantizer is not None else self.moments(x)[0]
-    def decode(self, z:torch.Tensor, quantize:bool=True)->torch.Tensor:
+
+    def decode(self, z: torch.Tensor, quantize: bool = True) -> torch.Tensor:
         "Image from latent `z` (VQ-GAN: quantised first unless `quantize=False`)."
-        if self.quantizer is not None and quantize: z = self.quantizer(z)[0]
+        if self.quantizer is not None and quantize:
+            z = self.quantizer(z)[0]
         return self.decoder(z)[0]
+
     @property
-    def last_layer(self)->torch.Tensor:
+    def last_layer(self) -> torch.Tensor:
         "Weight of the decoder's last convolution (for the adaptive GAN weight)."
         return self.decoder.out[-1].weight
 
 # %% ../nbs/06_embedder.ipynb #e260a831
-def kl_std_normal(mean:torch.Tensor, logvar:torch.Tensor)->torch.Tensor:
+def kl_std_normal(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     "KL(N(mean, exp(logvar)) ‖ N(0, 1)) summed over all but the batch dim, averaged over the batch."
-    kl = 0.5 * (mean.pow(2) + logvar.exp() - 1. - logvar)
+    kl = 0.5 * (mean.pow(2) + logvar.exp() - 1.0 - logvar)
     return kl.flatten(1).sum(1).mean()
 
-def _forward(self:LatentEmbedder, x:torch.Tensor, generator:torch.Generator|None=None):
+
+def _forward(self: LatentEmbedder, x: torch.Tensor, generator: torch.Generator | None = None):
     "Training path: (x_hat, aux) with aux['vq'] or aux['kl'], aux['deep'] (list of coarse images)."
     if self.quantizer is not None:
-        zq, vq_loss, idx = self.quantizer(self.encoder(x)); aux = {'vq': vq_loss, 'codes': idx}
+        zq, vq_loss, idx = self.quantizer(self.encoder(x))
+        aux = {'vq': vq_loss, 'codes': idx}
     else:
         m, lv = self.moments(x)
-        eps = torch.randn(m.shape, generator=generator, device=m.device, dtype=m.dtype) if generator is not None else torch.randn_like(m)
+        eps = (
+            torch.randn(m.shape, generator=generator, device=m.device, dtype=m.dtype)
+            if generator is not None
+            else torch.randn_like(m)
+        )
         zq = m + (0.5 * lv).exp() * eps if self.training else m
         aux = {'kl': kl_std_normal(m, lv)}
     x_hat, side = self.decoder(zq)
     aux['deep'] = side
     return x_hat, aux
+
+
 LatentEmbedder.forward = _forward
 
 # %% ../nbs/06_embedder.ipynb #de3f1210
-def gaussian_window(size:int=11, sigma:float=1.5, dtype=torch.float32, device=None)->torch.Tensor:
+def gaussian_window(
+    size: int = 11, sigma: float = 1.5, dtype=torch.float32, device=None
+) -> torch.Tensor:
     "Normalised 1-D Gaussian window of `size` taps."
     r = torch.arange(size, dtype=dtype, device=device) - (size - 1) / 2
-    w = torch.exp(-r**2 / (2 * sigma**2)); return w / w.sum()
+    w = torch.exp(-(r**2) / (2 * sigma**2))
+    return w / w.sum()
 
-def ssim(x:torch.Tensor, # (B,C,H,W) images
-         y:torch.Tensor, # (B,C,H,W) images, same shape
-         data_range:float=2.0, # max − min of the data (2 for [-1,1])
-         size:int=11, sigma:float=1.5, K1:float=0.01, K2:float=0.03,
-         reduce:bool=True # mean over everything, else one value per image
-        )->torch.Tensor:
+
+def ssim(
+    x: torch.Tensor,  # (B,C,H,W) images
+    y: torch.Tensor,  # (B,C,H,W) images, same shape
+    data_range: float = 2.0,  # max − min of the data (2 for [-1,1])
+    size: int = 11,
+    sigma: float = 1.5,
+    K1: float = 0.01,
+    K2: float = 0.03,
+    reduce: bool = True,  # mean over everything, else one value per image
+) -> torch.Tensor:
     "Differentiable mean SSIM with a Gaussian window over valid positions (Wang et al. 2004)."
-    if min(x.shape[-2:]) < size: raise ValueError(f'ssim: images {tuple(x.shape[-2:])} are smaller than the {size}×{size} window')
-    C = x.shape[1]; w = gaussian_window(size, sigma, x.dtype, x.device)
+    if min(x.shape[-2:]) < size:
+        raise ValueError(
+            f'ssim: images {tuple(x.shape[-2:])} are smaller than the {size}×{size} window'
+        )
+    C = x.shape[1]
+    w = gaussian_window(size, sigma, x.dtype, x.device)
     wh, ww = w.view(1, 1, 1, -1).repeat(C, 1, 1, 1), w.view(1, 1, -1, 1).repeat(C, 1, 1, 1)
     filt = lambda o: F.conv2d(F.conv2d(o, wh, groups=C), ww, groups=C)
     mx, my = filt(x), filt(y)
     vx, vy, cxy = filt(x * x) - mx**2, filt(y * y) - my**2, filt(x * y) - mx * my
-    c1, c2 = (K1 * data_range)**2, (K2 * data_range)**2
+    c1, c2 = (K1 * data_range) ** 2, (K2 * data_range) ** 2
     s = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx**2 + my**2 + c1) * (vx + vy + c2))
     return s.mean() if reduce else s.flatten(1).mean(1)
 
 # %% ../nbs/06_embedder.ipynb #b21c5637
 class PatchDiscriminator(nn.Module):
     "PatchGAN discriminator (Isola et al. 2017): a map of real/fake logits."
-    def __init__(self, in_ch:int=1, ch:int=64, layers:int=3):
+
+    def __init__(self, in_ch: int = 1, ch: int = 64, layers: int = 3):
         super().__init__()
         mods, c = [nn.Conv2d(in_ch, ch, 4, 2, 1), nn.LeakyReLU(0.2)], ch
         for i in range(1, layers + 1):
-            co = ch * min(2**i, 8); s = 2 if i < layers else 1
-            mods += [nn.Conv2d(c, co, 4, s, 1, bias=False), nn.BatchNorm2d(co), nn.LeakyReLU(0.2)]; c = co
+            co = ch * min(2**i, 8)
+            s = 2 if i < layers else 1
+            mods += [nn.Conv2d(c, co, 4, s, 1, bias=False), nn.BatchNorm2d(co), nn.LeakyReLU(0.2)]
+            c = co
         mods.append(nn.Conv2d(c, 1, 4, 1, 1))
         self.net = nn.Sequential(*mods)
-    def forward(self, x): return self.net(x)
 
-def hinge_d_loss(real:torch.Tensor, fake:torch.Tensor)->torch.Tensor:
+    def forward(self, x):
+        return self.net(x)
+
+
+def hinge_d_loss(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
     "Hinge loss of the discriminator on real and fake logits."
-    return 0.5 * (F.relu(1. - real).mean() + F.relu(1. + fake).mean())
+    return 0.5 * (F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean())
 
 # %% ../nbs/06_embedder.ipynb #085c1951
-def adaptive_gan_weight(rec_loss:torch.Tensor, g_loss:torch.Tensor, last_layer:torch.Tensor, max_w:float=1e4)->torch.Tensor:
+def adaptive_gan_weight(
+    rec_loss: torch.Tensor, g_loss: torch.Tensor, last_layer: torch.Tensor, max_w: float = 1e4
+) -> torch.Tensor:
     "Esser et al. (2021) eq. 7: ‖∇rec‖ / (‖∇gan‖ + 1e-4) at `last_layer`, clamped, detached."
     gr = torch.autograd.grad(rec_loss, last_layer, retain_graph=True)[0]
     gg = torch.autograd.grad(g_loss, last_layer, retain_graph=True)[0]
-    return (gr.norm() / (gg.norm() + 1e-4)).clamp(0., max_w).detach()
+    return (gr.norm() / (gg.norm() + 1e-4)).clamp(0.0, max_w).detach()
 
-def recon_loss(x_hat:torch.Tensor, x:torch.Tensor, cfg:EmbedderConfig)->torch.Tensor:
+
+def recon_loss(x_hat: torch.Tensor, x: torch.Tensor, cfg: EmbedderConfig) -> torch.Tensor:
     "cfg.l1_weight·L1 + cfg.ssim_weight·(1 − SSIM) (SSIM skipped below an 11-pixel side)."
     l = cfg.l1_weight * (x_hat - x).abs().mean()
-    if cfg.ssim_weight and min(x.shape[-2:]) >= 11: l = l + cfg.ssim_weight * (1. - ssim(x_hat, x, data_range=2.))
+    if cfg.ssim_weight and min(x.shape[-2:]) >= 11:
+        l = l + cfg.ssim_weight * (1.0 - ssim(x_hat, x, data_range=2.0))
     return l
 
 # %% ../nbs/06_embedder.ipynb #4bbbf694
-def embedder_loss(model:LatentEmbedder, x:torch.Tensor, # clean images in [-1,1]
-                  x_hat:torch.Tensor, aux:dict, # outputs of `model(x)`
-                  step:int=0, # global step (for `gan_start`)
-                  disc:nn.Module|None=None, # discriminator, used if cfg.gan_weight > 0
-                  perceptual:Callable|None=None # perceptual(x_hat, x) -> scalar, used if cfg.perceptual_weight > 0
-                 )->tuple[torch.Tensor, dict]:
+def embedder_loss(
+    model: LatentEmbedder,
+    x: torch.Tensor,  # clean images in [-1,1]
+    x_hat: torch.Tensor,
+    aux: dict,  # outputs of `model(x)`
+    step: int = 0,  # global step (for `gan_start`)
+    disc: nn.Module | None = None,  # discriminator, used if cfg.gan_weight > 0
+    perceptual: Callable
+    | None = None,  # perceptual(x_hat, x) -> scalar, used if cfg.perceptual_weight > 0
+) -> tuple[torch.Tensor, dict]:
     "Generator-side loss of a `LatentEmbedder` and a dict of its terms (floats)."
     cfg = model.cfg
     rec = recon_loss(x_hat, x, cfg)
-    for o in aux.get('deep', []): rec = rec + recon_loss(o, F.adaptive_avg_pool2d(x, o.shape[-2:]), cfg) / len(aux['deep'])
-    if perceptual is not None and cfg.perceptual_weight: rec = rec + cfg.perceptual_weight * perceptual(x_hat, x).mean()
+    for o in aux.get('deep', []):
+        rec = rec + recon_loss(o, F.adaptive_avg_pool2d(x, o.shape[-2:]), cfg) / len(aux['deep'])
+    if perceptual is not None and cfg.perceptual_weight:
+        rec = rec + cfg.perceptual_weight * perceptual(x_hat, x).mean()
     reg = aux['vq'] if 'vq' in aux else cfg.kl_weight * aux['kl']
     logs = {'rec': rec.item(), 'vq' if 'vq' in aux else 'kl': (aux.get('vq', aux.get('kl'))).item()}
     loss = rec + reg
     if disc is not None and cfg.gan_weight and step >= cfg.gan_start:
         g = -disc(x_hat).mean()
-        w = adaptive_gan_weight(rec, g, model.last_layer) if model.training else x.new_tensor(0.)
-        loss = loss + cfg.gan_weight * w * g; logs.update(g=g.item(), gan_w=w.item())
+        w = adaptive_gan_weight(rec, g, model.last_layer) if model.training else x.new_tensor(0.0)
+        loss = loss + cfg.gan_weight * w * g
+        logs.update(g=g.item(), gan_w=w.item())
     logs['loss'] = loss.item()
     return loss, logs
 
 # %% ../nbs/06_embedder.ipynb #faf1466b
-def _images(batch, key:str|None=None)->torch.Tensor:
+def _images(batch, key: str | None = None) -> torch.Tensor:
     "The image tensor of a batch: a tensor, the first item of a tuple/list, or `batch[key]` of a dict."
     if isinstance(batch, dict):
-        if key is None: raise ValueError(f'batch is a dict with keys {sorted(batch)}: pass key= to pick the modality')
-        if key not in batch: raise KeyError(f'modality {key!r} not in batch (keys {sorted(batch)})')
+        if key is None:
+            raise ValueError(
+                f'batch is a dict with keys {sorted(batch)}: pass key= to pick the modality'
+            )
+        if key not in batch:
+            raise KeyError(f'modality {key!r} not in batch (keys {sorted(batch)})')
         return batch[key]
     return batch[0] if isinstance(batch, (tuple, list)) else batch
 
 # %% ../nbs/06_embedder.ipynb #d72de860
-def fit_embedder(model:LatentEmbedder, batches, # iterable of batches (tensors, tuples or dicts), cycled
-                 steps:int=100, lr:float=1e-3, key:str|None=None, # dict key of the modality
-                 disc:nn.Module|None=None, perceptual:Callable|None=None, device=None)->list[dict]:
+def fit_embedder(
+    model: LatentEmbedder,
+    batches,  # iterable of batches (tensors, tuples or dicts), cycled
+    steps: int = 100,
+    lr: float = 1e-3,
+    key: str | None = None,  # dict key of the modality
+    disc: nn.Module | None = None,
+    perceptual: Callable | None = None,
+    device=None,
+) -> list[dict]:
     "Train `model` for `steps` steps; return the per-step loss logs."
     device = device or next(model.parameters()).device
     opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.5, 0.9))
-    dopt = torch.optim.Adam(disc.parameters(), lr=lr, betas=(0.5, 0.9)) if disc is not None else None
+    dopt = (
+        torch.optim.Adam(disc.parameters(), lr=lr, betas=(0.5, 0.9)) if disc is not None else None
+    )
     hist, it, model = [], iter(()), model.train()
     for step in range(steps):
-        try: b = next(it)
-        except StopIteration: it = iter(batches); b = next(it)
+        try:
+            b = next(it)
+        except StopIteration:
+            it = iter(batches)
+            b = next(it)
         x = _images(b, key).to(device)
         x_hat, aux = model(x)
         loss, logs = embedder_loss(model, x, x_hat, aux, step, disc, perceptual)
-        opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
         if dopt is not None and model.cfg.gan_weight and step >= model.cfg.gan_start:
-            dl = hinge_d_loss(disc(x), disc(x_hat.detach())); dopt.zero_grad(set_to_none=True); dl.backward(); dopt.step()
+            dl = hinge_d_loss(disc(x), disc(x_hat.detach()))
+            dopt.zero_grad(set_to_none=True)
+            dl.backward()
+            dopt.step()
             logs['d'] = dl.item()
         hist.append(logs)
     return hist
 
 # %% ../nbs/06_embedder.ipynb #e40b580f
 @torch.no_grad()
-def reconstruction_metrics(embedder:LatentEmbedder, loader, # iterable of batches in [-1,1]
-                           key:str|None=None, # dict key of the modality, for dict batches
-                           device=None)->dict:
+def reconstruction_metrics(
+    embedder: LatentEmbedder,
+    loader,  # iterable of batches in [-1,1]
+    key: str | None = None,  # dict key of the modality, for dict batches
+    device=None,
+) -> dict:
     "Mean PSNR (dB) and SSIM of `embedder`'s reconstructions (data range 2); also `n`, the images seen."
     from skimage.metrics import structural_similarity
+
     device = device or next(embedder.parameters()).device
     was, psnr, ss = embedder.training, [], []
     embedder.eval()
@@ -284,38 +413,63 @@ def reconstruction_metrics(embedder:LatentEmbedder, loader, # iterable of batche
         x = _images(b, key).to(device)
         xh = embedder.decode(embedder.encode(x)).clamp(-1, 1)
         mse = (xh - x).pow(2).flatten(1).mean(1).clamp_min(1e-12)
-        psnr += (10 * torch.log10(4. / mse)).tolist()
+        psnr += (10 * torch.log10(4.0 / mse)).tolist()
         for a, r in zip(x.double().cpu().numpy(), xh.double().cpu().numpy()):
-            ss.append(structural_similarity(a, r, gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=2., channel_axis=0))
+            ss.append(
+                structural_similarity(
+                    a,
+                    r,
+                    gaussian_weights=True,
+                    sigma=1.5,
+                    use_sample_covariance=False,
+                    data_range=2.0,
+                    channel_axis=0,
+                )
+            )
     embedder.train(was)
     return {'psnr': float(np.mean(psnr)), 'ssim': float(np.mean(ss)), 'n': len(ss)}
 
 # %% ../nbs/06_embedder.ipynb #318134f7
-def save_embedder(path, # file to write (atomically)
-                  model:LatentEmbedder, **extra):
+def save_embedder(
+    path,  # file to write (atomically)
+    model: LatentEmbedder,
+    **extra,
+):
     "Save `model`'s weights and `EmbedderConfig` to `path`."
     save_checkpoint(path, model.state_dict(), model.cfg, **extra)
 
-def load_embedder(path, map_location='cpu')->LatentEmbedder:
+
+def load_embedder(path, map_location='cpu') -> LatentEmbedder:
     "Rebuild a `LatentEmbedder` from a checkpoint written by `save_embedder` (in eval mode)."
     ck = load_checkpoint(path, EmbedderConfig, map_location)
-    m = LatentEmbedder(ck['config']); m.load_state_dict(ck['state_dict'])
+    m = LatentEmbedder(ck['config'])
+    m.load_state_dict(ck['state_dict'])
     return m.eval()
 
 # %% ../nbs/06_embedder.ipynb #53ef7c1a
-def demo_images(n:int, size:int=32, seed:int=0)->torch.Tensor:
+def demo_images(n: int, size: int = 32, seed: int = 0) -> torch.Tensor:
     "`n` gray test images (B,1,size,size) in [-1,1]: half Shepp–Logan crops, half smoothed binary blobs."
     from skimage.data import shepp_logan_phantom, binary_blobs
     from skimage.filters import gaussian
     from skimage.transform import resize
+
     rng, out = np.random.default_rng(seed), []
     sl = shepp_logan_phantom()
     for i in range(n):
         if i % 2 == 0:
-            c = int(rng.integers(size * 3, sl.shape[0] + 1)); y, x = rng.integers(0, sl.shape[0] - c + 1, 2)
-            im = resize(sl[y:y + c, x:x + c], (size, size), anti_aliasing=True)
+            c = int(rng.integers(size * 3, sl.shape[0] + 1))
+            y, x = rng.integers(0, sl.shape[0] - c + 1, 2)
+            im = resize(sl[y : y + c, x : x + c], (size, size), anti_aliasing=True)
         else:
-            im = gaussian(binary_blobs(size, blob_size_fraction=0.2, volume_fraction=0.4, rng=int(rng.integers(1 << 30))).astype(float), 1.)
+            im = gaussian(
+                binary_blobs(
+                    size,
+                    blob_size_fraction=0.2,
+                    volume_fraction=0.4,
+                    rng=int(rng.integers(1 << 30)),
+                ).astype(float),
+                1.0,
+            )
         lo, hi = im.min(), im.max()
         out.append((im - lo) / (hi - lo + 1e-8) * 2 - 1)
     return torch.tensor(np.stack(out)[:, None], dtype=torch.float32)

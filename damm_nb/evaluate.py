@@ -25,232 +25,355 @@ __all__ = ['to_numpy', 'mse', 'mae', 'psnr', 'ssim', 'to_mask', 'dice', 'voxel_v
            'plot_calibration', 'run_benchmark']
 
 # %% ../nbs/10_evaluation.ipynb #89b8669e
-def to_numpy(x)->np.ndarray:
+def to_numpy(x) -> np.ndarray:
     "A float64 numpy copy of `x` (numpy array, torch tensor on any device, or nested list)."
-    if isinstance(x, torch.Tensor): x = x.detach().to('cpu', torch.float64).numpy()
+    if isinstance(x, torch.Tensor):
+        x = x.detach().to('cpu', torch.float64).numpy()
     return np.asarray(x, dtype=np.float64)
 
-def _pair(pred, target)->tuple[np.ndarray, np.ndarray]:
+
+def _pair(pred, target) -> tuple[np.ndarray, np.ndarray]:
     "Both inputs as float64 arrays with a leading batch axis, checked to match."
     p, t = to_numpy(pred), to_numpy(target)
-    if p.shape != t.shape: raise ValueError(f'pred shape {p.shape} != target shape {t.shape}')
-    if p.ndim < 2: raise ValueError(f'need at least a 2-D image, got shape {p.shape}')
+    if p.shape != t.shape:
+        raise ValueError(f'pred shape {p.shape} != target shape {t.shape}')
+    if p.ndim < 2:
+        raise ValueError(f'need at least a 2-D image, got shape {p.shape}')
     return (p[None], t[None]) if p.ndim == 2 else (p, t)
 
 # %% ../nbs/10_evaluation.ipynb #fabb6be6
-def mse(pred, target)->np.ndarray:
+def mse(pred, target) -> np.ndarray:
     "Mean squared error per image."
     p, t = _pair(pred, target)
-    return ((p - t)**2).reshape(len(p), -1).mean(1)
+    return ((p - t) ** 2).reshape(len(p), -1).mean(1)
 
-def mae(pred, target)->np.ndarray:
+
+def mae(pred, target) -> np.ndarray:
     "Mean absolute error per image."
     p, t = _pair(pred, target)
     return np.abs(p - t).reshape(len(p), -1).mean(1)
 
-def psnr(pred, target,
-         data_range:float=2.0 # width of the intensity interval: 2.0 for images in [-1, 1]
-        )->np.ndarray:
+
+def psnr(
+    pred,
+    target,
+    data_range: float = 2.0,  # width of the intensity interval: 2.0 for images in [-1, 1]
+) -> np.ndarray:
     "Peak signal-to-noise ratio 10·log10(data_range² / MSE) per image, in dB (+inf where MSE is 0)."
     e = mse(pred, target)
-    with np.errstate(divide='ignore'): return 10 * np.log10(data_range**2 / e)
+    with np.errstate(divide='ignore'):
+        return 10 * np.log10(data_range**2 / e)
 
 # %% ../nbs/10_evaluation.ipynb #7c89b786
-def ssim(pred, target,
-         data_range:float=2.0, # width of the intensity interval: 2.0 for images in [-1, 1]
-         gaussian_weights:bool=True, # Gaussian window (Wang et al. 2004) rather than a uniform 7x7 one
-         sigma:float=1.5, # std of the Gaussian window
-         use_sample_covariance:bool=False, # False: population covariances, as in Wang et al.
-         **kwargs # passed on to skimage.metrics.structural_similarity (win_size, K1, K2)
-        )->np.ndarray:
+def ssim(
+    pred,
+    target,
+    data_range: float = 2.0,  # width of the intensity interval: 2.0 for images in [-1, 1]
+    gaussian_weights: bool = True,  # Gaussian window (Wang et al. 2004) rather than a uniform 7x7 one
+    sigma: float = 1.5,  # std of the Gaussian window
+    use_sample_covariance: bool = False,  # False: population covariances, as in Wang et al.
+    **kwargs,  # passed on to skimage.metrics.structural_similarity (win_size, K1, K2)
+) -> np.ndarray:
     "Structural similarity per image, by `skimage.metrics.structural_similarity` with the settings stated."
     p, t = _pair(pred, target)
-    win = 2*int(3.5*sigma + 0.5) + 1 if gaussian_weights else kwargs.get('win_size', 7)
+    win = 2 * int(3.5 * sigma + 0.5) + 1 if gaussian_weights else kwargs.get('win_size', 7)
     ch = None
-    if p.ndim > 3:  # (B, C, H, W) or (B, C, D, H, W): a single channel is dropped, several are averaged
-        if p.shape[1] == 1: p, t = p[:, 0], t[:, 0]
-        else: ch = 0
+    if (
+        p.ndim > 3
+    ):  # (B, C, H, W) or (B, C, D, H, W): a single channel is dropped, several are averaged
+        if p.shape[1] == 1:
+            p, t = p[:, 0], t[:, 0]
+        else:
+            ch = 0
     if min(p.shape[2:] if ch == 0 else p.shape[1:]) < win:
-        raise ValueError(f'SSIM with a {win}-pixel window needs every spatial side >= {win}; got image shape {p.shape[1:]}')
-    kw = dict(data_range=data_range, gaussian_weights=gaussian_weights, sigma=sigma,
-              use_sample_covariance=use_sample_covariance, channel_axis=ch, **kwargs)
+        raise ValueError(
+            f'SSIM with a {win}-pixel window needs every spatial side >= {win}; got image shape {p.shape[1:]}'
+        )
+    kw = dict(
+        data_range=data_range,
+        gaussian_weights=gaussian_weights,
+        sigma=sigma,
+        use_sample_covariance=use_sample_covariance,
+        channel_axis=ch,
+        **kwargs,
+    )
     return np.array([structural_similarity(a, b, **kw) for a, b in zip(p, t)])
 
 # %% ../nbs/10_evaluation.ipynb #f1d6d473
-def to_mask(x, threshold:float=0.0)->np.ndarray:
+def to_mask(x, threshold: float = 0.0) -> np.ndarray:
     "Boolean mask with a leading batch axis: `x` itself if boolean, else `x > threshold`."
     a = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
     m = a if a.dtype == bool else a > threshold
     return m[None] if m.ndim == 2 else m
 
-def dice(pred, target,
-         threshold:float=0.0 # tumour where value > threshold (ignored for boolean masks)
-        )->np.ndarray:
+
+def dice(
+    pred,
+    target,
+    threshold: float = 0.0,  # tumour where value > threshold (ignored for boolean masks)
+) -> np.ndarray:
     "Dice overlap 2|A∩B|/(|A|+|B|) per image (1.0 when both masks are empty)."
     p, t = to_mask(pred, threshold), to_mask(target, threshold)
-    if p.shape != t.shape: raise ValueError(f'pred mask shape {p.shape} != target mask shape {t.shape}')
+    if p.shape != t.shape:
+        raise ValueError(f'pred mask shape {p.shape} != target mask shape {t.shape}')
     p, t = p.reshape(len(p), -1), t.reshape(len(t), -1)
     inter, tot = (p & t).sum(1), p.sum(1) + t.sum(1)
     return np.where(tot == 0, 1.0, 2 * inter / np.maximum(tot, 1))
 
 # %% ../nbs/10_evaluation.ipynb #b5e84ad8
-def voxel_volume(spacing, n:int)->np.ndarray:
+def voxel_volume(spacing, n: int) -> np.ndarray:
     "Voxel volume (product of `spacing`) for each of `n` images; `spacing` is one tuple or one per image."
     s = to_numpy(spacing)
-    if s.ndim == 1: s = np.broadcast_to(s, (n, len(s)))
-    if s.shape[0] != n: raise ValueError(f'spacing has {s.shape[0]} rows for {n} images')
+    if s.ndim == 1:
+        s = np.broadcast_to(s, (n, len(s)))
+    if s.shape[0] != n:
+        raise ValueError(f'spacing has {s.shape[0]} rows for {n} images')
     return s.prod(1)
 
-def volume_error(pred, target,
-                 threshold:float=0.0, # tumour where value > threshold (ignored for boolean masks)
-                 spacing=None, # voxel size in mm: a tuple, or one tuple per image (B, k); None: 1 per voxel
-                 relative:bool=False # divide by the true volume (NaN where it is 0)
-                )->np.ndarray:
+
+def volume_error(
+    pred,
+    target,
+    threshold: float = 0.0,  # tumour where value > threshold (ignored for boolean masks)
+    spacing=None,  # voxel size in mm: a tuple, or one tuple per image (B, k); None: 1 per voxel
+    relative: bool = False,  # divide by the true volume (NaN where it is 0)
+) -> np.ndarray:
     "Signed tumour-volume error (predicted − true) per image, in mm³ (or relative to the true volume)."
     p, t = to_mask(pred, threshold), to_mask(target, threshold)
-    if p.shape != t.shape: raise ValueError(f'pred mask shape {p.shape} != target mask shape {t.shape}')
+    if p.shape != t.shape:
+        raise ValueError(f'pred mask shape {p.shape} != target mask shape {t.shape}')
     vox = np.ones(len(p)) if spacing is None else voxel_volume(spacing, len(p))
     vp, vt = p.reshape(len(p), -1).sum(1) * vox, t.reshape(len(t), -1).sum(1) * vox
-    if not relative: return vp - vt
-    with np.errstate(divide='ignore', invalid='ignore'): return np.where(vt > 0, (vp - vt) / vt, np.nan)
+    if not relative:
+        return vp - vt
+    with np.errstate(divide='ignore', invalid='ignore'):
+        return np.where(vt > 0, (vp - vt) / vt, np.nan)
 
 # %% ../nbs/10_evaluation.ipynb #0111315c
 _IMAGE_METRICS = {'mse': mse, 'mae': mae, 'psnr': psnr, 'ssim': ssim}
 
-def evaluate_batch(pred, target, # images (see Conventions)
-                   metrics:Iterable[str]=('mse', 'mae', 'psnr', 'ssim'), # any of mse, mae, psnr, ssim
-                   data_range:float=2.0, # for psnr and ssim
-                   pred_mask=None, target_mask=None, # tumour masks: adds dice and vol_err columns
-                   threshold:float=0.0, # mask threshold (see `dice`)
-                   spacing=None, # voxel size in mm for vol_err (see `volume_error`)
-                   names:Iterable[str]|None=None, # one name per image: a `name` column
-                   **columns # constant columns, e.g. method='unet'
-                  )->pd.DataFrame:
+
+def evaluate_batch(
+    pred,
+    target,  # images (see Conventions)
+    metrics: Iterable[str] = ('mse', 'mae', 'psnr', 'ssim'),  # any of mse, mae, psnr, ssim
+    data_range: float = 2.0,  # for psnr and ssim
+    pred_mask=None,
+    target_mask=None,  # tumour masks: adds dice and vol_err columns
+    threshold: float = 0.0,  # mask threshold (see `dice`)
+    spacing=None,  # voxel size in mm for vol_err (see `volume_error`)
+    names: Iterable[str] | None = None,  # one name per image: a `name` column
+    **columns,  # constant columns, e.g. method='unet'
+) -> pd.DataFrame:
     "Per-image metrics of a batch as a DataFrame (one row per image)."
     unknown = set(metrics) - set(_IMAGE_METRICS)
-    if unknown: raise ValueError(f'unknown metrics {sorted(unknown)}; choose from {list(_IMAGE_METRICS)}')
-    out = {m: _IMAGE_METRICS[m](pred, target, **({'data_range': data_range} if m in ('psnr', 'ssim') else {})) for m in metrics}
-    if (pred_mask is None) != (target_mask is None): raise ValueError('give both pred_mask and target_mask, or neither')
+    if unknown:
+        raise ValueError(f'unknown metrics {sorted(unknown)}; choose from {list(_IMAGE_METRICS)}')
+    out = {
+        m: _IMAGE_METRICS[m](
+            pred, target, **({'data_range': data_range} if m in ('psnr', 'ssim') else {})
+        )
+        for m in metrics
+    }
+    if (pred_mask is None) != (target_mask is None):
+        raise ValueError('give both pred_mask and target_mask, or neither')
     if pred_mask is not None:
         out['dice'] = dice(pred_mask, target_mask, threshold)
         out['vol_err'] = volume_error(pred_mask, target_mask, threshold, spacing)
     df = pd.DataFrame(out)
-    if names is not None: df.insert(0, 'name', list(names))
-    for i, (k, v) in enumerate(columns.items()): df.insert(i, k, v)
+    if names is not None:
+        df.insert(0, 'name', list(names))
+    for i, (k, v) in enumerate(columns.items()):
+        df.insert(i, k, v)
     return df
 
 # %% ../nbs/10_evaluation.ipynb #5c89653c
-def bootstrap_ci(values, # per-image values
-                 n:int=2000, # bootstrap resamples
-                 alpha:float=0.05, # 1 - confidence level
-                 seed:int=0, # seed of the resampling
-                 groups=None # group label per value (slide, patient): resample whole groups
-                )->tuple[float, float, float]:
+def bootstrap_ci(
+    values,  # per-image values
+    n: int = 2000,  # bootstrap resamples
+    alpha: float = 0.05,  # 1 - confidence level
+    seed: int = 0,  # seed of the resampling
+    groups=None,  # group label per value (slide, patient): resample whole groups
+) -> tuple[float, float, float]:
     "Mean of `values` and its percentile-bootstrap (1−alpha) interval, as (mean, lo, hi)."
     v = to_numpy(values).ravel()
     gr = np.arange(len(v)) if groups is None else np.asarray(groups).ravel()
-    if len(gr) != len(v): raise ValueError(f'{len(gr)} group labels for {len(v)} values')
-    ok = ~np.isnan(v); v, gr = v[ok], gr[ok]
-    if len(v) == 0: return (math.nan, math.nan, math.nan)
+    if len(gr) != len(v):
+        raise ValueError(f'{len(gr)} group labels for {len(v)} values')
+    ok = ~np.isnan(v)
+    v, gr = v[ok], gr[ok]
+    if len(v) == 0:
+        return (math.nan, math.nan, math.nan)
     _, gi = np.unique(gr, return_inverse=True)
     sums, counts = np.bincount(gi, v), np.bincount(gi)
-    if len(sums) == 1 or np.all(v == v[0]): return (float(v.mean()),) * 3
+    if len(sums) == 1 or np.all(v == v[0]):
+        return (float(v.mean()),) * 3
     idx = np.random.default_rng(seed).integers(0, len(sums), (n, len(sums)))
     lo, hi = np.quantile(sums[idx].sum(1) / counts[idx].sum(1), [alpha / 2, 1 - alpha / 2])
     return float(v.mean()), float(lo), float(hi)
 
 # %% ../nbs/10_evaluation.ipynb #dc0fc7b6
-def summarize(df:pd.DataFrame, # per-image table (from `evaluate_batch` / `run_benchmark`)
-              by:str|list[str]|None=None, # group column(s), e.g. 'method'; None: one row 'all'
-              metrics:Iterable[str]|None=None, # default: every numeric column not in `by`
-              n:int=2000, alpha:float=0.05, seed:int=0, # bootstrap settings (see `bootstrap_ci`)
-              groups:str|None=None # column of cluster labels (slide, patient) for the cluster bootstrap
-             )->pd.DataFrame:
+def summarize(
+    df: pd.DataFrame,  # per-image table (from `evaluate_batch` / `run_benchmark`)
+    by: str | list[str] | None = None,  # group column(s), e.g. 'method'; None: one row 'all'
+    metrics: Iterable[str] | None = None,  # default: every numeric column not in `by`
+    n: int = 2000,
+    alpha: float = 0.05,
+    seed: int = 0,  # bootstrap settings (see `bootstrap_ci`)
+    groups: str
+    | None = None,  # column of cluster labels (slide, patient) for the cluster bootstrap
+) -> pd.DataFrame:
     "Mean and bootstrap (1−alpha) interval of each metric, per group: columns m, m_lo, m_hi and n."
     by = [by] if isinstance(by, str) else list(by or [])
-    if metrics is None: metrics = [c for c in df.select_dtypes('number').columns if c not in by and c not in ('batch', groups)]
+    if metrics is None:
+        metrics = [
+            c
+            for c in df.select_dtypes('number').columns
+            if c not in by and c not in ('batch', groups)
+        ]
     missing = [c for c in [*by, *metrics, *([groups] if groups else [])] if c not in df.columns]
-    if missing: raise KeyError(f'columns {missing} not in the table (columns: {list(df.columns)})')
+    if missing:
+        raise KeyError(f'columns {missing} not in the table (columns: {list(df.columns)})')
     parts = df.groupby(by, sort=False) if by else [('all', df)]
     rows = {}
     for key, g in parts:
         r = {'n': len(g)}
-        for m in metrics: r[m], r[f'{m}_lo'], r[f'{m}_hi'] = bootstrap_ci(g[m], n, alpha, seed, None if groups is None else g[groups])
+        for m in metrics:
+            r[m], r[f'{m}_lo'], r[f'{m}_hi'] = bootstrap_ci(
+                g[m], n, alpha, seed, None if groups is None else g[groups]
+            )
         rows[key[0] if isinstance(key, tuple) and len(key) == 1 else key] = r
     out = pd.DataFrame.from_dict(rows, orient='index')
-    out.index = pd.Index([' / '.join(map(str, k)) if isinstance(k, tuple) else k for k in out.index], name=' / '.join(by) or None)
+    out.index = pd.Index(
+        [' / '.join(map(str, k)) if isinstance(k, tuple) else k for k in out.index],
+        name=' / '.join(by) or None,
+    )
     return out
 
 # %% ../nbs/10_evaluation.ipynb #c4d035e2
-_FORMATS = {'mse': '.2e', 'mae': '.4f', 'psnr': '.2f', 'ssim': '.4f', 'dice': '.3f', 'vol_err': '.1f', 'spread_rho': '.3f', 'time_s': '.3g'}
-_LABELS = {'mse': 'MSE', 'mae': 'MAE', 'psnr': 'PSNR (dB)', 'ssim': 'SSIM', 'dice': 'Dice', 'vol_err': 'volume error', 'spread_rho': 'spread–error ρ', 'time_s': 'time / image (s)'}
+_FORMATS = {
+    'mse': '.2e',
+    'mae': '.4f',
+    'psnr': '.2f',
+    'ssim': '.4f',
+    'dice': '.3f',
+    'vol_err': '.1f',
+    'spread_rho': '.3f',
+    'time_s': '.3g',
+}
+_LABELS = {
+    'mse': 'MSE',
+    'mae': 'MAE',
+    'psnr': 'PSNR (dB)',
+    'ssim': 'SSIM',
+    'dice': 'Dice',
+    'vol_err': 'volume error',
+    'spread_rho': 'spread–error ρ',
+    'time_s': 'time / image (s)',
+}
 
-def results_table(summary:pd.DataFrame, # from `summarize`
-                  metrics:Iterable[str]|None=None, # default: the known metrics present (mse … spread_rho, time_s)
-                  formats:Mapping[str, str]|None=None # format spec per metric, e.g. {'psnr': '.1f'}
-                 )->str:
+
+def results_table(
+    summary: pd.DataFrame,  # from `summarize`
+    metrics: Iterable[str]
+    | None = None,  # default: the known metrics present (mse … spread_rho, time_s)
+    formats: Mapping[str, str] | None = None,  # format spec per metric, e.g. {'psnr': '.1f'}
+) -> str:
     "Markdown table of `summary`: one row per group, `mean [lo, hi]` per metric and the mean time per image."
     fmt = {**_FORMATS, **(formats or {})}
-    if metrics is None: metrics = [m for m in _LABELS if m in summary.columns]
+    if metrics is None:
+        metrics = [m for m in _LABELS if m in summary.columns]
     metrics = [m for m in metrics if m != 'time_s'] + (['time_s'] if 'time_s' in metrics else [])
     head = [summary.index.name or '', *[_LABELS.get(m, m) for m in metrics], 'n']
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     for k, r in summary.iterrows():
         f = lambda m, k='': format(r[m + k], fmt.get(m, '.4g'))
-        cells = ['–' if pd.isna(r[m]) else f(m) if m == 'time_s' else f'{f(m)} [{f(m, "_lo")}, {f(m, "_hi")}]' for m in metrics]
+        cells = [
+            '–'
+            if pd.isna(r[m])
+            else f(m)
+            if m == 'time_s'
+            else f'{f(m)} [{f(m, "_lo")}, {f(m, "_hi")}]'
+            for m in metrics
+        ]
         lines.append('| ' + ' | '.join([str(k), *cells, str(int(r['n']))]) + ' |')
     return '\n'.join(lines)
 
 # %% ../nbs/10_evaluation.ipynb #3907dd35
 _HEAT = ('err', 'std', 'spread', 'uncert', 'sigma')
 
+
 def _columns(name, x):
     "(title, (B, H, W) array) per channel of one entry; volumes give their middle slice."
     a = to_numpy(x)
-    if a.ndim == 2: a = a[None]
-    if a.ndim == 5: a = a[:, :, a.shape[2] // 2]
-    if a.ndim == 3: return [(name, a)]
+    if a.ndim == 2:
+        a = a[None]
+    if a.ndim == 5:
+        a = a[:, :, a.shape[2] // 2]
+    if a.ndim == 3:
+        return [(name, a)]
     return [(name if a.shape[1] == 1 else f'{name} [{c}]', a[:, c]) for c in range(a.shape[1])]
 
-def panel_figure(rows:Mapping, # column name -> images (B,C,H,W), (B,H,W) or (H,W); C>1 gives a column per channel
-                 n:int=4, # rows: the first n images
-                 vrange:tuple[float, float]=(-1., 1.), # grey-scale range of image columns
-                 heat:Iterable[str]=_HEAT, # name fragments that mark error/uncertainty columns
-                 row_labels:Iterable[str]|None=None, # label per row, e.g. image names
-                 size:float=1.5, dpi:int=70 # inches per panel, resolution
-                ):
+
+def panel_figure(
+    rows: Mapping,  # column name -> images (B,C,H,W), (B,H,W) or (H,W); C>1 gives a column per channel
+    n: int = 4,  # rows: the first n images
+    vrange: tuple[float, float] = (-1.0, 1.0),  # grey-scale range of image columns
+    heat: Iterable[str] = _HEAT,  # name fragments that mark error/uncertainty columns
+    row_labels: Iterable[str] | None = None,  # label per row, e.g. image names
+    size: float = 1.5,
+    dpi: int = 70,  # inches per panel, resolution
+):
     "Side-by-side panels: one row per image, one column per named entry (error and uncertainty as heat maps)."
     cols = [c for k, v in rows.items() for c in _columns(k, v)]
     n = min(n, min(len(a) for _, a in cols))
-    fig, axs = plt.subplots(n, len(cols), figsize=(size * len(cols), size * n + 0.3), dpi=dpi, squeeze=False)
+    fig, axs = plt.subplots(
+        n, len(cols), figsize=(size * len(cols), size * n + 0.3), dpi=dpi, squeeze=False
+    )
     for j, (name, a) in enumerate(cols):
         hot = any(h in name.lower() for h in heat)
-        vmin, vmax = (0., float(a[:n].max()) or 1.) if hot else vrange
+        vmin, vmax = (0.0, float(a[:n].max()) or 1.0) if hot else vrange
         for i in range(n):
-            axs[i, j].imshow(a[i], cmap='magma' if hot else 'gray', vmin=vmin, vmax=vmax, interpolation='nearest')
-            axs[i, j].set_xticks([]); axs[i, j].set_yticks([])
+            axs[i, j].imshow(
+                a[i], cmap='magma' if hot else 'gray', vmin=vmin, vmax=vmax, interpolation='nearest'
+            )
+            axs[i, j].set_xticks([])
+            axs[i, j].set_yticks([])
         axs[0, j].set_title(f'{name}\n(0 to {vmax:.2g})' if hot else name, fontsize=8)
-    for i, lab in zip(range(n), [] if row_labels is None else list(row_labels)): axs[i, 0].set_ylabel(lab, fontsize=8)
+    for i, lab in zip(range(n), [] if row_labels is None else list(row_labels)):
+        axs[i, 0].set_ylabel(lab, fontsize=8)
     fig.tight_layout()
     return fig
 
 # %% ../nbs/10_evaluation.ipynb #3966d089
-def save_figure(fig, path:str|Path, # .png, .pdf or .svg
-                dpi:int=100, close:bool=True)->Path:
+def save_figure(
+    fig,
+    path: str | Path,  # .png, .pdf or .svg
+    dpi: int = 100,
+    close: bool = True,
+) -> Path:
     "Save `fig` to `path` atomically (format from the suffix) and close it."
     path = Path(path)
-    with atomic_write(path) as f: fig.savefig(f, format=path.suffix.lstrip('.') or 'png', dpi=dpi, bbox_inches='tight')
-    if close: plt.close(fig)
+    with atomic_write(path) as f:
+        fig.savefig(f, format=path.suffix.lstrip('.') or 'png', dpi=dpi, bbox_inches='tight')
+    if close:
+        plt.close(fig)
     return path
 
 # %% ../nbs/10_evaluation.ipynb #6641d591
-def metric_histograms(df:pd.DataFrame, # per-image table
-                      metrics:Iterable[str]=('ssim', 'psnr'), # one panel each
-                      by:str|None='method', # one histogram per value of this column (None or absent: one)
-                      bins:int=20, size:float=3., dpi:int=70):
+def metric_histograms(
+    df: pd.DataFrame,  # per-image table
+    metrics: Iterable[str] = ('ssim', 'psnr'),  # one panel each
+    by: str | None = 'method',  # one histogram per value of this column (None or absent: one)
+    bins: int = 20,
+    size: float = 3.0,
+    dpi: int = 70,
+):
     "Histograms of per-image metrics, one panel per metric, coloured by `by` (seaborn)."
     metrics = list(metrics)
-    fig, axs = plt.subplots(1, len(metrics), figsize=(size * len(metrics), size * 0.8), dpi=dpi, squeeze=False)
+    fig, axs = plt.subplots(
+        1, len(metrics), figsize=(size * len(metrics), size * 0.8), dpi=dpi, squeeze=False
+    )
     d = df.replace([np.inf, -np.inf], np.nan)
     hue = by if by is not None and by in d.columns else None
     for ax, m in zip(axs[0], metrics):
@@ -260,67 +383,93 @@ def metric_histograms(df:pd.DataFrame, # per-image table
     return fig
 
 # %% ../nbs/10_evaluation.ipynb #904896d8
-def find_metrics_csv(path:str|Path)->Path:
+def find_metrics_csv(path: str | Path) -> Path:
     "`path` itself if a file, else `path`/metrics.csv, else the newest metrics.csv below `path`."
     p = Path(path)
-    if p.is_file(): return p
-    if (p/'metrics.csv').is_file(): return p/'metrics.csv'
+    if p.is_file():
+        return p
+    if (p / 'metrics.csv').is_file():
+        return p / 'metrics.csv'
     found = sorted(p.rglob('metrics.csv'), key=lambda o: o.stat().st_mtime) if p.is_dir() else []
-    if not found: raise FileNotFoundError(f'{p}: no metrics.csv here (a Lightning CSVLogger log folder or its metrics.csv)')
+    if not found:
+        raise FileNotFoundError(
+            f'{p}: no metrics.csv here (a Lightning CSVLogger log folder or its metrics.csv)'
+        )
     return found[-1]
 
-def loss_history(path:str|Path, # metrics.csv or a CSVLogger folder
-                 x:str='epoch' # 'epoch' or 'step'
-                )->pd.DataFrame:
+
+def loss_history(
+    path: str | Path,  # metrics.csv or a CSVLogger folder
+    x: str = 'epoch',  # 'epoch' or 'step'
+) -> pd.DataFrame:
     "Loss columns of a Lightning CSVLogger log, averaged per epoch (or step), NaN cells ignored."
-    f = find_metrics_csv(path); df = pd.read_csv(f)
-    if x not in df.columns: raise KeyError(f'{f}: no {x!r} column (columns: {list(df.columns)})')
+    f = find_metrics_csv(path)
+    df = pd.read_csv(f)
+    if x not in df.columns:
+        raise KeyError(f'{f}: no {x!r} column (columns: {list(df.columns)})')
     cols = [c for c in df.columns if 'loss' in c.lower()]
-    if not cols: raise ValueError(f'{f}: no loss column (columns: {list(df.columns)})')
-    if x == 'epoch': cols = [c for c in cols if not (c.endswith('_step') and c[:-5] + '_epoch' in cols)]
+    if not cols:
+        raise ValueError(f'{f}: no loss column (columns: {list(df.columns)})')
+    if x == 'epoch':
+        cols = [c for c in cols if not (c.endswith('_step') and c[:-5] + '_epoch' in cols)]
     h = df.dropna(subset=[x]).groupby(x)[cols].mean().dropna(how='all')
     h.index = h.index.astype(int)
     return h.rename(columns=lambda c: c[:-6] if x == 'epoch' and c.endswith('_epoch') else c)
 
 # %% ../nbs/10_evaluation.ipynb #37c0b557
-def plot_loss_curves(path:str|Path, # metrics.csv or a CSVLogger folder
-                     x:str='epoch', # 'epoch' or 'step'
-                     logy:bool=False, # logarithmic loss axis
-                     ax=None, size:float=3.5, dpi:int=70):
+def plot_loss_curves(
+    path: str | Path,  # metrics.csv or a CSVLogger folder
+    x: str = 'epoch',  # 'epoch' or 'step'
+    logy: bool = False,  # logarithmic loss axis
+    ax=None,
+    size: float = 3.5,
+    dpi: int = 70,
+):
     "Train and validation loss curves from a Lightning CSVLogger log (seed 001's Figure 3)."
     h = loss_history(path, x)
-    if ax is None: fig, ax = plt.subplots(figsize=(size * 1.3, size), dpi=dpi)
-    else: fig = ax.figure
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(size * 1.3, size), dpi=dpi)
+    else:
+        fig = ax.figure
     for c in h.columns:
         s = h[c].dropna()
         ax.plot(s.index, s.values, marker='o' if len(s) < 30 else None, ms=3, label=c)
-    ax.set_xlabel(x); ax.set_ylabel('loss'); ax.legend(fontsize=8)
-    if logy: ax.set_yscale('log')
+    ax.set_xlabel(x)
+    ax.set_ylabel('loss')
+    ax.legend(fontsize=8)
+    if logy:
+        ax.set_yscale('log')
     fig.tight_layout()
     return fig
 
 # %% ../nbs/10_evaluation.ipynb #e1cb4dd6
-def sample_spread(samples, # (K, B, C, H, W): K samples of one batch
-                  ddof:int=1 # 1: unbiased variance over the K samples
-                 )->np.ndarray:
+def sample_spread(
+    samples,  # (K, B, C, H, W): K samples of one batch
+    ddof: int = 1,  # 1: unbiased variance over the K samples
+) -> np.ndarray:
     "Per-pixel standard deviation over K samples: (K, B, ...) -> (B, ...)."
     s = to_numpy(samples)
-    if s.ndim < 3 or s.shape[0] < 2: raise ValueError(f'need samples shaped (K>=2, B, ...); got {s.shape}')
+    if s.ndim < 3 or s.shape[0] < 2:
+        raise ValueError(f'need samples shaped (K>=2, B, ...); got {s.shape}')
     return s.std(0, ddof=ddof)
 
-def uafm_uncertainty(U, # UAFM confidence (B, 1, h, w) in (0, 1)
-                     size:tuple[int, int] # image size (H, W)
-                    )->np.ndarray:
+
+def uafm_uncertainty(
+    U,  # UAFM confidence (B, 1, h, w) in (0, 1)
+    size: tuple[int, int],  # image size (H, W)
+) -> np.ndarray:
     "Uncertainty map 1 − U, bilinearly upsampled to `size`: (B, 1, H, W)."
     u = torch.as_tensor(to_numpy(U))
-    if u.ndim != 4 or u.shape[1] != 1: raise ValueError(f'UAFM confidence must be (B, 1, h, w); got {tuple(u.shape)}')
+    if u.ndim != 4 or u.shape[1] != 1:
+        raise ValueError(f'UAFM confidence must be (B, 1, h, w); got {tuple(u.shape)}')
     return F.interpolate(1 - u, size=tuple(size), mode='bilinear', align_corners=False).numpy()
 
 # %% ../nbs/10_evaluation.ipynb #4efaaf5c
-def calibration(spread, # predicted per-pixel std (B, ...)
-                abs_err, # actual |pred - target| (B, ...)
-                bins:int=10 # equal-count bins of spread for the curve
-               )->tuple[np.ndarray, pd.DataFrame]:
+def calibration(
+    spread,  # predicted per-pixel std (B, ...)
+    abs_err,  # actual |pred - target| (B, ...)
+    bins: int = 10,  # equal-count bins of spread for the curve
+) -> tuple[np.ndarray, pd.DataFrame]:
     "Spearman rank correlation of spread vs absolute error per image, and the binned error-vs-spread curve."
     s, e = _pair(spread, np.abs(to_numpy(abs_err)))
     rho = np.full(len(s), np.nan)
@@ -331,76 +480,140 @@ def calibration(spread, # predicted per-pixel std (B, ...)
     sf, ef = s.ravel(), e.ravel()
     edges = np.unique(np.quantile(sf, np.linspace(0, 1, bins + 1)))
     b = np.clip(np.searchsorted(edges, sf, side='right') - 1, 0, max(len(edges) - 2, 0))
-    curve = pd.DataFrame({'bin': b, 'spread': sf, 'err_mean': ef, 'err_rms': ef**2}).groupby('bin').agg(
-        spread=('spread', 'mean'), err_mean=('err_mean', 'mean'), err_rms=('err_rms', 'mean'), count=('spread', 'size'))
+    curve = (
+        pd.DataFrame({'bin': b, 'spread': sf, 'err_mean': ef, 'err_rms': ef**2})
+        .groupby('bin')
+        .agg(
+            spread=('spread', 'mean'),
+            err_mean=('err_mean', 'mean'),
+            err_rms=('err_rms', 'mean'),
+            count=('spread', 'size'),
+        )
+    )
     curve['err_rms'] = np.sqrt(curve.err_rms)
     return rho, curve.reset_index()
 
 # %% ../nbs/10_evaluation.ipynb #c7875dda
-def plot_calibration(curve:pd.DataFrame, # from `calibration`
-                     label:str|None=None, ax=None, size:float=3., dpi:int=70):
+def plot_calibration(
+    curve: pd.DataFrame,  # from `calibration`
+    label: str | None = None,
+    ax=None,
+    size: float = 3.0,
+    dpi: int = 70,
+):
     "Reliability-style plot: RMS error against mean spread per bin, with the calibrated diagonal."
-    if ax is None: fig, ax = plt.subplots(figsize=(size, size), dpi=dpi)
-    else: fig = ax.figure
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(size, size), dpi=dpi)
+    else:
+        fig = ax.figure
     ax.plot(curve.spread, curve.err_rms, 'o-', ms=3, label=label or 'RMS error')
-    lim = max(float(max(curve.spread.max(), curve.err_rms.max())) * 1.05, ax.get_xlim()[1] if ax.lines[:-1] else 0)
+    lim = max(
+        float(max(curve.spread.max(), curve.err_rms.max())) * 1.05,
+        ax.get_xlim()[1] if ax.lines[:-1] else 0,
+    )
     diag = [l for l in ax.lines if l.get_label() == 'calibrated']
-    if diag: diag[0].set_data([0, lim], [0, lim])
-    else: ax.plot([0, lim], [0, lim], 'k--', lw=0.8, label='calibrated')
-    ax.set_xlim(0, lim); ax.set_ylim(0, lim); ax.set_xlabel('predicted spread (std)'); ax.set_ylabel('RMS error'); ax.legend(fontsize=7)
+    if diag:
+        diag[0].set_data([0, lim], [0, lim])
+    else:
+        ax.plot([0, lim], [0, lim], 'k--', lw=0.8, label='calibrated')
+    ax.set_xlim(0, lim)
+    ax.set_ylim(0, lim)
+    ax.set_xlabel('predicted spread (std)')
+    ax.set_ylabel('RMS error')
+    ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
 
 # %% ../nbs/10_evaluation.ipynb #15b5b93b
-def _per_image(v, B:int):
+def _per_image(v, B: int):
     "`v` as a list of B column values if it is one value per image, else None."
-    if isinstance(v, (list, tuple)) and len(v) == B and all(np.ndim(o) == 0 for o in v): return list(v)
+    if isinstance(v, (list, tuple)) and len(v) == B and all(np.ndim(o) == 0 for o in v):
+        return list(v)
     a = to_numpy(v) if isinstance(v, (torch.Tensor, np.ndarray)) else None
     return a.reshape(B).tolist() if a is not None and a.size == B else None
 
+
 def _timed(fn, batch):
     t0 = time.perf_counter()
-    with torch.no_grad(): out = fn(batch)
+    with torch.no_grad():
+        out = fn(batch)
     p = out.get('pred') if isinstance(out, Mapping) else out
-    if isinstance(p, torch.Tensor) and p.is_cuda: torch.cuda.synchronize(p.device)
+    if isinstance(p, torch.Tensor) and p.is_cuda:
+        torch.cuda.synchronize(p.device)
     return out, time.perf_counter() - t0
 
 # %% ../nbs/10_evaluation.ipynb #7b96eb12
-def _score(out, batch, target_key, mask_key, spacing, keep, **kw)->pd.DataFrame:
+def _score(out, batch, target_key, mask_key, spacing, keep, **kw) -> pd.DataFrame:
     "Table of one method's output on one batch."
     d = dict(out) if isinstance(out, Mapping) else {'pred': out}
-    if 'pred' not in d: raise KeyError(f"a method returning a dict must give 'pred' (it gave {list(d)})")
+    if 'pred' not in d:
+        raise KeyError(f"a method returning a dict must give 'pred' (it gave {list(d)})")
     pred, pmask, spread = d.pop('pred'), d.pop('mask', None), d.pop('spread', None)
-    if pmask is not None and mask_key is None: raise ValueError('the method returned a mask: pass mask_key, the batch key of the true mask')
+    if pmask is not None and mask_key is None:
+        raise ValueError(
+            'the method returned a mask: pass mask_key, the batch key of the true mask'
+        )
     sp = batch[spacing] if isinstance(spacing, str) else spacing
-    df = evaluate_batch(pred, batch[target_key], pred_mask=pmask, target_mask=None if pmask is None else batch[mask_key], spacing=sp, **kw)
+    df = evaluate_batch(
+        pred,
+        batch[target_key],
+        pred_mask=pmask,
+        target_mask=None if pmask is None else batch[mask_key],
+        spacing=sp,
+        **kw,
+    )
     B = len(df)
-    if spread is not None: df['spread_rho'] = calibration(spread, to_numpy(pred) - to_numpy(batch[target_key]))[0]
+    if spread is not None:
+        df['spread_rho'] = calibration(spread, to_numpy(pred) - to_numpy(batch[target_key]))[0]
     for k in reversed([k for k in keep if k in batch]):
-        if (col := _per_image(batch[k], B)) is not None: df.insert(0, k, col)
+        if (col := _per_image(batch[k], B)) is not None:
+            df.insert(0, k, col)
     for k, v in d.items():
-        if (col := _per_image(v, B)) is not None: df[k] = col
+        if (col := _per_image(v, B)) is not None:
+            df[k] = col
     return df
 
 # %% ../nbs/10_evaluation.ipynb #18d10f59
-def run_benchmark(methods:Mapping[str, Callable], # name -> callable(batch dict) -> pred or dict(pred=..., mask=..., spread=...)
-                  loader:Iterable[Mapping], # batches (dicts), in a fixed order
-                  target_key:str='target', # batch key of the ground truth
-                  mask_key:str|None=None, # batch key of the true tumour mask (for Dice / volume error)
-                  spacing=None, # voxel size for volume error: tuple, or a batch key holding (B, k)
-                  keep:Iterable[str]=('name',), # batch keys copied as columns when present
-                  metrics:Iterable[str]=('mse', 'mae', 'psnr', 'ssim'), data_range:float=2.0, threshold:float=0.0,
-                  max_batches:int|None=None, warmup:bool=False, progress:bool=False
-                 )->pd.DataFrame:
+def run_benchmark(
+    methods: Mapping[
+        str, Callable
+    ],  # name -> callable(batch dict) -> pred or dict(pred=..., mask=..., spread=...)
+    loader: Iterable[Mapping],  # batches (dicts), in a fixed order
+    target_key: str = 'target',  # batch key of the ground truth
+    mask_key: str | None = None,  # batch key of the true tumour mask (for Dice / volume error)
+    spacing=None,  # voxel size for volume error: tuple, or a batch key holding (B, k)
+    keep: Iterable[str] = ('name',),  # batch keys copied as columns when present
+    metrics: Iterable[str] = ('mse', 'mae', 'psnr', 'ssim'),
+    data_range: float = 2.0,
+    threshold: float = 0.0,
+    max_batches: int | None = None,
+    warmup: bool = False,
+    progress: bool = False,
+) -> pd.DataFrame:
     "Run each method on each batch, timing it per image; one row per (method, image) with its metrics."
     keep, parts = list(keep), []
     for name, fn in methods.items():
         for bi, batch in enumerate(tqdm(loader, desc=name, leave=False, disable=not progress)):
-            if max_batches is not None and bi >= max_batches: break
-            if warmup and bi == 0: _timed(fn, batch)
+            if max_batches is not None and bi >= max_batches:
+                break
+            if warmup and bi == 0:
+                _timed(fn, batch)
             out, dt = _timed(fn, batch)
-            df = _score(out, batch, target_key, mask_key, spacing, keep, metrics=metrics, data_range=data_range, threshold=threshold)
-            df.insert(0, 'batch', bi); df.insert(0, 'method', name); df['time_s'] = dt / len(df)
+            df = _score(
+                out,
+                batch,
+                target_key,
+                mask_key,
+                spacing,
+                keep,
+                metrics=metrics,
+                data_range=data_range,
+                threshold=threshold,
+            )
+            df.insert(0, 'batch', bi)
+            df.insert(0, 'method', name)
+            df['time_s'] = dt / len(df)
             parts.append(df)
-    if not parts: raise ValueError('no batches: the loader is empty (or max_batches=0)')
+    if not parts:
+        raise ValueError('no batches: the loader is empty (or max_batches=0)')
     return pd.concat(parts, ignore_index=True)

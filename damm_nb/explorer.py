@@ -14,15 +14,26 @@ import ipywidgets as W
 from PIL import Image
 from IPython.display import display
 from .core import seed_everything, load_checkpoint, CheckpointError
-from .data import PairedFolders, IMG_EXTS, _pil_array, to_channels, max_value, scale_pm1, fit_size
+from damm_nb.data import (
+    PairedFolders,
+    IMG_EXTS,
+    _pil_array,
+    to_channels,
+    max_value,
+    scale_pm1,
+    fit_size,
+)
 from .diffusion import sample, SAMPLERS
 from .unet import UNetConfig
 from .embedder import EmbedderConfig, LatentEmbedder, fit_embedder
 from .damm import DAMMConfig, DAMMPredictor, LatentDiffusionPipeline, estimate_scale
 from .benchmark import PixelSpace, PixelSpaceConfig
 from .progression import load_progression, predict_next_visit
-try: import tifffile
-except ImportError: tifffile = None
+
+try:
+    import tifffile
+except ImportError:
+    tifffile = None
 
 # %% auto #0
 __all__ = ['DICOM_EXTS', 'find_data_root', 'load_model', 'quick_pipeline', 'load_upload', 'predict_from_images', 'show_images',
@@ -31,409 +42,757 @@ __all__ = ['DICOM_EXTS', 'find_data_root', 'load_model', 'quick_pipeline', 'load
            'ProgressionExplorer']
 
 # %% ../nbs/12_explorer.ipynb #4156e040
-def _data_root_tries(root:str|Path, ckpt:str|Path|None=None)->list[Path]:
+def _data_root_tries(root: str | Path, ckpt: str | Path | None = None) -> list[Path]:
     "Where a stored data folder may be: as given, then (a relative one) in the checkpoint's folder and in each folder above it."
     p = Path(root)
-    return [p] + ([] if p.is_absolute() or ckpt is None else [d/p for d in Path(ckpt).absolute().parents])
+    return [p] + (
+        [] if p.is_absolute() or ckpt is None else [d / p for d in Path(ckpt).absolute().parents]
+    )
 
-def find_data_root(root:str|Path|None, # data folder as a checkpoint stores it: often relative to the folder the run started in
-                   ckpt:str|Path|None=None # the checkpoint file; a relative `root` is also looked for from its folder upwards
-                  )->str|None:
+
+def find_data_root(
+    root: str
+    | Path
+    | None,  # data folder as a checkpoint stores it: often relative to the folder the run started in
+    ckpt: str
+    | Path
+    | None = None,  # the checkpoint file; a relative `root` is also looked for from its folder upwards
+) -> str | None:
     "The first of `root` as given, `<checkpoint folder>/root`, `<its parent>/root`, ... that is a folder; None if none is."
-    if not root: return None
+    if not root:
+        return None
     return next((str(o) for o in _data_root_tries(root, ckpt) if o.is_dir()), None)
 
 # %% ../nbs/12_explorer.ipynb #911d6423
-def _embedder(path, v:dict)->torch.nn.Module:
+def _embedder(path, v: dict) -> torch.nn.Module:
     "An embedder rebuilt from what `save_pipeline` stored for it: its config's class name and fields."
     cfg = {a: tuple(b) if isinstance(b, list) else b for a, b in v['config'].items()}
-    if v['class'] == 'PixelSpaceConfig': return PixelSpace(PixelSpaceConfig(**cfg))
-    if v['class'] == 'EmbedderConfig': return LatentEmbedder(EmbedderConfig(**cfg))
+    if v['class'] == 'PixelSpaceConfig':
+        return PixelSpace(PixelSpaceConfig(**cfg))
+    if v['class'] == 'EmbedderConfig':
+        return LatentEmbedder(EmbedderConfig(**cfg))
     raise CheckpointError(f"{path}: unknown embedder config {v['class']!r}")
 
-def load_model(path:str|Path # `damm.pt` of `train_diffusion`, `np_<tag>_damm.pt` of the benchmark, or any `save_pipeline` file
-              )->LatentDiffusionPipeline:
+
+def load_model(
+    path: str
+    | Path,  # `damm.pt` of `train_diffusion`, `np_<tag>_damm.pt` of the benchmark, or any `save_pipeline` file
+) -> LatentDiffusionPipeline:
     "A trained pipeline in eval mode (latent or pixel-space) with `pipe.img_size`, `pipe.data_root` (see `find_data_root`) and `pipe.checkpoint`."
     ck = load_checkpoint(path, DAMMConfig)
-    if 'embedders' not in ck: raise CheckpointError(f'{path}: no embedder configs stored; not a pipeline checkpoint')
-    pipe = LatentDiffusionPipeline(ck['config'], {k: _embedder(path, v) for k, v in ck['embedders'].items()})
-    try: pipe.load_state_dict(ck['state_dict'])
-    except RuntimeError as e: raise CheckpointError(f'{path}: weights do not fit the stored config: {str(e)[:300]}') from e
+    if 'embedders' not in ck:
+        raise CheckpointError(f'{path}: no embedder configs stored; not a pipeline checkpoint')
+    pipe = LatentDiffusionPipeline(
+        ck['config'], {k: _embedder(path, v) for k, v in ck['embedders'].items()}
+    )
+    try:
+        pipe.load_state_dict(ck['state_dict'])
+    except RuntimeError as e:
+        raise CheckpointError(
+            f'{path}: weights do not fit the stored config: {str(e)[:300]}'
+        ) from e
     pipe.img_size, pipe.checkpoint = ck.get('img_size'), str(path)
-    pipe.data_root = find_data_root(ck.get('data_root'), path) or ck.get('data_root')  # not found: as stored, and the explorer says so
+    pipe.data_root = find_data_root(ck.get('data_root'), path) or ck.get(
+        'data_root'
+    )  # not found: as stored, and the explorer says so
     return pipe.eval()
 
 # %% ../nbs/12_explorer.ipynb #aa270b9a
-def quick_pipeline(root:str|Path, # data root with QD/, CD31/, DAPI/ (e.g. from `simulate_tme`)
-                   img_size:int=32, emb_steps:int=60, steps:int=100, # image side, embedder and diffusion training steps
-                   batch_size:int=8, seed:int=0, roles:dict|None=None)->LatentDiffusionPipeline:
+def quick_pipeline(
+    root: str | Path,  # data root with QD/, CD31/, DAPI/ (e.g. from `simulate_tme`)
+    img_size: int = 32,
+    emb_steps: int = 60,
+    steps: int = 100,  # image side, embedder and diffusion training steps
+    batch_size: int = 8,
+    seed: int = 0,
+    roles: dict | None = None,
+) -> LatentDiffusionPipeline:
     "A tiny DAMM-Diffusion pipeline trained for a few steps on CPU: for demos and tests of the explorer, not for results."
     g = seed_everything(seed)
-    dl = torch.utils.data.DataLoader(PairedFolders(root, roles, img_size=img_size), batch_size, shuffle=True, generator=g)
+    dl = torch.utils.data.DataLoader(
+        PairedFolders(root, roles, img_size=img_size), batch_size, shuffle=True, generator=g
+    )
     ecfg = EmbedderConfig(kind='vae', latent_ch=4, ch=(8, 16))
     embs = {k: LatentEmbedder(ecfg) for k in ('target', 'vessels', 'nuclei')}
     for k, e in embs.items():
-        if emb_steps: fit_embedder(e, dl, emb_steps, lr=3e-3, key=k)
+        if emb_steps:
+            fit_embedder(e, dl, emb_steps, lr=3e-3, key=k)
     unet = UNetConfig(hid_chs=(16, 32), blocks=1, time_dim=32, emb_dim=64, groups=8)
-    pipe = LatentDiffusionPipeline(DAMMConfig(latent_ch=4, uni_ch=4, multi_ch=4, unet=unet, steps=20), embs)
+    pipe = LatentDiffusionPipeline(
+        DAMMConfig(latent_ch=4, uni_ch=4, multi_ch=4, unet=unet, steps=20), embs
+    )
     estimate_scale(pipe, dl, 4)
     opt = torch.optim.AdamW(pipe.net.parameters(), 2e-3) if steps else None
     for i, b in zip(range(steps), cycle(dl)):
         loss, _ = pipe.loss(b, warmup=i < steps // 2, generator=g)
-        opt.zero_grad(); loss.backward(); opt.step()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
     pipe.img_size = img_size
     return pipe.eval()
 
 # %% ../nbs/12_explorer.ipynb #77767a51
 DICOM_EXTS = ('.dcm', '.dicom', '.ima')
 
-def _decode(name:str, data:bytes)->np.ndarray:
-    "Decode image bytes with tifffile (TIFF) or Pillow (the rest)."
-    if Path(name).suffix.lower() in ('.tif', '.tiff') and tifffile is not None: return tifffile.imread(io.BytesIO(data))
-    with Image.open(io.BytesIO(data)) as im: im.load(); return _pil_array(im)
 
-def _check_kind(name:str, data:bytes):
+def _decode(name: str, data: bytes) -> np.ndarray:
+    "Decode image bytes with tifffile (TIFF) or Pillow (the rest)."
+    if Path(name).suffix.lower() in ('.tif', '.tiff') and tifffile is not None:
+        return tifffile.imread(io.BytesIO(data))
+    with Image.open(io.BytesIO(data)) as im:
+        im.load()
+        return _pil_array(im)
+
+
+def _check_kind(name: str, data: bytes):
     "Refuse what is not a PNG, JPEG or TIFF image, with a message naming the file."
     ext = Path(name).suffix.lower()
     if ext in DICOM_EXTS or data[128:132] == b'DICM':
-        raise ValueError(f'{name}: a DICOM file. Upload vessel and nuclei images (PNG, JPEG or TIFF) here; '
-                         'a DICOM series for the progression model goes to `ProgressionExplorer`')
-    if ext not in IMG_EXTS: raise ValueError(f"{name}: unsupported file type '{ext or '(none)'}'; upload a PNG, JPEG or TIFF image")
-    if not data: raise ValueError(f'{name}: the file is empty')
+        raise ValueError(
+            f'{name}: a DICOM file. Upload vessel and nuclei images (PNG, JPEG or TIFF) here; '
+            'a DICOM series for the progression model goes to `ProgressionExplorer`'
+        )
+    if ext not in IMG_EXTS:
+        raise ValueError(
+            f"{name}: unsupported file type '{ext or '(none)'}'; upload a PNG, JPEG or TIFF image"
+        )
+    if not data:
+        raise ValueError(f'{name}: the file is empty')
 
 # %% ../nbs/12_explorer.ipynb #aec20361
-def load_upload(name:str, # the uploaded file's name (its extension picks the decoder)
-                data:bytes # the file's content
-               )->np.ndarray:
+def load_upload(
+    name: str,  # the uploaded file's name (its extension picks the decoder)
+    data: bytes,  # the file's content
+) -> np.ndarray:
     "An uploaded image as a float32 (H,W) array in [-1, 1]; a `ValueError` names the file and the problem."
     _check_kind(name, data := bytes(data))
-    try: a = np.asarray(_decode(name, data))
-    except Exception as e: raise ValueError(f'{name}: cannot read the image ({type(e).__name__}: {e})') from None
-    if a.ndim == 3 and a.shape[0] in (1, 3, 4) and a.shape[-1] not in (1, 2, 3, 4): a = np.moveaxis(a, 0, -1)  # planar TIFF
-    if a.ndim == 3 and a.shape[-1] == 1: a = a[..., 0]
+    try:
+        a = np.asarray(_decode(name, data))
+    except Exception as e:
+        raise ValueError(f'{name}: cannot read the image ({type(e).__name__}: {e})') from None
+    if a.ndim == 3 and a.shape[0] in (1, 3, 4) and a.shape[-1] not in (1, 2, 3, 4):
+        a = np.moveaxis(a, 0, -1)  # planar TIFF
+    if a.ndim == 3 and a.shape[-1] == 1:
+        a = a[..., 0]
     if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[-1] > 4) or min(a.shape[:2], default=0) < 8:
-        raise ValueError(f'{name}: not a 2D grey or RGB image of at least 8x8 pixels (array shape {a.shape})')
-    if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all(): raise ValueError(f'{name}: the image has NaN or infinite pixels')
-    try: m, how = max_value(a, name), 'bitdepth'
-    except ValueError: m, how = 1., 'percentile'
+        raise ValueError(
+            f'{name}: not a 2D grey or RGB image of at least 8x8 pixels (array shape {a.shape})'
+        )
+    if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all():
+        raise ValueError(f'{name}: the image has NaN or infinite pixels')
+    try:
+        m, how = max_value(a, name), 'bitdepth'
+    except ValueError:
+        m, how = 1.0, 'percentile'
     return scale_pm1(to_channels(a, 1), m, how)[0]
 
 # %% ../nbs/12_explorer.ipynb #855a1752
-def _prep(img, size:int)->torch.Tensor:
+def _prep(img, size: int) -> torch.Tensor:
     "(1,1,size,size) float tensor from an (H,W) or (C,H,W) image in [-1, 1] (first channel), resized and centre-cropped."
     x = np.asarray(img.detach().cpu() if torch.is_tensor(img) else img, np.float32)
     return fit_size(x.reshape(-1, *x.shape[-2:])[:1], size)[None]
 
-def _size(pipe:LatentDiffusionPipeline, img)->int:
+
+def _size(pipe: LatentDiffusionPipeline, img) -> int:
     "The pipeline's training size, else the image's shorter side rounded down to what the embedder and U-Net accept."
-    if getattr(pipe, 'img_size', None): return int(pipe.img_size)
+    if getattr(pipe, 'img_size', None):
+        return int(pipe.img_size)
     k = pipe.embedders[pipe.cfg.target].cfg.down * 2 ** (len(pipe.cfg.unet.hid_chs) - 1)
     return max(k, min(np.shape(img)[-2:]) // k * k)
 
-def _unit(x:torch.Tensor)->np.ndarray: return ((x.float().clamp(-1, 1) + 1) / 2).cpu().numpy()
+
+def _unit(x: torch.Tensor) -> np.ndarray:
+    return ((x.float().clamp(-1, 1) + 1) / 2).cpu().numpy()
 
 # %% ../nbs/12_explorer.ipynb #2f743254
-def _decode_latents(pipe:LatentDiffusionPipeline, z:torch.Tensor)->torch.Tensor:
+def _decode_latents(pipe: LatentDiffusionPipeline, z: torch.Tensor) -> torch.Tensor:
     "Target images in [-1, 1] from scaled target latents."
     c = pipe.cfg
-    return pipe.embedders[c.target].decode(z * c.scale.get(c.target, 1.)).clamp(-1, 1)
+    return pipe.embedders[c.target].decode(z * c.scale.get(c.target, 1.0)).clamp(-1, 1)
 
-def _record_summary(rec:dict, steps:int, K:int, size:int)->dict:
+
+def _record_summary(rec: dict, steps: int, K: int, size: int) -> dict:
     "Confidence map (mean U over steps and samples, at image size), c and branch per step from `DAMMPredictor.summary()`."
-    if rec['U'] is None: return dict(confidence=None, c_per_step=None, branch_per_step=np.zeros((steps, K), bool))
-    U = F.interpolate(rec['U'].mean((0, 1))[None], (size, size), mode='bilinear', align_corners=False)[0, 0]
-    return dict(confidence=U.numpy(), c_per_step=rec['c'].numpy(), branch_per_step=rec['use_multi'].numpy().astype(bool))
+    if rec['U'] is None:
+        return dict(confidence=None, c_per_step=None, branch_per_step=np.zeros((steps, K), bool))
+    U = F.interpolate(
+        rec['U'].mean((0, 1))[None], (size, size), mode='bilinear', align_corners=False
+    )[0, 0]
+    return dict(
+        confidence=U.numpy(),
+        c_per_step=rec['c'].numpy(),
+        branch_per_step=rec['use_multi'].numpy().astype(bool),
+    )
 
 # %% ../nbs/12_explorer.ipynb #8f379a7c
 @torch.no_grad()
-def predict_from_images(pipe:LatentDiffusionPipeline, vessels, nuclei, # condition images (H,W) in [-1, 1], e.g. from `load_upload`
-                        mode:str='damm', sampler:str='ddim', steps:int=20, K:int=4, # 'uni'/'multi'/'damm', sampler, steps, samples
-                        seed:int=0, eta:float|None=None)->dict:
+def predict_from_images(
+    pipe: LatentDiffusionPipeline,
+    vessels,
+    nuclei,  # condition images (H,W) in [-1, 1], e.g. from `load_upload`
+    mode: str = 'damm',
+    sampler: str = 'ddim',
+    steps: int = 20,
+    K: int = 4,  # 'uni'/'multi'/'damm', sampler, steps, samples
+    seed: int = 0,
+    eta: float | None = None,
+) -> dict:
     "K samples of the target for one pair of conditions, with every step's x_t and x0_hat, U, DAMMP's choices and the spread."
     c, dev = pipe.cfg, next(pipe.parameters()).device
     size, g = _size(pipe, vessels), torch.Generator().manual_seed(seed)
-    z = pipe.latents({c.uni: _prep(vessels, size).repeat(K, 1, 1, 1).to(dev), c.multi: _prep(nuclei, size).repeat(K, 1, 1, 1).to(dev)},
-                     (c.uni, c.multi))
+    z = pipe.latents(
+        {
+            c.uni: _prep(vessels, size).repeat(K, 1, 1, 1).to(dev),
+            c.multi: _prep(nuclei, size).repeat(K, 1, 1, 1).to(dev),
+        },
+        (c.uni, c.multi),
+    )
     x_T = torch.randn((K, c.latent_ch, *z[c.uni].shape[2:]), generator=g).to(z[c.uni])
     pred, frames = DAMMPredictor(pipe.net, mode), dict(t=[], x_t=[], x0=[])
+
     def cb(i, t, x_t, x0_hat):
-        frames['t'].append(int(t)); frames['x_t'].append(x_t[:1].float()); frames['x0'].append(x0_hat[:1].float())
-    z0 = sample(pred, x_T, pipe.sched, method=sampler, steps=steps, cond=z, generator=g, callback=cb, progress=False,
-                eta=c.eta if eta is None else eta, target=c.pred)
+        frames['t'].append(int(t))
+        frames['x_t'].append(x_t[:1].float())
+        frames['x0'].append(x0_hat[:1].float())
+
+    z0 = sample(
+        pred,
+        x_T,
+        pipe.sched,
+        method=sampler,
+        steps=steps,
+        cond=z,
+        generator=g,
+        callback=cb,
+        progress=False,
+        eta=c.eta if eta is None else eta,
+        target=c.pred,
+    )
     imgs = _unit(_decode_latents(pipe, z0)[:, 0])
-    fr = dict(t=np.array(frames['t']), x_t=torch.cat(frames['x_t']).cpu().numpy(), x0=_unit(_decode_latents(pipe, torch.cat(frames['x0']))[:, 0]))
-    return dict(pred=imgs.mean(0), samples=imgs, spread=imgs.std(0), frames=fr, mode=mode, sampler=sampler, gamma=c.gamma,
-                **_record_summary(pred.summary(), len(fr['t']), K, size))
+    fr = dict(
+        t=np.array(frames['t']),
+        x_t=torch.cat(frames['x_t']).cpu().numpy(),
+        x0=_unit(_decode_latents(pipe, torch.cat(frames['x0']))[:, 0]),
+    )
+    return dict(
+        pred=imgs.mean(0),
+        samples=imgs,
+        spread=imgs.std(0),
+        frames=fr,
+        mode=mode,
+        sampler=sampler,
+        gamma=c.gamma,
+        **_record_summary(pred.summary(), len(fr['t']), K, size),
+    )
 
 # %% ../nbs/12_explorer.ipynb #8afc4489
-def show_images(images:dict, # title -> (H,W) image
-                size:float=1.6, dpi:int=70, cmap:str='gray', vrange:tuple|None=(0, 1))->plt.Figure:
+def show_images(
+    images: dict,  # title -> (H,W) image
+    size: float = 1.6,
+    dpi: int = 70,
+    cmap: str = 'gray',
+    vrange: tuple | None = (0, 1),
+) -> plt.Figure:
     "One row of images with titles."
-    fig, axs = plt.subplots(1, len(images), figsize=(size * len(images), size * 1.15), dpi=dpi, squeeze=False)
+    fig, axs = plt.subplots(
+        1, len(images), figsize=(size * len(images), size * 1.15), dpi=dpi, squeeze=False
+    )
     for ax, (k, v) in zip(axs[0], images.items()):
-        ax.imshow(v, cmap=cmap, **(dict(vmin=vrange[0], vmax=vrange[1]) if vrange else {})); ax.set_title(k, fontsize=8); ax.axis('off')
+        ax.imshow(v, cmap=cmap, **(dict(vmin=vrange[0], vmax=vrange[1]) if vrange else {}))
+        ax.set_title(k, fontsize=8)
+        ax.axis('off')
     fig.tight_layout()
     return fig
 
-def fig_png(fig:plt.Figure, close:bool=True)->bytes:
+
+def fig_png(fig: plt.Figure, close: bool = True) -> bytes:
     "PNG bytes of a figure (closed afterwards, so notebooks do not draw it twice)."
-    b = io.BytesIO(); fig.savefig(b, format='png', dpi=fig.dpi, bbox_inches='tight')
-    if close: plt.close(fig)
+    b = io.BytesIO()
+    fig.savefig(b, format='png', dpi=fig.dpi, bbox_inches='tight')
+    if close:
+        plt.close(fig)
     return b.getvalue()
 
 # %% ../nbs/12_explorer.ipynb #c7c7619c
-def render_frames(res:dict, # from `predict_from_images`
-                  idx:list|None=None, # step indices to show; default 6 evenly spaced
-                  size:float=1.3, dpi:int=70)->plt.Figure:
+def render_frames(
+    res: dict,  # from `predict_from_images`
+    idx: list | None = None,  # step indices to show; default 6 evenly spaced
+    size: float = 1.3,
+    dpi: int = 70,
+) -> plt.Figure:
     "Strip of reverse-diffusion steps: x_t (first latent channel) above x0_hat; DAMMP's branch in each title."
     fr, br = res['frames'], res['branch_per_step'][:, 0]
     n = len(fr['t'])
-    idx = list(idx) if idx is not None else sorted(set(np.linspace(0, n - 1, min(6, n)).round().astype(int).tolist()))
-    fig, axs = plt.subplots(2, len(idx), figsize=(size * len(idx), size * 2.3), dpi=dpi, squeeze=False)
+    idx = (
+        list(idx)
+        if idx is not None
+        else sorted(set(np.linspace(0, n - 1, min(6, n)).round().astype(int).tolist()))
+    )
+    fig, axs = plt.subplots(
+        2, len(idx), figsize=(size * len(idx), size * 2.3), dpi=dpi, squeeze=False
+    )
     for j, i in enumerate(idx):
-        axs[0, j].imshow(fr['x_t'][i, 0], cmap='gray'); axs[1, j].imshow(fr['x0'][i], cmap='gray', vmin=0, vmax=1)
+        axs[0, j].imshow(fr['x_t'][i, 0], cmap='gray')
+        axs[1, j].imshow(fr['x0'][i], cmap='gray', vmin=0, vmax=1)
         b = 'multi' if br[i] else 'uni'
-        axs[0, j].set_title(f"step {i}, t={fr['t'][i]}\n{b if res['mode'] != 'uni' else 'uni'}", fontsize=7)
-        for a in axs[:, j]: a.axis('off')
-    axs[0, 0].text(-0.1, .5, 'x_t', transform=axs[0, 0].transAxes, ha='right', va='center', fontsize=8)
-    axs[1, 0].text(-0.1, .5, 'x0_hat', transform=axs[1, 0].transAxes, ha='right', va='center', fontsize=8)
+        axs[0, j].set_title(
+            f"step {i}, t={fr['t'][i]}\n{b if res['mode'] != 'uni' else 'uni'}", fontsize=7
+        )
+        for a in axs[:, j]:
+            a.axis('off')
+    axs[0, 0].text(
+        -0.1, 0.5, 'x_t', transform=axs[0, 0].transAxes, ha='right', va='center', fontsize=8
+    )
+    axs[1, 0].text(
+        -0.1, 0.5, 'x0_hat', transform=axs[1, 0].transAxes, ha='right', va='center', fontsize=8
+    )
     return fig
 
 # %% ../nbs/12_explorer.ipynb #ff5a0f51
-def render_uncertainty(res:dict, size:float=1.7, dpi:int=70)->plt.Figure:
+def render_uncertainty(res: dict, size: float = 1.7, dpi: int = 70) -> plt.Figure:
     "Mean prediction, per-pixel spread over the samples, UAFM confidence map and DAMMP's branch per step and sample."
     K = res['samples'].shape[0]
-    fig, axs = plt.subplots(1, 4, figsize=(size * 4.6, size * 1.2), dpi=dpi, gridspec_kw=dict(width_ratios=[1, 1, 1, 1.6]))
-    maps = [(f'mean of {K} samples', res['pred'], dict(cmap='gray', vmin=0, vmax=1)), ('spread (std)', res['spread'], dict(cmap='magma')),
-            ('confidence U', res['confidence'], dict(cmap='viridis', vmin=0, vmax=1))]
+    fig, axs = plt.subplots(
+        1,
+        4,
+        figsize=(size * 4.6, size * 1.2),
+        dpi=dpi,
+        gridspec_kw=dict(width_ratios=[1, 1, 1, 1.6]),
+    )
+    maps = [
+        (f'mean of {K} samples', res['pred'], dict(cmap='gray', vmin=0, vmax=1)),
+        ('spread (std)', res['spread'], dict(cmap='magma')),
+        ('confidence U', res['confidence'], dict(cmap='viridis', vmin=0, vmax=1)),
+    ]
     for ax, (title, m, kw) in zip(axs, maps):
-        if m is None: ax.text(.5, .5, "no U in 'uni' mode", ha='center', va='center', fontsize=7)
-        else: fig.colorbar(ax.imshow(m, **kw), ax=ax, fraction=.046, pad=.04).ax.tick_params(labelsize=6)
-        ax.set_title(title, fontsize=8); ax.axis('off')
-    ax = axs[3]; c = res['c_per_step']
+        if m is None:
+            ax.text(0.5, 0.5, "no U in 'uni' mode", ha='center', va='center', fontsize=7)
+        else:
+            fig.colorbar(ax.imshow(m, **kw), ax=ax, fraction=0.046, pad=0.04).ax.tick_params(
+                labelsize=6
+            )
+        ax.set_title(title, fontsize=8)
+        ax.axis('off')
+    ax = axs[3]
+    c = res['c_per_step']
     if c is not None:
-        ax.plot(c, lw=.8, alpha=.7); ax.axhline(res['gamma'], color='k', ls='--', lw=.8)
-        ax.scatter(*np.nonzero(res['branch_per_step'])[0:1], c[res['branch_per_step']], s=4, color='r', zorder=3, label='multi chosen')
-    ax.set_title(f"c per step ({res['mode']}); dashed: γ", fontsize=8); ax.set_xlabel('step', fontsize=7); ax.tick_params(labelsize=6)
+        ax.plot(c, lw=0.8, alpha=0.7)
+        ax.axhline(res['gamma'], color='k', ls='--', lw=0.8)
+        ax.scatter(
+            *np.nonzero(res['branch_per_step'])[0:1],
+            c[res['branch_per_step']],
+            s=4,
+            color='r',
+            zorder=3,
+            label='multi chosen',
+        )
+    ax.set_title(f"c per step ({res['mode']}); dashed: γ", fontsize=8)
+    ax.set_xlabel('step', fontsize=7)
+    ax.tick_params(labelsize=6)
     fig.tight_layout()
     return fig
 
 # %% ../nbs/12_explorer.ipynb #2183f973
-def to_png_bytes(a:np.ndarray, # (H,W) image
-                 lo:float|None=0., hi:float|None=1. # value range mapped to 0..255 (None: the image's own min / max)
-                )->bytes:
+def to_png_bytes(
+    a: np.ndarray,  # (H,W) image
+    lo: float | None = 0.0,
+    hi: float | None = 1.0,  # value range mapped to 0..255 (None: the image's own min / max)
+) -> bytes:
     "8-bit grey PNG of `a`, values from [lo, hi] mapped to 0..255."
     a = np.asarray(a, np.float32)
-    lo = float(np.nanmin(a)) if lo is None else lo; hi = float(np.nanmax(a)) if hi is None else hi
+    lo = float(np.nanmin(a)) if lo is None else lo
+    hi = float(np.nanmax(a)) if hi is None else hi
     u = np.clip(np.nan_to_num((a - lo) / max(hi - lo, 1e-12)), 0, 1)
-    b = io.BytesIO(); Image.fromarray((u * 255).round().astype(np.uint8)).save(b, 'PNG'); return b.getvalue()
+    b = io.BytesIO()
+    Image.fromarray((u * 255).round().astype(np.uint8)).save(b, 'PNG')
+    return b.getvalue()
 
-def to_npy_bytes(a:np.ndarray)->bytes:
+
+def to_npy_bytes(a: np.ndarray) -> bytes:
     "The array as `.npy` file bytes."
-    b = io.BytesIO(); np.save(b, np.asarray(a)); return b.getvalue()
+    b = io.BytesIO()
+    np.save(b, np.asarray(a))
+    return b.getvalue()
 
-def download_link(data:bytes, filename:str, mime:str='application/octet-stream', text:str|None=None)->str:
+
+def download_link(
+    data: bytes, filename: str, mime: str = 'application/octet-stream', text: str | None = None
+) -> str:
     "HTML link that downloads `data` as `filename` from a base64 `data:` URI."
     uri = f'data:{mime};base64,' + base64.b64encode(data).decode()
     return f'<a download="{html.escape(filename)}" href="{uri}" target="_blank">{html.escape(text or filename)}</a>'
 
 # %% ../nbs/12_explorer.ipynb #db5e1694
-def result_downloads(res:dict, stem:str='prediction')->str:
+def result_downloads(res: dict, stem: str = 'prediction') -> str:
     "Download links for the prediction (PNG, NPY), the spread (PNG scaled to its max, NPY) and the confidence map (NPY)."
-    files = [(f'{stem}.png', to_png_bytes(res['pred']), 'image/png'), (f'{stem}.npy', to_npy_bytes(res['pred']), None),
-             (f'{stem}_spread.png', to_png_bytes(res['spread'], 0., None), 'image/png'), (f'{stem}_spread.npy', to_npy_bytes(res['spread']), None),
-             (f'{stem}_samples.npy', to_npy_bytes(res['samples']), None)]
-    if res.get('confidence') is not None: files.append((f'{stem}_confidence.npy', to_npy_bytes(res['confidence']), None))
+    files = [
+        (f'{stem}.png', to_png_bytes(res['pred']), 'image/png'),
+        (f'{stem}.npy', to_npy_bytes(res['pred']), None),
+        (f'{stem}_spread.png', to_png_bytes(res['spread'], 0.0, None), 'image/png'),
+        (f'{stem}_spread.npy', to_npy_bytes(res['spread']), None),
+        (f'{stem}_samples.npy', to_npy_bytes(res['samples']), None),
+    ]
+    if res.get('confidence') is not None:
+        files.append((f'{stem}_confidence.npy', to_npy_bytes(res['confidence']), None))
     return ' · '.join(download_link(d, n, m or 'application/octet-stream') for n, d, m in files)
 
 # %% ../nbs/12_explorer.ipynb #f619f7b2
-def _upload_file(w:W.FileUpload)->tuple[str, bytes]|None:
+def _upload_file(w: W.FileUpload) -> tuple[str, bytes] | None:
     "(name, bytes) of the last file in a FileUpload widget (ipywidgets 8), or None."
     v = w.value
-    if not v: return None
+    if not v:
+        return None
     f = v[-1] if isinstance(v, (tuple, list)) else list(v.values())[-1]
     return f['name'], bytes(f['content'])
 
-def _error(e:Exception|str)->str: return f'<span style="color:#b00020">{html.escape(str(e))}</span>'
+
+def _error(e: Exception | str) -> str:
+    return f'<span style="color:#b00020">{html.escape(str(e))}</span>'
 
 # %% ../nbs/12_explorer.ipynb #11eb6d4c
-def _open_data(pipe:LatentDiffusionPipeline, root, roles, split)->tuple:
+def _open_data(pipe: LatentDiffusionPipeline, root, roles, split) -> tuple:
     "(PairedFolders or None, message): the explorer's data set from `root`, else from the data folder stored in the checkpoint."
-    given, ck = (root, None) if root is not None else (getattr(pipe, 'data_root', None), getattr(pipe, 'checkpoint', None))
-    if not given: return None, ''  # no data folder at all: uploads only
+    given, ck = (
+        (root, None)
+        if root is not None
+        else (getattr(pipe, 'data_root', None), getattr(pipe, 'checkpoint', None))
+    )
+    if not given:
+        return None, ''  # no data folder at all: uploads only
     found = find_data_root(given, ck)
     if found is None:
         tried = ', '.join(str(o.absolute()) for o in _data_root_tries(given, ck))
-        return None, f'no data-set samples: data folder {given} not found (looked for {tried}); pass it as Explorer(pipe, root)'
-    try: ds = PairedFolders(found, roles, img_size=_size(pipe, np.zeros((64, 64))), split=split)
-    except FileNotFoundError as e: return None, f'no data-set samples: {e}'
+        return (
+            None,
+            f'no data-set samples: data folder {given} not found (looked for {tried}); pass it as Explorer(pipe, root)',
+        )
+    try:
+        ds = PairedFolders(found, roles, img_size=_size(pipe, np.zeros((64, 64))), split=split)
+    except FileNotFoundError as e:
+        return None, f'no data-set samples: {e}'
     return ds, '' if len(ds) else f'no data-set samples: {found} has no {split} split'
 
 # %% ../nbs/12_explorer.ipynb #eea77692
 class Explorer:
     "ipywidgets explorer of a `LatentDiffusionPipeline`: data-set samples, settings, step slider, uncertainty, uploads and downloads."
-    def __init__(self, pipe:LatentDiffusionPipeline, root:str|Path|None=None, # the model; data root with QD/CD31/DAPI (default: the checkpoint's, found by `find_data_root`)
-                 roles:dict|None=None, split:str|None=None, steps:int=20, K:int=4):
+
+    def __init__(
+        self,
+        pipe: LatentDiffusionPipeline,
+        root: str
+        | Path
+        | None = None,  # the model; data root with QD/CD31/DAPI (default: the checkpoint's, found by `find_data_root`)
+        roles: dict | None = None,
+        split: str | None = None,
+        steps: int = 20,
+        K: int = 4,
+    ):
         self.pipe, self.res, self.item = pipe, None, None
         self.ds, note = _open_data(pipe, root, roles, split)
-        self.sample_dd = W.Dropdown(options=self.ds.names if self.ds else [], description='sample', disabled=not self.ds)
+        self.sample_dd = W.Dropdown(
+            options=self.ds.names if self.ds else [], description='sample', disabled=not self.ds
+        )
         self.data_msg = W.HTML(_error(note) if note else '')  # why there are no samples to choose
-        self.mode = W.ToggleButtons(options=['uni', 'multi', 'damm'], value='damm', description='mode')
-        self.sampler = W.Dropdown(options=list(SAMPLERS), value=pipe.cfg.sampler if pipe.cfg.sampler in SAMPLERS else 'ddim', description='sampler')
-        self.steps, self.K = W.IntSlider(steps, 1, 200, description='steps'), W.IntSlider(K, 1, 32, description='samples K')
-        self.seed, self.run_btn = W.IntText(0, description='seed'), W.Button(description='Sample', button_style='primary')
+        self.mode = W.ToggleButtons(
+            options=['uni', 'multi', 'damm'], value='damm', description='mode'
+        )
+        self.sampler = W.Dropdown(
+            options=list(SAMPLERS),
+            value=pipe.cfg.sampler if pipe.cfg.sampler in SAMPLERS else 'ddim',
+            description='sampler',
+        )
+        self.steps, self.K = (
+            W.IntSlider(steps, 1, 200, description='steps'),
+            W.IntSlider(K, 1, 32, description='samples K'),
+        )
+        self.seed, self.run_btn = (
+            W.IntText(0, description='seed'),
+            W.Button(description='Sample', button_style='primary'),
+        )
         self.step = W.IntSlider(0, 0, 0, description='step', continuous_update=False)
         self.msg, self.downloads = W.HTML(), W.HTML()
-        img = lambda: W.Image(format='png', layout=W.Layout(align_self='flex-start', width='auto'))  # own size: not stretched to the box's width
+        img = lambda: W.Image(
+            format='png', layout=W.Layout(align_self='flex-start', width='auto')
+        )  # own size: not stretched to the box's width
         self.img_modal, self.img_step, self.img_unc = img(), img(), img()
         accept = ','.join(IMG_EXTS)
-        self.up_v, self.up_n = W.FileUpload(accept=accept, description='vessels (CD31)'), W.FileUpload(accept=accept, description='nuclei (DAPI)')
+        self.up_v, self.up_n = (
+            W.FileUpload(accept=accept, description='vessels (CD31)'),
+            W.FileUpload(accept=accept, description='nuclei (DAPI)'),
+        )
         self.up_btn = W.Button(description='Predict from uploads', button_style='primary')
         self._wire()
 
 # %% ../nbs/12_explorer.ipynb #5961e282
 def _guard(fn):
     "Run a widget handler; show any exception as a message in the widget instead of a traceback."
+
     def f(self, *a):
         self.msg.value = ''
-        try: return fn(self, *a)
-        except Exception as e: self.msg.value = _error(e)
+        try:
+            return fn(self, *a)
+        except Exception as e:
+            self.msg.value = _error(e)
+
     return f
 
-def _wire(self:Explorer):
+
+def _wire(self: Explorer):
     self.sample_dd.observe(lambda ch: self.show_sample(), 'value')
     self.run_btn.on_click(lambda b: self.run())
     self.step.observe(lambda ch: self.show_step(), 'value')
     self.up_btn.on_click(lambda b: self.run_upload())
     row = lambda *ws: W.HBox(list(ws))
-    self.widget = W.VBox([row(self.sample_dd, self.data_msg), self.img_modal, row(self.mode), row(self.sampler, self.steps, self.K, self.seed, self.run_btn),
-                          W.HTML('<b>Upload your own images</b> (PNG, JPEG or TIFF)'), row(self.up_v, self.up_n, self.up_btn),
-                          self.msg, self.step, self.img_step, self.img_unc, self.downloads])
-    if self.ds is not None and len(self.ds): self.show_sample()
+    self.widget = W.VBox(
+        [
+            row(self.sample_dd, self.data_msg),
+            self.img_modal,
+            row(self.mode),
+            row(self.sampler, self.steps, self.K, self.seed, self.run_btn),
+            W.HTML('<b>Upload your own images</b> (PNG, JPEG or TIFF)'),
+            row(self.up_v, self.up_n, self.up_btn),
+            self.msg,
+            self.step,
+            self.img_step,
+            self.img_unc,
+            self.downloads,
+        ]
+    )
+    if self.ds is not None and len(self.ds):
+        self.show_sample()
+
 
 Explorer._wire = _wire
 Explorer._ipython_display_ = lambda self: display(self.widget)
 
 # %% ../nbs/12_explorer.ipynb #ac637271
 @_guard
-def _show_sample(self:Explorer):
+def _show_sample(self: Explorer):
     "Load the chosen data-set sample and show its modalities."
     self.item = self.ds[self.ds.names.index(self.sample_dd.value)]
-    self.img_modal.value = fig_png(show_images({f'{r} ({f})': (self.item[r][0].numpy() + 1) / 2 for r, f in self.ds.roles.items()}))
+    self.img_modal.value = fig_png(
+        show_images(
+            {f'{r} ({f})': (self.item[r][0].numpy() + 1) / 2 for r, f in self.ds.roles.items()}
+        )
+    )
 
-def _show_result(self:Explorer, res:dict, stem:str):
+
+def _show_result(self: Explorer, res: dict, stem: str):
     "Show a result: slider over its steps, uncertainty panel, download links."
     self.res = res
     self.step.max, self.step.value = len(res['frames']['t']) - 1, len(res['frames']['t']) - 1
-    self.show_step(); self.img_unc.value = fig_png(render_uncertainty(res))
+    self.show_step()
+    self.img_unc.value = fig_png(render_uncertainty(res))
     self.downloads.value = 'Download: ' + result_downloads(res, stem)
 
-@_guard
-def _show_step(self:Explorer):
-    "Show x_t and x0_hat at the slider's step."
-    if self.res is not None: self.img_step.value = fig_png(render_frames(self.res, [self.step.value], size=2.))
 
-Explorer.show_sample, Explorer._show_result, Explorer.show_step = _show_sample, _show_result, _show_step
+@_guard
+def _show_step(self: Explorer):
+    "Show x_t and x0_hat at the slider's step."
+    if self.res is not None:
+        self.img_step.value = fig_png(render_frames(self.res, [self.step.value], size=2.0))
+
+
+Explorer.show_sample, Explorer._show_result, Explorer.show_step = (
+    _show_sample,
+    _show_result,
+    _show_step,
+)
 
 # %% ../nbs/12_explorer.ipynb #7e903ae3
-def _settings(self:Explorer)->dict:
-    return dict(mode=self.mode.value, sampler=self.sampler.value, steps=self.steps.value, K=self.K.value, seed=self.seed.value)
+def _settings(self: Explorer) -> dict:
+    return dict(
+        mode=self.mode.value,
+        sampler=self.sampler.value,
+        steps=self.steps.value,
+        K=self.K.value,
+        seed=self.seed.value,
+    )
+
 
 @_guard
-def _run(self:Explorer):
+def _run(self: Explorer):
     "Sample the chosen data-set item with the chosen settings."
-    if self.item is None: raise ValueError('no data-set sample chosen (give Explorer a data root, or upload images)')
+    if self.item is None:
+        raise ValueError('no data-set sample chosen (give Explorer a data root, or upload images)')
     c = self.pipe.cfg
-    self._show_result(predict_from_images(self.pipe, self.item[c.uni], self.item[c.multi], **self._settings()),
-                      Path(self.item['name']).stem + '_pred')
+    self._show_result(
+        predict_from_images(self.pipe, self.item[c.uni], self.item[c.multi], **self._settings()),
+        Path(self.item['name']).stem + '_pred',
+    )
+
 
 @_guard
-def _run_upload(self:Explorer):
+def _run_upload(self: Explorer):
     "Predict from the uploaded vessel and nuclei images."
     files = {'vessels': _upload_file(self.up_v), 'nuclei': _upload_file(self.up_n)}
     missing = [k for k, f in files.items() if f is None]
-    if missing: raise ValueError(f"upload a {' and a '.join(missing)} image first")
+    if missing:
+        raise ValueError(f"upload a {' and a '.join(missing)} image first")
     v, n = (load_upload(*files[k]) for k in ('vessels', 'nuclei'))
-    if v.shape != n.shape: raise ValueError(f"{files['vessels'][0]} is {v.shape[0]}x{v.shape[1]} but {files['nuclei'][0]} is {n.shape[0]}x{n.shape[1]}; upload a registered pair")
-    self._show_result(predict_from_images(self.pipe, v, n, **self._settings()), Path(files['vessels'][0]).stem + '_pred')
+    if v.shape != n.shape:
+        raise ValueError(
+            f"{files['vessels'][0]} is {v.shape[0]}x{v.shape[1]} but {files['nuclei'][0]} is {n.shape[0]}x{n.shape[1]}; upload a registered pair"
+        )
+    self._show_result(
+        predict_from_images(self.pipe, v, n, **self._settings()),
+        Path(files['vessels'][0]).stem + '_pred',
+    )
+
 
 Explorer._settings, Explorer.run, Explorer.run_upload = _settings, _run, _run_upload
 
 # %% ../nbs/12_explorer.ipynb #3654bdbc
-def render_progression(res:dict, # from `predict_next_visit`
-                       size:float=1.7, dpi:int=70)->plt.Figure:
+def render_progression(
+    res: dict,  # from `predict_next_visit`
+    size: float = 1.7,
+    dpi: int = 70,
+) -> plt.Figure:
     "Visit k, its mask (stored rule), the forecast of visit k+1 with its mask's contour, and the spread over the K samples."
     u = lambda a: (np.asarray(a, np.float32) + 1) / 2
     fig, axs = plt.subplots(1, 4, figsize=(size * 4.5, size * 1.2), dpi=dpi)
     g = dict(cmap='gray', vmin=0, vmax=1)
-    axs[0].imshow(u(res['image_k']), **g); axs[1].imshow(u(res['image_k']), **g)
-    axs[1].imshow(np.ma.masked_where(~res['mask_k'], res['mask_k']), cmap='autumn', alpha=.6, vmin=0, vmax=1)
+    axs[0].imshow(u(res['image_k']), **g)
+    axs[1].imshow(u(res['image_k']), **g)
+    axs[1].imshow(
+        np.ma.masked_where(~res['mask_k'], res['mask_k']), cmap='autumn', alpha=0.6, vmin=0, vmax=1
+    )
     axs[2].imshow(u(res['pred']), **g)
-    if res['mask'].any(): axs[2].contour(res['mask'].astype(np.float32), [0.5], colors='r', linewidths=.8)
-    fig.colorbar(axs[3].imshow(res['spread'], cmap='magma'), ax=axs[3], fraction=.046, pad=.04).ax.tick_params(labelsize=6)
-    titles = (f"visit k, slice {res['slice']}", 'mask k (rule)', f"visit k+1 in {res['days']:g} d\nmean of {len(res['samples'])}, mask in red", 'spread (std)')
-    for a, t in zip(axs, titles): a.set_title(t, fontsize=8); a.axis('off')
+    if res['mask'].any():
+        axs[2].contour(res['mask'].astype(np.float32), [0.5], colors='r', linewidths=0.8)
+    fig.colorbar(
+        axs[3].imshow(res['spread'], cmap='magma'), ax=axs[3], fraction=0.046, pad=0.04
+    ).ax.tick_params(labelsize=6)
+    titles = (
+        f"visit k, slice {res['slice']}",
+        'mask k (rule)',
+        f"visit k+1 in {res['days']:g} d\nmean of {len(res['samples'])}, mask in red",
+        'spread (std)',
+    )
+    for a, t in zip(axs, titles):
+        a.set_title(t, fontsize=8)
+        a.axis('off')
     fig.tight_layout()
     return fig
 
-def progression_downloads(res:dict, stem:str='forecast')->str:
+
+def progression_downloads(res: dict, stem: str = 'forecast') -> str:
     "Download links: the forecast (PNG, NPY in [-1, 1]), its mask (PNG, NPY), the spread (PNG scaled to its max, NPY), the K samples (NPY)."
-    files = [(f'{stem}.png', to_png_bytes((res['pred'] + 1) / 2), 'image/png'), (f'{stem}.npy', to_npy_bytes(res['pred']), None),
-             (f'{stem}_mask.png', to_png_bytes(res['mask'].astype(np.float32)), 'image/png'), (f'{stem}_mask.npy', to_npy_bytes(res['mask']), None),
-             (f'{stem}_spread.png', to_png_bytes(res['spread'], 0., None), 'image/png'), (f'{stem}_spread.npy', to_npy_bytes(res['spread']), None),
-             (f'{stem}_samples.npy', to_npy_bytes(res['samples']), None)]
+    files = [
+        (f'{stem}.png', to_png_bytes((res['pred'] + 1) / 2), 'image/png'),
+        (f'{stem}.npy', to_npy_bytes(res['pred']), None),
+        (f'{stem}_mask.png', to_png_bytes(res['mask'].astype(np.float32)), 'image/png'),
+        (f'{stem}_mask.npy', to_npy_bytes(res['mask']), None),
+        (f'{stem}_spread.png', to_png_bytes(res['spread'], 0.0, None), 'image/png'),
+        (f'{stem}_spread.npy', to_npy_bytes(res['spread']), None),
+        (f'{stem}_samples.npy', to_npy_bytes(res['samples']), None),
+    ]
     return ' · '.join(download_link(d, n, m or 'application/octet-stream') for n, d, m in files)
 
 # %% ../nbs/12_explorer.ipynb #9b104020
-def _upload_files(w:W.FileUpload)->list[tuple[str, bytes]]:
+def _upload_files(w: W.FileUpload) -> list[tuple[str, bytes]]:
     "(name, bytes) of every file in a FileUpload widget (ipywidgets 8)."
     v = w.value or ()
-    return [(f['name'], bytes(f['content'])) for f in (v if isinstance(v, (tuple, list)) else v.values())]
+    return [
+        (f['name'], bytes(f['content']))
+        for f in (v if isinstance(v, (tuple, list)) else v.values())
+    ]
 
-def parse_covariates(text:str)->dict:
+
+def parse_covariates(text: str) -> dict:
     "Covariates typed as 'age=52, hr=1' -> {'age': 52.0, 'hr': 1.0}; a ValueError says which part cannot be read."
     out = {}
     for part in filter(None, (o.strip() for o in (text or '').replace(';', ',').split(','))):
         k, eq, v = part.partition('=')
-        try: out[k.strip()] = float(v)
-        except ValueError: eq = ''
-        if not eq or not k.strip(): raise ValueError(f"covariates: cannot read {part!r}; write name=value, separated by commas")
+        try:
+            out[k.strip()] = float(v)
+        except ValueError:
+            eq = ''
+        if not eq or not k.strip():
+            raise ValueError(
+                f"covariates: cannot read {part!r}; write name=value, separated by commas"
+            )
     return out
 
 # %% ../nbs/12_explorer.ipynb #9dd17e20
 class ProgressionExplorer:
     "ipywidgets forecaster: upload one visit's DICOM series, set the interval, K and steps, see and download the next visit."
-    def __init__(self, model:dict|str|Path, # from `load_progression`, or its checkpoint file
-                 days:int=60, K:int|None=None, steps:int|None=None): # defaults of the sliders (K, steps: the checkpoint's)
-        self.model, self.res = load_progression(model) if isinstance(model, (str, Path)) else model, None
+
+    def __init__(
+        self,
+        model: dict | str | Path,  # from `load_progression`, or its checkpoint file
+        days: int = 60,
+        K: int | None = None,
+        steps: int | None = None,
+    ):  # defaults of the sliders (K, steps: the checkpoint's)
+        self.model, self.res = (
+            load_progression(model) if isinstance(model, (str, Path)) else model,
+            None,
+        )
         s, names = self.model['sampling'], ', '.join(self.model['cov_names'])
-        self.up = W.FileUpload(accept='', multiple=True, description='DICOM series')  # any name: archive downloads often have no extension; the reader checks the content
+        self.up = W.FileUpload(
+            accept='', multiple=True, description='DICOM series'
+        )  # any name: archive downloads often have no extension; the reader checks the content
         self.days = W.IntSlider(days, 1, 365, description='days')
-        self.K, self.steps = W.IntSlider(K or s['K'], 1, 32, description='samples K'), W.IntSlider(steps or s['steps'], 1, 200, description='steps')
-        narrow = W.Layout(width='160px')  # a row of sliders and numbers wraps instead of pushing the button off the notebook
-        self.slice, self.seed = W.IntText(-1, description='slice', layout=narrow), W.IntText(0, description='seed', layout=narrow)
+        self.K, self.steps = (
+            W.IntSlider(K or s['K'], 1, 32, description='samples K'),
+            W.IntSlider(steps or s['steps'], 1, 200, description='steps'),
+        )
+        narrow = W.Layout(
+            width='160px'
+        )  # a row of sliders and numbers wraps instead of pushing the button off the notebook
+        self.slice, self.seed = (
+            W.IntText(-1, description='slice', layout=narrow),
+            W.IntText(0, description='seed', layout=narrow),
+        )
         self.cov = W.Text('', description='covariates', placeholder=f'{names} (name=value, ...)')
         self.btn = W.Button(description='Predict', button_style='primary')
         self.msg, self.notes, self.downloads = W.HTML(), W.HTML(), W.HTML()
         self.img = W.Image(format='png', layout=W.Layout(align_self='flex-start', width='auto'))
         self.btn.on_click(lambda b: self.predict())
-        self.widget = W.VBox([W.HTML('<b>Upload every file of one visit\'s post-contrast series</b> (DICOM); slice −1: the largest tumour'),
-                              W.HBox([self.up, self.days, self.cov], layout=W.Layout(flex_flow='row wrap')),
-                              W.HBox([self.K, self.steps, self.slice, self.seed, self.btn], layout=W.Layout(flex_flow='row wrap')),
-                              self.msg, self.img, self.notes, self.downloads])
-    def _ipython_display_(self): display(self.widget)
+        self.widget = W.VBox(
+            [
+                W.HTML(
+                    '<b>Upload every file of one visit\'s post-contrast series</b> (DICOM); slice −1: the largest tumour'
+                ),
+                W.HBox([self.up, self.days, self.cov], layout=W.Layout(flex_flow='row wrap')),
+                W.HBox(
+                    [self.K, self.steps, self.slice, self.seed, self.btn],
+                    layout=W.Layout(flex_flow='row wrap'),
+                ),
+                self.msg,
+                self.img,
+                self.notes,
+                self.downloads,
+            ]
+        )
+
+    def _ipython_display_(self):
+        display(self.widget)
 
 # %% ../nbs/12_explorer.ipynb #55d2ec48
 @_guard
-def _predict(self:ProgressionExplorer):
+def _predict(self: ProgressionExplorer):
     "Forecast from the uploaded files with the chosen settings; errors go to the message line."
     self.res, self.img.value, self.notes.value, self.downloads.value = None, b'', '', ''
     files = _upload_files(self.up)
-    if not files: raise ValueError('upload the DICOM files of one series (one visit) first')
-    self.res = predict_next_visit(self.model, files, self.days.value, None if self.slice.value < 0 else self.slice.value,
-                                  parse_covariates(self.cov.value), K=self.K.value, steps=self.steps.value, seed=self.seed.value)
+    if not files:
+        raise ValueError('upload the DICOM files of one series (one visit) first')
+    self.res = predict_next_visit(
+        self.model,
+        files,
+        self.days.value,
+        None if self.slice.value < 0 else self.slice.value,
+        parse_covariates(self.cov.value),
+        K=self.K.value,
+        steps=self.steps.value,
+        seed=self.seed.value,
+    )
     self.img.value = fig_png(render_progression(self.res))
     self.notes.value = html.escape('; '.join(self.res['notes']))
-    self.downloads.value = 'Download: ' + progression_downloads(self.res, Path(files[0][0]).stem + '_forecast')
+    self.downloads.value = 'Download: ' + progression_downloads(
+        self.res, Path(files[0][0]).stem + '_forecast'
+    )
+
 
 ProgressionExplorer.predict = _predict

@@ -15,69 +15,102 @@ __all__ = ['MaskGate', 'SEBlock', 'MMFM', 'UAFM']
 # %% ../nbs/07_fusion.ipynb #e69050ed
 class MaskGate(nn.Module):
     "x ⊙ σ(BN(conv1×1 2C→C(SiLU(BN(conv1×1 C→2C(x)))))): a learned soft mask on each stream."
-    def __init__(self, C:int # channels
-                ):
+
+    def __init__(
+        self,
+        C: int,  # channels
+    ):
         super().__init__()
-        self.gate = nn.Sequential(nn.Conv2d(C, 2 * C, 1, bias=False), nn.BatchNorm2d(2 * C), nn.SiLU(),
-                                  nn.Conv2d(2 * C, C, 1, bias=False), nn.BatchNorm2d(C), nn.Sigmoid())
-    def forward(self, x:torch.Tensor)->torch.Tensor: return x * self.gate(x)
+        self.gate = nn.Sequential(
+            nn.Conv2d(C, 2 * C, 1, bias=False),
+            nn.BatchNorm2d(2 * C),
+            nn.SiLU(),
+            nn.Conv2d(2 * C, C, 1, bias=False),
+            nn.BatchNorm2d(C),
+            nn.Sigmoid(),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gate(x)
 
 # %% ../nbs/07_fusion.ipynb #0de111b7
 class SEBlock(nn.Module):
     "Squeeze-and-excitation (Hu et al. 2018): channel re-weighting from global average pooling."
-    def __init__(self, C:int, # channels
-                 reduction:int=16 # bottleneck ratio (hidden = max(1, C // reduction))
-                ):
+
+    def __init__(
+        self,
+        C: int,  # channels
+        reduction: int = 16,  # bottleneck ratio (hidden = max(1, C // reduction))
+    ):
         super().__init__()
         h = max(1, C // reduction)
         self.fc = nn.Sequential(nn.Linear(C, h), nn.ReLU(), nn.Linear(h, C), nn.Sigmoid())
-    def forward(self, x:torch.Tensor)->torch.Tensor:
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.fc(x.mean((2, 3)))[:, :, None, None]
 
 # %% ../nbs/07_fusion.ipynb #ff128a05
 class MMFM(nn.Module):
     "Multi-modal fusion: gate each stream, concat, SE (r=16), conv1×1 2C→C + BN."
-    def __init__(self, C:int, # channels of each stream
-                 reduction:int=16 # SE bottleneck ratio
-                ):
+
+    def __init__(
+        self,
+        C: int,  # channels of each stream
+        reduction: int = 16,  # SE bottleneck ratio
+    ):
         super().__init__()
         self.gate_uni, self.gate_multi = MaskGate(C), MaskGate(C)
         self.se = SEBlock(2 * C, reduction)
         self.mix = nn.Sequential(nn.Conv2d(2 * C, C, 1, bias=False), nn.BatchNorm2d(C))
-    def forward(self, x_uni:torch.Tensor, x_multi:torch.Tensor)->torch.Tensor:
+
+    def forward(self, x_uni: torch.Tensor, x_multi: torch.Tensor) -> torch.Tensor:
         "Fused features (B,C,H,W) of the uni-modal stream `x_uni` and the multi-modal stream `x_multi`."
-        if x_uni.shape != x_multi.shape: raise ValueError(f'MMFM: stream shapes differ: {tuple(x_uni.shape)} vs {tuple(x_multi.shape)}')
+        if x_uni.shape != x_multi.shape:
+            raise ValueError(
+                f'MMFM: stream shapes differ: {tuple(x_uni.shape)} vs {tuple(x_multi.shape)}'
+            )
         return self.mix(self.se(torch.cat([self.gate_uni(x_uni), self.gate_multi(x_multi)], 1)))
 
 # %% ../nbs/07_fusion.ipynb #08b859fa
 class UAFM(nn.Module):
     "Uncertainty-aware fusion: cross-attention uni → fused with per-key confidence scaling; returns (out, U)."
-    def __init__(self, C:int, # channels of both inputs
-                 groups:int=32 # GroupNorm groups (reduced to a divisor of C)
-                ):
+
+    def __init__(
+        self,
+        C: int,  # channels of both inputs
+        groups: int = 32,  # GroupNorm groups (reduced to a divisor of C)
+    ):
         super().__init__()
         g = math.gcd(groups, C)
         self.norm_q, self.norm_kv = nn.GroupNorm(g, C), nn.GroupNorm(g, C)
         self.q, self.k, self.v = nn.Linear(C, C), nn.Linear(C, C), nn.Linear(C, C)
         self.conf = nn.Linear(C, 1)
         self.proj = nn.Linear(C, C)
-    def qkvu(self, h_uni:torch.Tensor, h_fused:torch.Tensor):
+
+    def qkvu(self, h_uni: torch.Tensor, h_fused: torch.Tensor):
         "Token tensors q, k, v (B,N,C) and the confidence u (B,N,1), N = H·W."
         tok = lambda o: o.flatten(2).transpose(1, 2)
         hu, hf = tok(self.norm_q(h_uni)), tok(self.norm_kv(h_fused))
         return self.q(hu), self.k(hf), self.v(hf), torch.sigmoid(self.conf(hu))
 
 # %% ../nbs/07_fusion.ipynb #931e2dc7
-def _uafm_forward(self:UAFM, h_uni:torch.Tensor, # (B,C,H,W) uni-modal features (queries, confidence)
-                  h_fused:torch.Tensor, # (B,C,H,W) fused features (keys, values)
-                  u:torch.Tensor|None=None # optional (B,1,H,W) confidence to use instead of the learned one
-                 )->tuple[torch.Tensor, torch.Tensor]:
+def _uafm_forward(
+    self: UAFM,
+    h_uni: torch.Tensor,  # (B,C,H,W) uni-modal features (queries, confidence)
+    h_fused: torch.Tensor,  # (B,C,H,W) fused features (keys, values)
+    u: torch.Tensor
+    | None = None,  # optional (B,1,H,W) confidence to use instead of the learned one
+) -> tuple[torch.Tensor, torch.Tensor]:
     "(h_uni + Proj(softmax(U_j q·k_j/√C) v), U as (B,1,H,W))."
-    if h_uni.shape != h_fused.shape: raise ValueError(f'UAFM: shapes differ: {tuple(h_uni.shape)} vs {tuple(h_fused.shape)}')
+    if h_uni.shape != h_fused.shape:
+        raise ValueError(f'UAFM: shapes differ: {tuple(h_uni.shape)} vs {tuple(h_fused.shape)}')
     B, C, H, W = h_uni.shape
     q, k, v, U = self.qkvu(h_uni, h_fused)
-    if u is not None: U = u.reshape(B, H * W, 1).to(q.dtype)
-    a = F.scaled_dot_product_attention(q, k * U, v)        # scale 1/sqrt(C); U folded into the keys
+    if u is not None:
+        U = u.reshape(B, H * W, 1).to(q.dtype)
+    a = F.scaled_dot_product_attention(q, k * U, v)  # scale 1/sqrt(C); U folded into the keys
     out = h_uni + self.proj(a).transpose(1, 2).reshape(B, C, H, W)
     return out, U.transpose(1, 2).reshape(B, 1, H, W)
+
+
 UAFM.forward = _uafm_forward

@@ -27,72 +27,108 @@ __all__ = ['ISPY1_SCHEDULE', 'MR_SIGNAL', 'UID_ROOT', 'QD_GAIN', 'TRUTH_KEYS', '
 # %% ../nbs/02_phantoms.ipynb #867b25a8
 def _sl(ax, nd, s):
     "Index tuple selecting `s` along axis `ax` of an `nd`-dimensional array."
-    o = [slice(None)] * nd; o[ax] = s; return tuple(o)
+    o = [slice(None)] * nd
+    o[ax] = s
+    return tuple(o)
+
 
 def _face_D(D, shape, dx):
     "Per axis: D on the faces between neighbours (arithmetic mean), divided by dx²."
-    if np.isscalar(D): return [D / h**2 for h in dx]
+    if np.isscalar(D):
+        return [D / h**2 for h in dx]
     nd = len(shape)
-    return [0.5 * (D[_sl(a, nd, slice(None, -1))] + D[_sl(a, nd, slice(1, None))]) / h**2 for a, h in enumerate(dx)]
+    return [
+        0.5 * (D[_sl(a, nd, slice(None, -1))] + D[_sl(a, nd, slice(1, None))]) / h**2
+        for a, h in enumerate(dx)
+    ]
+
 
 def _div_grad(u, Df):
     "∇·(D∇u) with no-flux walls from face coefficients `Df`; conservative (sums to zero over the grid)."
     out, nd = np.zeros_like(u), u.ndim
     for a, d in enumerate(Df):
         f = d * np.diff(u, axis=a)
-        out[_sl(a, nd, slice(None, -1))] += f; out[_sl(a, nd, slice(1, None))] -= f
+        out[_sl(a, nd, slice(None, -1))] += f
+        out[_sl(a, nd, slice(1, None))] -= f
     return out
+
 
 def _reaction(u, r, rho, t):
     "Exact solution after time t of du/dt = r·u − rho·u² (logistic growth with net rate r = rho − k)."
-    if abs(r) < 1e-12: return u / (1 + rho * u * t)
+    if abs(r) < 1e-12:
+        return u / (1 + rho * u * t)
     e = np.exp(r * t)
     return r * u * e / (r + rho * u * (e - 1))
 
 # %% ../nbs/02_phantoms.ipynb #30a82140
-def fisher_kpp(u0:np.ndarray, # initial density in [0, 1], 2D or 3D
-               D, # diffusion coefficient (length²/time): scalar or array shaped like u0
-               rho:float, # proliferation rate (1/time)
-               k, # treatment kill rate: scalar or callable of time t (from 0 at the start of this call)
-               dt:float, # time step; sub-stepped internally to stay inside the explicit stability limit
-               steps:int, # number of steps (total time dt·steps)
-               dx=1.0 # grid spacing: scalar or one value per axis (same length unit as D)
-              )->np.ndarray:
+def fisher_kpp(
+    u0: np.ndarray,  # initial density in [0, 1], 2D or 3D
+    D,  # diffusion coefficient (length²/time): scalar or array shaped like u0
+    rho: float,  # proliferation rate (1/time)
+    k,  # treatment kill rate: scalar or callable of time t (from 0 at the start of this call)
+    dt: float,  # time step; sub-stepped internally to stay inside the explicit stability limit
+    steps: int,  # number of steps (total time dt·steps)
+    dx=1.0,  # grid spacing: scalar or one value per axis (same length unit as D)
+) -> np.ndarray:
     "Integrate ∂u/∂t = ∇·(D∇u) + ρu(1−u) − k(t)u with no-flux walls (Strang splitting, exact reaction, CFL-safe explicit diffusion)."
     u = np.asarray(u0, dtype=np.float64).copy()
     dx = (float(dx),) * u.ndim if np.isscalar(dx) else tuple(float(o) for o in dx)
-    if len(dx) != u.ndim: raise ValueError(f'fisher_kpp: dx has {len(dx)} entries for a {u.ndim}D field')
-    if not np.isscalar(D): D = np.broadcast_to(np.asarray(D, np.float64), u.shape)
-    if np.min(D) < 0: raise ValueError('fisher_kpp: D must be >= 0')
-    Df, lim = _face_D(D, u.shape, dx), 1 / (2 * max(float(np.max(D)), 1e-300) * sum(1 / h**2 for h in dx))
-    n = max(1, int(np.ceil(dt / (0.9 * lim))))                    # explicit sub-steps inside the CFL limit
+    if len(dx) != u.ndim:
+        raise ValueError(f'fisher_kpp: dx has {len(dx)} entries for a {u.ndim}D field')
+    if not np.isscalar(D):
+        D = np.broadcast_to(np.asarray(D, np.float64), u.shape)
+    if np.min(D) < 0:
+        raise ValueError('fisher_kpp: D must be >= 0')
+    Df, lim = (
+        _face_D(D, u.shape, dx),
+        1 / (2 * max(float(np.max(D)), 1e-300) * sum(1 / h**2 for h in dx)),
+    )
+    n = max(1, int(np.ceil(dt / (0.9 * lim))))  # explicit sub-steps inside the CFL limit
     kf = k if callable(k) else (lambda t, k=k: k)
     for s in range(steps):
         r = rho - float(kf(s * dt + dt / 2))
         u = _reaction(u, r, rho, dt / 2)
-        for _ in range(n): u += (dt / n) * _div_grad(u, Df)
+        for _ in range(n):
+            u += (dt / n) * _div_grad(u, Df)
         u = _reaction(u, r, rho, dt / 2)
     return u
 
 # %% ../nbs/02_phantoms.ipynb #452982e0
-ISPY1_SCHEDULE = ((0, 0), (21, 3), (84, 7), (168, 10))  # (mean day, jitter sd in days) of visits T1..T4
+ISPY1_SCHEDULE = (
+    (0, 0),
+    (21, 3),
+    (84, 7),
+    (168, 10),
+)  # (mean day, jitter sd in days) of visits T1..T4
 
-def patient_params(rng:np.random.Generator)->dict:
+
+def patient_params(rng: np.random.Generator) -> dict:
     "Covariates (age, hr, her2) and the Fisher-KPP parameters they imply (D mm²/day, rho 1/day, response = k/rho)."
-    age = float(np.clip(rng.normal(49, 9), 26, 75)); hr = int(rng.random() < 0.55); her2 = int(rng.random() < 0.3)
+    age = float(np.clip(rng.normal(49, 9), 26, 75))
+    hr = int(rng.random() < 0.55)
+    her2 = int(rng.random() < 0.3)
     D = 0.02 * (1.6 if hr else 1.0) * np.exp(rng.normal(0, 0.15))
     rho = 0.035 * (0.6 if hr else 1.0) * (1 + 0.01 * (50 - age)) * np.exp(rng.normal(0, 0.1))
-    resp = (0.5 if hr else 1.1) + (0.8 if her2 else 0.) + rng.normal(0, 0.25)
-    return dict(age=round(age, 1), hr=hr, her2=her2, D=float(D), rho=float(rho), response=float(max(resp, 0.)))
+    resp = (0.5 if hr else 1.1) + (0.8 if her2 else 0.0) + rng.normal(0, 0.25)
+    return dict(
+        age=round(age, 1),
+        hr=hr,
+        her2=her2,
+        D=float(D),
+        rho=float(rho),
+        response=float(max(resp, 0.0)),
+    )
 
-def visit_days(rng:np.random.Generator)->list:
+
+def visit_days(rng: np.random.Generator) -> list:
     "Days of the four visits since the first, on I-SPY1's schedule with jitter."
     return [0] + [int(round(m + rng.normal(0, s))) for m, s in ISPY1_SCHEDULE[1:]]
 
-def treatment_k(p:dict, days:list):
+
+def treatment_k(p: dict, days: list):
     "k(t) in 1/day: AC from the day after T1 until T3, then a taxane (80 % of AC's effect) until T4."
     k_ac, t_switch, t_end = p['response'] * p['rho'], days[2], days[3]
-    return lambda t: 0. if t < 1 else k_ac if t < t_switch else 0.8 * k_ac if t < t_end else 0.
+    return lambda t: 0.0 if t < 1 else k_ac if t < t_switch else 0.8 * k_ac if t < t_end else 0.0
 
 # %% ../nbs/02_phantoms.ipynb #afca23fa
 def _smooth_noise(shape, sigma, rng):
@@ -100,149 +136,235 @@ def _smooth_noise(shape, sigma, rng):
     f = ndimage.gaussian_filter(rng.standard_normal(shape), sigma, mode='wrap')
     return (f - f.mean()) / (f.std() + 1e-12)
 
-def breast_anatomy(size:int, # in-plane pixels (Y = X)
-                   slices:int, # number of axial slices (Z)
-                   spacing:tuple, # voxel size (dz, dy, dx) in mm
-                   rng:np.random.Generator,
-                   age:float=50. # years; younger means more fibroglandular tissue
-                  )->dict:
+
+def breast_anatomy(
+    size: int,  # in-plane pixels (Y = X)
+    slices: int,  # number of axial slices (Z)
+    spacing: tuple,  # voxel size (dz, dy, dx) in mm
+    rng: np.random.Generator,
+    age: float = 50.0,  # years; younger means more fibroglandular tissue
+) -> dict:
     "Tissue maps (Z,Y,X): breast, skin and muscle masks, fgt fraction in [0, 1], and the elliptic radius `rr`."
     dz, dy, dx = spacing
     z = (np.arange(slices) - (slices - 1) / 2)[:, None, None] * dz
-    y = np.arange(size)[None, :, None] * dy; x = (np.arange(size) - (size - 1) / 2)[None, None, :] * dx
-    fov = size * dy; ycw = fov * rng.uniform(0.72, 0.8)                       # chest wall (posterior: image bottom)
-    a, b = fov * rng.uniform(0.38, 0.45), ycw * rng.uniform(0.7, 0.85)          # half width, anterior depth
+    y = np.arange(size)[None, :, None] * dy
+    x = (np.arange(size) - (size - 1) / 2)[None, None, :] * dx
+    fov = size * dy
+    ycw = fov * rng.uniform(0.72, 0.8)  # chest wall (posterior: image bottom)
+    a, b = fov * rng.uniform(0.38, 0.45), ycw * rng.uniform(0.7, 0.85)  # half width, anterior depth
     taper = np.sqrt(np.clip(1 - 0.6 * (z / (np.abs(z).max() + dz)) ** 2, 0.1, 1))
     rr = (x / (a * taper)) ** 2 + ((y - ycw) / (b * taper)) ** 2
     breast = (rr < 1) & (y < ycw)
     skin = breast & (rr > 1 - 2.5 * dy / (b * taper.min()))
     muscle = np.broadcast_to((y >= ycw) & (y < ycw + 12) & (np.abs(x) < a * 1.3), breast.shape)
-    field = _smooth_noise(breast.shape, np.array([2.5 / dz, 4 / dy, 4 / dx]), rng) - 1.2 * np.sqrt(rr)
+    field = _smooth_noise(breast.shape, np.array([2.5 / dz, 4 / dy, 4 / dx]), rng) - 1.2 * np.sqrt(
+        rr
+    )
     thr = np.quantile(field[breast], 1 - np.clip(0.65 - 0.008 * age, 0.1, 0.5))
-    fgt = np.where(breast & ~skin, 1 / (1 + np.exp(-(field - thr) / 0.15)), 0.)
+    fgt = np.where(breast & ~skin, 1 / (1 + np.exp(-(field - thr) / 0.15)), 0.0)
     return dict(breast=breast, skin=skin, muscle=muscle, fgt=fgt.astype(np.float32), rr=rr)
 
 # %% ../nbs/02_phantoms.ipynb #18329068
-def grow_tumour(p:dict, # parameters from `patient_params`
-                days:list, # visit days since the first visit
-                anat:dict, # from `breast_anatomy`
-                spacing:tuple, # voxel size (dz, dy, dx) in mm
-                rng:np.random.Generator,
-                t_pre:int|None=None # untreated days before the first visit (random 120-259 when None)
-               )->tuple:
+def grow_tumour(
+    p: dict,  # parameters from `patient_params`
+    days: list,  # visit days since the first visit
+    anat: dict,  # from `breast_anatomy`
+    spacing: tuple,  # voxel size (dz, dy, dx) in mm
+    rng: np.random.Generator,
+    t_pre: int | None = None,  # untreated days before the first visit (random 120-259 when None)
+) -> tuple:
     "Tumour density (V,Z,Y,X) at each visit (Fisher-KPP from a small seed, untreated `t_pre` days, then treated), and its seed info."
     breast = anat['breast']
     inner = ndimage.binary_erosion(breast, iterations=3) & (anat['rr'] < 0.45)
     pool = inner if inner.any() else breast
     zc, yc, xc = np.argwhere(pool)[rng.integers(pool.sum())]
-    zz, yy, xx = np.meshgrid(*[(np.arange(n) - c) * h for n, c, h in zip(breast.shape, (zc, yc, xc), spacing)], indexing='ij')
+    zz, yy, xx = np.meshgrid(
+        *[(np.arange(n) - c) * h for n, c, h in zip(breast.shape, (zc, yc, xc), spacing)],
+        indexing='ij',
+    )
     u = 0.8 * np.exp(-(zz**2 + yy**2 + xx**2) / (2 * 2.5**2))
     D = np.where(breast, p['D'], p['D'] * 0.05)
     t_pre = int(rng.integers(120, 260)) if t_pre is None else t_pre
-    u = fisher_kpp(u, D, p['rho'], 0., 1., t_pre, dx=spacing)
+    u = fisher_kpp(u, D, p['rho'], 0.0, 1.0, t_pre, dx=spacing)
     kf, out, t = treatment_k(p, days), [], 0
     for d in days:
-        u = fisher_kpp(u, D, p['rho'], lambda s, t=t: kf(t + s), 1., d - t, dx=spacing); t = d
+        u = fisher_kpp(u, D, p['rho'], lambda s, t=t: kf(t + s), 1.0, d - t, dx=spacing)
+        t = d
         out.append(u.astype(np.float32))
     return np.stack(out), dict(t_pre=t_pre, centre_vox=[int(zc), int(yc), int(xc)])
 
 # %% ../nbs/02_phantoms.ipynb #6c921aab
-MR_SIGNAL = dict(pre=dict(fat=150., fgt=330., skin=380., muscle=300., tumour=360., enh=0.),
-                 post=dict(fat=165., fgt=380., skin=480., muscle=430., tumour=360., enh=700.))
+MR_SIGNAL = dict(
+    pre=dict(fat=150.0, fgt=330.0, skin=380.0, muscle=300.0, tumour=360.0, enh=0.0),
+    post=dict(fat=165.0, fgt=380.0, skin=480.0, muscle=430.0, tumour=360.0, enh=700.0),
+)
 
-def render_mr(anat:dict, u:np.ndarray, phase:str='post', bias=None)->np.ndarray:
+
+def render_mr(anat: dict, u: np.ndarray, phase: str = 'post', bias=None) -> np.ndarray:
     "Noise-free image (Z,Y,X) of the anatomy with tumour density `u` in contrast `phase` ('pre'/'post'), times a `bias` field."
     s, fgt = MR_SIGNAL[phase], anat['fgt']
-    img = np.where(anat['breast'], s['fat'] * (1 - fgt) + s['fgt'] * fgt, 0.)
-    img = np.where(anat['skin'], s['skin'], img); img = np.where(anat['muscle'], s['muscle'], img)
+    img = np.where(anat['breast'], s['fat'] * (1 - fgt) + s['fgt'] * fgt, 0.0)
+    img = np.where(anat['skin'], s['skin'], img)
+    img = np.where(anat['muscle'], s['muscle'], img)
     img = img * (1 - u) + (s['tumour'] + s['enh'] * u) * u
-    return (img * (1. if bias is None else bias)).astype(np.float32)
+    return (img * (1.0 if bias is None else bias)).astype(np.float32)
 
-def bias_field(shape:tuple, rng:np.random.Generator, strength:float=0.25)->np.ndarray:
+
+def bias_field(shape: tuple, rng: np.random.Generator, strength: float = 0.25) -> np.ndarray:
     "Smooth multiplicative coil-sensitivity field exp(random quadratic polynomial), about 1 on average."
     g = np.meshgrid(*[np.linspace(-1, 1, n) for n in shape], indexing='ij')
     c = rng.normal(0, 1, 6)
-    f = c[0] * g[2] + c[1] * g[1] + 0.3 * c[2] * g[0] + c[3] * g[1] * g[2] + c[4] * g[1]**2 + c[5] * g[2]**2
+    f = (
+        c[0] * g[2]
+        + c[1] * g[1]
+        + 0.3 * c[2] * g[0]
+        + c[3] * g[1] * g[2]
+        + c[4] * g[1] ** 2
+        + c[5] * g[2] ** 2
+    )
     return np.exp(strength * f / 2.5).astype(np.float32)
 
-def rician(clean:np.ndarray, sigma:float, rng:np.random.Generator)->np.ndarray:
+
+def rician(clean: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
     "Magnitude of `clean` plus complex Gaussian noise of sd `sigma` per channel (Rician noise)."
-    return np.hypot(clean + rng.normal(0, sigma, clean.shape), rng.normal(0, sigma, clean.shape)).astype(np.float32)
+    return np.hypot(
+        clean + rng.normal(0, sigma, clean.shape), rng.normal(0, sigma, clean.shape)
+    ).astype(np.float32)
 
 # %% ../nbs/02_phantoms.ipynb #46ea426f
-UID_ROOT = '1.2.826.0.1.3680043.8.498.'   # pydicom's root for generated UIDs
+UID_ROOT = '1.2.826.0.1.3680043.8.498.'  # pydicom's root for generated UIDs
 
-def _uid(*parts): return generate_uid(UID_ROOT, entropy_srcs=[str(o) for o in parts])
 
-def series_dataset(hdr:dict, # header keywords and values shared by the series
-                   spacing:tuple, # (dz, dy, dx) mm
-                   shape:tuple # (rows, columns)
-                  )->Dataset:
+def _uid(*parts):
+    return generate_uid(UID_ROOT, entropy_srcs=[str(o) for o in parts])
+
+
+def series_dataset(
+    hdr: dict,  # header keywords and values shared by the series
+    spacing: tuple,  # (dz, dy, dx) mm
+    shape: tuple,  # (rows, columns)
+) -> Dataset:
     "Template MR image Dataset of one series (file meta included); `write_slice` fills in each slice."
     ds, fm = Dataset(), FileMetaDataset()
-    fm.MediaStorageSOPClassUID, fm.TransferSyntaxUID, fm.ImplementationClassUID = MRImageStorage, ExplicitVRLittleEndian, UID_ROOT + '1'
+    fm.MediaStorageSOPClassUID, fm.TransferSyntaxUID, fm.ImplementationClassUID = (
+        MRImageStorage,
+        ExplicitVRLittleEndian,
+        UID_ROOT + '1',
+    )
     ds.file_meta = fm
-    for kw, v in hdr.items(): setattr(ds, kw, v)
+    for kw, v in hdr.items():
+        setattr(ds, kw, v)
     ds.SOPClassUID, ds.ImageOrientationPatient = MRImageStorage, [1, 0, 0, 0, 1, 0]
-    ds.PixelSpacing, ds.SliceThickness, ds.SpacingBetweenSlices = list(spacing[1:]), spacing[0], spacing[0]
+    ds.PixelSpacing, ds.SliceThickness, ds.SpacingBetweenSlices = (
+        list(spacing[1:]),
+        spacing[0],
+        spacing[0],
+    )
     ds.Rows, ds.Columns = shape
     ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, 'MONOCHROME2'
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
     return ds
 
 # %% ../nbs/02_phantoms.ipynb #94b3cc86
-def write_slice(path, ds:Dataset, raw:np.ndarray, k:int, origin:tuple, dz:float):
+def write_slice(path, ds: Dataset, raw: np.ndarray, k: int, origin: tuple, dz: float):
     "Fill `ds` with slice `k` (uint16 `raw` at `origin` + k·dz along z) and write it atomically to `path`."
     sop = _uid(ds.SeriesInstanceUID, k)
     ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID = sop
     ds.InstanceNumber, z = k + 1, round(float(origin[2] + k * dz), 3)
-    ds.ImagePositionPatient, ds.SliceLocation = [round(float(origin[0]), 3), round(float(origin[1]), 3), z], z
+    ds.ImagePositionPatient, ds.SliceLocation = (
+        [round(float(origin[0]), 3), round(float(origin[1]), 3), z],
+        z,
+    )
     ds.Rows, ds.Columns = raw.shape
     ds.PixelData = np.ascontiguousarray(raw, dtype='<u2').tobytes()
-    with atomic_write(path) as f: pydicom.dcmwrite(f, ds, enforce_file_format=True)
+    with atomic_write(path) as f:
+        pydicom.dcmwrite(f, ds, enforce_file_format=True)
 
-def write_series(folder, # series folder (created)
-                 vol:np.ndarray, # (Z,Y,X) real values
-                 hdr:dict, spacing:tuple, origin:tuple, slope:float, intercept:float)->list:
+
+def write_series(
+    folder,  # series folder (created)
+    vol: np.ndarray,  # (Z,Y,X) real values
+    hdr: dict,
+    spacing: tuple,
+    origin: tuple,
+    slope: float,
+    intercept: float,
+) -> list:
     "Write `vol` as one DICOM file per slice ('1-01.dcm', ...), stored as uint16 with rescale slope/intercept."
     raw = np.clip(np.round((vol - intercept) / slope), 0, 65535).astype(np.uint16)
-    ds = series_dataset(dict(hdr, RescaleSlope=slope, RescaleIntercept=intercept, RescaleType='US'), spacing, vol.shape[1:])
-    paths = [Path(folder) / f'1-{k+1:02d}.dcm' for k in range(vol.shape[0])]
-    for k, p in enumerate(paths): write_slice(p, ds, raw[k], k, origin, spacing[0])
+    ds = series_dataset(
+        dict(hdr, RescaleSlope=slope, RescaleIntercept=intercept, RescaleType='US'),
+        spacing,
+        vol.shape[1:],
+    )
+    paths = [Path(folder) / f'1-{k + 1:02d}.dcm' for k in range(vol.shape[0])]
+    for k, p in enumerate(paths):
+        write_slice(p, ds, raw[k], k, origin, spacing[0])
     return paths
 
 # %% ../nbs/02_phantoms.ipynb #8beb56ed
 _GIVEN = 'Jane Mary Anna Linda Susan Karen Laura Emma Olivia Grace Ruth Helen Alice Clara Nora Julia'.split()
 _FAMILY = 'Smith Jones Taylor Brown Williams Wilson Johnson Davies Miller Moore Clark Walker Wright Hall Young King'.split()
 
-def fake_phi(i:int, first_date:datetime.date, age:float, rng:np.random.Generator)->dict:
+
+def fake_phi(i: int, first_date: datetime.date, age: float, rng: np.random.Generator) -> dict:
     "Fake identifying header values of patient `i`: name, ID, birth date, sex, institution, referring physician."
     bd = first_date - datetime.timedelta(days=int(age * 365.25) + int(rng.integers(0, 300)))
-    return dict(PatientName=f'{_FAMILY[rng.integers(16)].upper()}^{_GIVEN[rng.integers(16)].upper()}^{chr(65 + i % 26)}',
-                PatientID=f'ISPY1_{1001 + i}', PatientBirthDate=bd.strftime('%Y%m%d'), PatientSex='F',
-                InstitutionName=f'{_FAMILY[rng.integers(16)]} Memorial Hospital', ReferringPhysicianName='DR^HOUSE^GREGORY')
+    return dict(
+        PatientName=f'{_FAMILY[rng.integers(16)].upper()}^{_GIVEN[rng.integers(16)].upper()}^{chr(65 + i % 26)}',
+        PatientID=f'ISPY1_{1001 + i}',
+        PatientBirthDate=bd.strftime('%Y%m%d'),
+        PatientSex='F',
+        InstitutionName=f'{_FAMILY[rng.integers(16)]} Memorial Hospital',
+        ReferringPhysicianName='DR^HOUSE^GREGORY',
+    )
+
 
 def _visit_header(phi, age, i, v, date, seed, rng):
     "Study-level header of visit `v`: date, time, UIDs, accession number."
-    return dict(phi, Modality='MR', StudyDate=date.strftime('%Y%m%d'), StudyTime=f'{rng.integers(8, 18):02d}{rng.integers(60):02d}{rng.integers(60):02d}',
-                StudyInstanceUID=_uid(seed, i, v, 'study'), FrameOfReferenceUID=_uid(seed, i, v, 'for'),
-                AccessionNumber=f'{rng.integers(10**7, 10**8)}', StudyID=f'{v + 1}', StudyDescription='MRI BREAST UNILATERAL',
-                PatientAge=f'{int(age):03d}Y', MagneticFieldStrength=1.5, ScanningSequence='GR')
+    return dict(
+        phi,
+        Modality='MR',
+        StudyDate=date.strftime('%Y%m%d'),
+        StudyTime=f'{rng.integers(8, 18):02d}{rng.integers(60):02d}{rng.integers(60):02d}',
+        StudyInstanceUID=_uid(seed, i, v, 'study'),
+        FrameOfReferenceUID=_uid(seed, i, v, 'for'),
+        AccessionNumber=f'{rng.integers(10**7, 10**8)}',
+        StudyID=f'{v + 1}',
+        StudyDescription='MRI BREAST UNILATERAL',
+        PatientAge=f'{int(age):03d}Y',
+        MagneticFieldStrength=1.5,
+        ScanningSequence='GR',
+    )
 
 # %% ../nbs/02_phantoms.ipynb #7765c07d
 def _write_bad_files(study, hdr, spacing, rng):
     "A non-DICOM file, a series with one slice of another size, and a series with a truncated file, in `study`."
-    write_text(study / 'notes.txt', 'scanner export log: not a DICOM file\n'); bad = [(study / 'notes.txt', 'not a DICOM file')]
+    write_text(study / 'notes.txt', 'scanner export log: not a DICOM file\n')
+    bad = [(study / 'notes.txt', 'not a DICOM file')]
     vol = rng.uniform(100, 400, (3, 16, 16)).astype(np.float32)
     for sn, desc in ((90, 'T1 mixed sizes'), (91, 'T1 truncated')):
-        h = dict(hdr, SeriesNumber=sn, SeriesDescription=desc, SeriesInstanceUID=_uid(hdr['StudyInstanceUID'], sn))
-        ps = write_series(study / f'{sn}.000000-{desc}', vol, h, spacing, (0, 0, 0), 1., 0.)
+        h = dict(
+            hdr,
+            SeriesNumber=sn,
+            SeriesDescription=desc,
+            SeriesInstanceUID=_uid(hdr['StudyInstanceUID'], sn),
+        )
+        ps = write_series(study / f'{sn}.000000-{desc}', vol, h, spacing, (0, 0, 0), 1.0, 0.0)
         if sn == 90:
-            write_slice(ps[1], series_dataset(dict(h, RescaleSlope=1., RescaleIntercept=0.), spacing, (8, 8)), np.full((8, 8), 200, np.uint16), 1, (0, 0, 0), spacing[0])
+            write_slice(
+                ps[1],
+                series_dataset(dict(h, RescaleSlope=1.0, RescaleIntercept=0.0), spacing, (8, 8)),
+                np.full((8, 8), 200, np.uint16),
+                1,
+                (0, 0, 0),
+                spacing[0],
+            )
             bad.append((ps[1], 'slice of another size (8x8 among 16x16)'))
         else:
             b = ps[1].read_bytes()
-            with atomic_write(ps[1]) as f: f.write(b[:len(b) // 2])
+            with atomic_write(ps[1]) as f:
+                f.write(b[: len(b) // 2])
             bad.append((ps[1], 'truncated file'))
     return bad
 
@@ -256,276 +378,529 @@ def _phantom_patient(i, dst, size, slices, spacing, seed, noise, slope, intercep
     anat = breast_anatomy(size, slices, spacing, rng, p['age'])
     u, info = grow_tumour(p, days, anat, spacing, rng)
     origin = (-(size - 1) / 2 * spacing[2], -0.6 * size * spacing[1], float(rng.uniform(-30, -10)))
-    arr, rec = {k: [] for k in ('clean', 'clean_pre', 'pre', 'post')}, dict(p, **info, days=days, study_dates=[], accession=[], studies=[])
+    arr, rec = (
+        {k: [] for k in ('clean', 'clean_pre', 'pre', 'post')},
+        dict(p, **info, days=days, study_dates=[], accession=[], studies=[]),
+    )
     for v, d in enumerate(days):
         date = first + datetime.timedelta(days=d)
         hdr = _visit_header(phi, p['age'], i, v, date, seed, rng)
-        study = Path(dst) / phi['PatientID'] / f"{date:%m-%d-%Y}-{hdr['StudyDescription']}-{hdr['AccessionNumber'][-5:]}"
+        study = (
+            Path(dst)
+            / phi['PatientID']
+            / f"{date:%m-%d-%Y}-{hdr['StudyDescription']}-{hdr['AccessionNumber'][-5:]}"
+        )
         bias = bias_field(u.shape[1:], rng)
         for sn, phase in ((2, 'pre'), (3, 'post')):
-            c = render_mr(anat, u[v], phase, bias); img = rician(c, noise, rng)
-            arr[phase].append(img); arr['clean' if phase == 'post' else 'clean_pre'].append(c)
-            h = dict(hdr, SeriesNumber=sn, SeriesDescription=f'T1 {phase} contrast', SeriesInstanceUID=_uid(seed, i, v, phase), SeriesDate=hdr['StudyDate'])
-            write_series(study / f"{sn}.000000-T1 {phase} contrast-{h['SeriesInstanceUID'][-5:]}", img, h, spacing, origin, slope, intercept)
-        rec['study_dates'].append(hdr['StudyDate']); rec['accession'].append(hdr['AccessionNumber']); rec['studies'].append(str(study.relative_to(dst)))
+            c = render_mr(anat, u[v], phase, bias)
+            img = rician(c, noise, rng)
+            arr[phase].append(img)
+            arr['clean' if phase == 'post' else 'clean_pre'].append(c)
+            h = dict(
+                hdr,
+                SeriesNumber=sn,
+                SeriesDescription=f'T1 {phase} contrast',
+                SeriesInstanceUID=_uid(seed, i, v, phase),
+                SeriesDate=hdr['StudyDate'],
+            )
+            write_series(
+                study / f"{sn}.000000-T1 {phase} contrast-{h['SeriesInstanceUID'][-5:]}",
+                img,
+                h,
+                spacing,
+                origin,
+                slope,
+                intercept,
+            )
+        rec['study_dates'].append(hdr['StudyDate'])
+        rec['accession'].append(hdr['AccessionNumber'])
+        rec['studies'].append(str(study.relative_to(dst)))
     return rec, phi, dict(density=u, **{k: np.stack(o) for k, o in arr.items()}), (study, hdr)
 
 # %% ../nbs/02_phantoms.ipynb #be456d5b
-def make_mri_phantom(dst, # output folder of the DICOM tree; truth goes to `<dst>_truth`
-                     patients:int=8, size:int=64, # in-plane pixels (field of view 128 mm)
-                     slices:int=8, # axial slices (40 mm slab)
-                     seed:int=0, bad_files:bool=False, # add a non-DICOM, a truncated and a mixed-size file
-                     noise:float=20., # Rician sigma (signal of fat is about 150, enhancing tumour up to 1060)
-                     mask_threshold:float=0.25
-                    )->Path:
+def make_mri_phantom(
+    dst,  # output folder of the DICOM tree; truth goes to `<dst>_truth`
+    patients: int = 8,
+    size: int = 64,  # in-plane pixels (field of view 128 mm)
+    slices: int = 8,  # axial slices (40 mm slab)
+    seed: int = 0,
+    bad_files: bool = False,  # add a non-DICOM, a truncated and a mixed-size file
+    noise: float = 20.0,  # Rician sigma (signal of fat is about 150, enhancing tumour up to 1060)
+    mask_threshold: float = 0.25,
+) -> Path:
     "Write a longitudinal breast-MRI phantom (4 visits per patient, pre and post contrast) as a TCIA-like DICOM tree, truth beside it."
-    if patients < 1 or size < 16 or slices < 2: raise ValueError(f'make_mri_phantom: need patients >= 1, size >= 16, slices >= 2 (got {patients}, {size}, {slices})')
-    dst = check_writable(dst); truth = check_writable(Path(str(dst) + '_truth'))
-    spacing, slope, intercept = (40. / slices, 128. / size, 128. / size), 0.5, -100.
+    if patients < 1 or size < 16 or slices < 2:
+        raise ValueError(
+            f'make_mri_phantom: need patients >= 1, size >= 16, slices >= 2 (got {patients}, {size}, {slices})'
+        )
+    dst = check_writable(dst)
+    truth = check_writable(Path(str(dst) + '_truth'))
+    spacing, slope, intercept = (40.0 / slices, 128.0 / size, 128.0 / size), 0.5, -100.0
     recs, clin, bad = {}, [], []
     for i in range(patients):
-        rec, phi, arr, (study, hdr) = _phantom_patient(i, dst, size, slices, spacing, seed, noise, slope, intercept)
+        rec, phi, arr, (study, hdr) = _phantom_patient(
+            i, dst, size, slices, spacing, seed, noise, slope, intercept
+        )
         mask = arr['density'] > mask_threshold
-        rec['volume_cm3'] = [round(float(o), 4) for o in mask.sum((1, 2, 3)) * np.prod(spacing) / 1000]
+        rec['volume_cm3'] = [
+            round(float(o), 4) for o in mask.sum((1, 2, 3)) * np.prod(spacing) / 1000
+        ]
         recs[phi['PatientID']] = dict(index=i, phi=phi, **rec)
-        clin.append(dict(PatientID=phi['PatientID'], age=rec['age'], hr=rec['hr'], her2=rec['her2']))
-        with atomic_write(truth / f"{phi['PatientID']}.npz") as f: np.savez_compressed(f, mask=mask, **arr)
-        if bad_files and i == 0: bad = [dict(path=str(p.relative_to(dst)), problem=r) for p, r in _write_bad_files(study, hdr, spacing, np.random.default_rng(seed))]
-    write_json(truth / 'truth.json', dict(seed=seed, size=size, slices=slices, spacing_mm=spacing, noise_sigma=noise,
-               rescale=dict(slope=slope, intercept=intercept, max_error=slope / 2), mask_threshold=mask_threshold,
-               schedule=dict(zip(('T1', 'T2', 'T3', 'T4'), ISPY1_SCHEDULE)), bad_files=bad, patients=recs))
+        clin.append(
+            dict(PatientID=phi['PatientID'], age=rec['age'], hr=rec['hr'], her2=rec['her2'])
+        )
+        with atomic_write(truth / f"{phi['PatientID']}.npz") as f:
+            np.savez_compressed(f, mask=mask, **arr)
+        if bad_files and i == 0:
+            bad = [
+                dict(path=str(p.relative_to(dst)), problem=r)
+                for p, r in _write_bad_files(study, hdr, spacing, np.random.default_rng(seed))
+            ]
+    write_json(
+        truth / 'truth.json',
+        dict(
+            seed=seed,
+            size=size,
+            slices=slices,
+            spacing_mm=spacing,
+            noise_sigma=noise,
+            rescale=dict(slope=slope, intercept=intercept, max_error=slope / 2),
+            mask_threshold=mask_threshold,
+            schedule=dict(zip(('T1', 'T2', 'T3', 'T4'), ISPY1_SCHEDULE)),
+            bad_files=bad,
+            patients=recs,
+        ),
+    )
     write_text(truth / 'clinical.csv', pd.DataFrame(clin).to_csv(index=False))
     return dst
 
 # %% ../nbs/02_phantoms.ipynb #2ca4a235
 def phantom_mri_cli(argv=None):
     "`damm_phantom_mri DST [--patients N] [--size S] [--slices Z] [--seed K] [--bad-files]`: write the breast-MRI phantom."
-    p = argparse.ArgumentParser(prog='damm_phantom_mri', description='Write a longitudinal breast-MRI phantom as a DICOM tree; truth goes to DST_truth.')
-    p.add_argument('dst'); p.add_argument('--patients', type=int, default=8); p.add_argument('--size', type=int, default=64)
-    p.add_argument('--slices', type=int, default=8); p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--bad-files', action='store_true', help='add a non-DICOM, a truncated and a mixed-size file')
-    run_command(p, argv, lambda a: make_mri_phantom(a.dst, a.patients, a.size, a.slices, a.seed, a.bad_files),
-                '{a.patients} patients x 4 visits written to {r} in {s:.1f} s; truth in {r}_truth')
+    p = argparse.ArgumentParser(
+        prog='damm_phantom_mri',
+        description='Write a longitudinal breast-MRI phantom as a DICOM tree; truth goes to DST_truth.',
+    )
+    p.add_argument('dst')
+    p.add_argument('--patients', type=int, default=8)
+    p.add_argument('--size', type=int, default=64)
+    p.add_argument('--slices', type=int, default=8)
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument(
+        '--bad-files',
+        action='store_true',
+        help='add a non-DICOM, a truncated and a mixed-size file',
+    )
+    run_command(
+        p,
+        argv,
+        lambda a: make_mri_phantom(a.dst, a.patients, a.size, a.slices, a.seed, a.bad_files),
+        '{a.patients} patients x 4 visits written to {r} in {s:.1f} s; truth in {r}_truth',
+    )
 
 # %% ../nbs/02_phantoms.ipynb #b5cac8a1
 @functools.lru_cache(maxsize=4)
-def neumann_laplacian(shape:tuple)->sparse.csr_matrix:
+def neumann_laplacian(shape: tuple) -> sparse.csr_matrix:
     "5-point Laplacian (unit spacing) on a 2D grid with no-flux walls, as a sparse matrix."
-    def l1(n):
-        d = np.full(n, -2.); d[[0, -1]] = -1.
-        return sparse.diags([np.ones(n - 1), d, np.ones(n - 1)], [-1, 0, 1]) if n > 1 else sparse.csr_matrix((1, 1))
-    ny, nx = shape
-    return (sparse.kron(sparse.identity(ny), l1(nx)) + sparse.kron(l1(ny), sparse.identity(nx))).tocsr()
 
-def solve_np_transport(D:float, # NP diffusion coefficient (pixel²/time)
-                       k, # local sink rate k_u·n(x) + k_d (2D array)
-                       P, # vessel permeability map (2D array or scalar)
-                       c_v:float=1., # plasma concentration
-                       dx:float=1.)->np.ndarray:
+    def l1(n):
+        d = np.full(n, -2.0)
+        d[[0, -1]] = -1.0
+        return (
+            sparse.diags([np.ones(n - 1), d, np.ones(n - 1)], [-1, 0, 1])
+            if n > 1
+            else sparse.csr_matrix((1, 1))
+        )
+
+    ny, nx = shape
+    return (
+        sparse.kron(sparse.identity(ny), l1(nx)) + sparse.kron(l1(ny), sparse.identity(nx))
+    ).tocsr()
+
+
+def solve_np_transport(
+    D: float,  # NP diffusion coefficient (pixel²/time)
+    k,  # local sink rate k_u·n(x) + k_d (2D array)
+    P,  # vessel permeability map (2D array or scalar)
+    c_v: float = 1.0,  # plasma concentration
+    dx: float = 1.0,
+) -> np.ndarray:
     "Steady NP concentration of D∇²c − k·c + P·(c_v − c) = 0 with no-flux walls, by one sparse direct solve."
-    k = np.asarray(k, np.float64); shape = k.shape
+    k = np.asarray(k, np.float64)
+    shape = k.shape
     P = np.broadcast_to(np.asarray(P, np.float64), shape)
     A = (-(D / dx**2) * neumann_laplacian(shape) + sparse.diags((k + P).ravel())).tocsc()
     return splinalg.spsolve(A, (P * c_v).ravel(), permc_spec='MMD_AT_PLUS_A').reshape(shape)
 
 # %% ../nbs/02_phantoms.ipynb #87dcd637
-def tumour_geometry(shape:tuple, rng:np.random.Generator)->tuple:
+def tumour_geometry(shape: tuple, rng: np.random.Generator) -> tuple:
     "Tumour centre (y, x) and radius: a disc covering much of the field, its centre anywhere in the middle 40 %."
-    return np.array([rng.uniform(0.3, 0.7) * shape[0], rng.uniform(0.3, 0.7) * shape[1]]), rng.uniform(0.3, 0.5) * min(shape)
+    return np.array(
+        [rng.uniform(0.3, 0.7) * shape[0], rng.uniform(0.3, 0.7) * shape[1]]
+    ), rng.uniform(0.3, 0.5) * min(shape)
+
 
 def _rim_weight(pts, centre, R):
     "Vessel-sprouting propensity: highest at the tumour rim, low in the core, moderate in the stroma."
     d = np.linalg.norm(pts - centre, axis=-1) / R
-    return 0.25 + np.exp(-((d - 1) / 0.2) ** 2) - 0.2 * (d < 0.5)
+    return 0.25 + np.exp(-(((d - 1) / 0.2) ** 2)) - 0.2 * (d < 0.5)
+
 
 def _branch(pos, ang, rad, bid, alive, br, nb, rng):
     "Split the walkers flagged `br` in two (Murray's law for the radii); the new walkers get new branch ids."
-    m = int(br.sum()); f = rng.uniform(0.3, 0.7, m); r0 = rad[br]
-    rad[br] = r0 * f ** (1 / 3); side = rng.choice([-1, 1], m)
-    return (np.vstack([pos, pos[br]]), np.concatenate([ang, ang[br] + side * rng.uniform(0.5, 1.1, m)]),
-            np.concatenate([rad, r0 * (1 - f) ** (1 / 3)]), np.concatenate([bid, nb + np.arange(m)]),
-            np.concatenate([alive, np.ones(m, bool)]), nb + m)
+    m = int(br.sum())
+    f = rng.uniform(0.3, 0.7, m)
+    r0 = rad[br]
+    rad[br] = r0 * f ** (1 / 3)
+    side = rng.choice([-1, 1], m)
+    return (
+        np.vstack([pos, pos[br]]),
+        np.concatenate([ang, ang[br] + side * rng.uniform(0.5, 1.1, m)]),
+        np.concatenate([rad, r0 * (1 - f) ** (1 / 3)]),
+        np.concatenate([bid, nb + np.arange(m)]),
+        np.concatenate([alive, np.ones(m, bool)]),
+        nb + m,
+    )
 
 # %% ../nbs/02_phantoms.ipynb #b42bf5e1
-def vessel_tree(shape:tuple, centre, R:float, rng:np.random.Generator,
-                n_roots:int|None=None, # number of root vessels (default: one per 12 pixels of field side)
-                r_min:float=0.8 # vessels thinner than 2·r_min do not branch
-               )->np.ndarray:
+def vessel_tree(
+    shape: tuple,
+    centre,
+    R: float,
+    rng: np.random.Generator,
+    n_roots: int | None = None,  # number of root vessels (default: one per 12 pixels of field side)
+    r_min: float = 0.8,  # vessels thinner than 2·r_min do not branch
+) -> np.ndarray:
     "Centreline points (y, x, radius, branch id) of a branching, tortuous network grown by persistent random walks."
-    F = min(shape); n_roots = n_roots or max(3, int(F / 12))
-    cand = rng.uniform(0, 1, (40 * n_roots, 2)) * shape; w = _rim_weight(cand, centre, R)
+    F = min(shape)
+    n_roots = n_roots or max(3, int(F / 12))
+    cand = rng.uniform(0, 1, (40 * n_roots, 2)) * shape
+    w = _rim_weight(cand, centre, R)
     pos = cand[rng.choice(len(cand), n_roots, replace=False, p=w / w.sum())]
-    ang, rad, bid = rng.uniform(0, 2 * np.pi, n_roots), np.exp(rng.normal(np.log(2.4), 0.35, n_roots)), np.arange(n_roots)
+    ang, rad, bid = (
+        rng.uniform(0, 2 * np.pi, n_roots),
+        np.exp(rng.normal(np.log(2.4), 0.35, n_roots)),
+        np.arange(n_roots),
+    )
     out, nb, tort = [], n_roots, rng.uniform(0.1, 0.25)
     for _ in range(F):
         out.append(np.column_stack([pos, rad, bid]))
-        ang = ang + rng.normal(0, tort, len(ang)); pos = pos + np.column_stack([np.sin(ang), np.cos(ang)])
-        core = np.linalg.norm(pos - centre, axis=1) < 0.6 * R                     # vessels regress in the core
-        alive = (pos >= 0).all(1) & (pos < shape).all(1) & (rng.random(len(ang)) > 0.012 + 0.08 * core)
+        ang = ang + rng.normal(0, tort, len(ang))
+        pos = pos + np.column_stack([np.sin(ang), np.cos(ang)])
+        core = np.linalg.norm(pos - centre, axis=1) < 0.6 * R  # vessels regress in the core
+        alive = (
+            (pos >= 0).all(1) & (pos < shape).all(1) & (rng.random(len(ang)) > 0.012 + 0.08 * core)
+        )
         br = alive & (rng.random(len(ang)) < 0.02 * _rim_weight(pos, centre, R)) & (rad > 2 * r_min)
-        if br.any(): pos, ang, rad, bid, alive, nb = _branch(pos, ang, rad, bid, alive, br, nb, rng)
+        if br.any():
+            pos, ang, rad, bid, alive, nb = _branch(pos, ang, rad, bid, alive, br, nb, rng)
         pos, ang, rad, bid = pos[alive], ang[alive], rad[alive], bid[alive]
-        if not len(pos): break
+        if not len(pos):
+            break
     return np.vstack(out)
 
-def rasterise_vessels(pts:np.ndarray, shape:tuple)->dict:
+
+def rasterise_vessels(pts: np.ndarray, shape: tuple) -> dict:
     "Vessel and wall (endothelium) masks, branch-id map (−1 outside) and distance to the nearest vessel, from centreline points."
     iy, ix = [np.clip(np.round(pts[:, i]).astype(int), 0, shape[i] - 1) for i in (0, 1)]
-    rmap = np.zeros(shape); np.maximum.at(rmap, (iy, ix), pts[:, 2])
-    idmap = np.full(shape, -1); idmap[iy, ix] = pts[:, 3].astype(int)
+    rmap = np.zeros(shape)
+    np.maximum.at(rmap, (iy, ix), pts[:, 2])
+    idmap = np.full(shape, -1)
+    idmap[iy, ix] = pts[:, 3].astype(int)
     d, (ny, nx) = ndimage.distance_transform_edt(rmap == 0, return_indices=True)
-    rn = rmap[ny, nx]; vessel = d <= rn
-    return dict(vessels=vessel, wall=vessel & (d > rn - 1.2), branch=np.where(vessel, idmap[ny, nx], -1),
-                dist=ndimage.distance_transform_edt(~vessel).astype(np.float32))
+    rn = rmap[ny, nx]
+    vessel = d <= rn
+    return dict(
+        vessels=vessel,
+        wall=vessel & (d > rn - 1.2),
+        branch=np.where(vessel, idmap[ny, nx], -1),
+        dist=ndimage.distance_transform_edt(~vessel).astype(np.float32),
+    )
 
 # %% ../nbs/02_phantoms.ipynb #1a4bd306
-def nuclei_field(shape:tuple, centre, R:float, vessels:np.ndarray, dist:np.ndarray, rng:np.random.Generator,
-                 area:float=9. # mean pixels per nucleus at full density
-                )->tuple:
+def nuclei_field(
+    shape: tuple,
+    centre,
+    R: float,
+    vessels: np.ndarray,
+    dist: np.ndarray,
+    rng: np.random.Generator,
+    area: float = 9.0,  # mean pixels per nucleus at full density
+) -> tuple:
     "Nuclei as rows (y, x, a, b, angle, brightness), denser toward the tumour core, none in vessels; and the necrosis mask."
-    yy, xx = np.mgrid[:shape[0], :shape[1]]
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
     d = np.hypot(yy - centre[0], xx - centre[1]) / R
     dens = np.where(d < 1, 0.55 + 0.4 * (1 - d), 0.3 * np.exp(-(d - 1) * 2) + 0.08)
-    hyp = ndimage.gaussian_filter(rng.standard_normal(shape), 6); hyp /= hyp.std() + 1e-12
+    hyp = ndimage.gaussian_filter(rng.standard_normal(shape), 6)
+    hyp /= hyp.std() + 1e-12
     necrosis = (d < 0.8) & (dist > 20 + 6 * hyp)
     dens = np.where(necrosis, 0.06, dens) * ~ndimage.binary_dilation(vessels)
     p = rng.uniform(0, 1, (rng.poisson(dens.size / area), 2)) * shape
     iy, ix = p.astype(int).T
-    p = p[rng.random(len(p)) < dens[iy, ix]]; m = len(p); a = rng.uniform(1.6, 2.8, m)
-    return np.column_stack([p, a, a * rng.uniform(0.55, 0.9, m), rng.uniform(0, np.pi, m), rng.uniform(0.55, 1., m)]), necrosis
+    p = p[rng.random(len(p)) < dens[iy, ix]]
+    m = len(p)
+    a = rng.uniform(1.6, 2.8, m)
+    return np.column_stack(
+        [p, a, a * rng.uniform(0.55, 0.9, m), rng.uniform(0, np.pi, m), rng.uniform(0.55, 1.0, m)]
+    ), necrosis
 
-def render_nuclei(nuc:np.ndarray, shape:tuple, win:int=3)->tuple:
+
+def render_nuclei(nuc: np.ndarray, shape: tuple, win: int = 3) -> tuple:
     "Nuclei image (filled ellipses × brightness, max where they overlap) and binary occupancy, for all nuclei at once."
-    o = np.arange(-win, win + 1); oy, ox = np.meshgrid(o, o, indexing='ij')
+    o = np.arange(-win, win + 1)
+    oy, ox = np.meshgrid(o, o, indexing='ij')
     cy, cx = np.round(nuc[:, :2]).astype(int).T
     py, px = cy[:, None, None] + oy, cx[:, None, None] + ox
     dy, dx = py - nuc[:, 0, None, None], px - nuc[:, 1, None, None]
     c, s = np.cos(nuc[:, 4])[:, None, None], np.sin(nuc[:, 4])[:, None, None]
-    inside = ((c * dx + s * dy) / nuc[:, 2, None, None]) ** 2 + ((-s * dx + c * dy) / nuc[:, 3, None, None]) ** 2 <= 1
+    inside = ((c * dx + s * dy) / nuc[:, 2, None, None]) ** 2 + (
+        (-s * dx + c * dy) / nuc[:, 3, None, None]
+    ) ** 2 <= 1
     inside &= (py >= 0) & (px >= 0) & (py < shape[0]) & (px < shape[1])
-    img = np.zeros(shape); np.maximum.at(img, (py[inside], px[inside]), np.broadcast_to(nuc[:, 5, None, None], inside.shape)[inside])
+    img = np.zeros(shape)
+    np.maximum.at(
+        img, (py[inside], px[inside]), np.broadcast_to(nuc[:, 5, None, None], inside.shape)[inside]
+    )
     return img, img > 0
 
 # %% ../nbs/02_phantoms.ipynb #4d7d1daf
-def tme_field(shape:tuple, rng:np.random.Generator)->dict:
+def tme_field(shape: tuple, rng: np.random.Generator) -> dict:
     "One simulated tissue field: tumour, vessels, nuclei, permeability, free NP concentration (sparse solve) and cellular uptake."
     centre, R = tumour_geometry(shape, rng)
     v = rasterise_vessels(vessel_tree(shape, centre, R, rng), shape)
     nuc, necrosis = nuclei_field(shape, centre, R, v['vessels'], v['dist'], rng)
     dapi, occ = render_nuclei(nuc, shape)
-    prm = dict(D=rng.uniform(10, 40), k_u=rng.uniform(0.2, 0.8), k_d=rng.uniform(0.01, 0.03), k_e=0.1, tumour_radius=R)
-    P_branch = np.exp(rng.normal(np.log(0.4), 0.8, v['branch'].max() + 2))          # EPR: leakiness varies vessel to vessel
-    in_tumour = np.hypot(*(np.mgrid[:shape[0], :shape[1]] - centre[:, None, None])) < R
-    P = np.where(v['vessels'], P_branch[v['branch']] * (1 + 1.5 * in_tumour), 0.)
+    prm = dict(
+        D=rng.uniform(10, 40),
+        k_u=rng.uniform(0.2, 0.8),
+        k_d=rng.uniform(0.01, 0.03),
+        k_e=0.1,
+        tumour_radius=R,
+    )
+    P_branch = np.exp(
+        rng.normal(np.log(0.4), 0.8, v['branch'].max() + 2)
+    )  # EPR: leakiness varies vessel to vessel
+    in_tumour = np.hypot(*(np.mgrid[: shape[0], : shape[1]] - centre[:, None, None])) < R
+    P = np.where(v['vessels'], P_branch[v['branch']] * (1 + 1.5 * in_tumour), 0.0)
     n = ndimage.gaussian_filter(occ.astype(float), 1.5)
     c = solve_np_transport(prm['D'], prm['k_u'] * n + prm['k_d'], P)
-    return dict(v, nuclei=n.astype(np.float32), nuclei_mask=occ, nuclei_img=dapi, necrosis=necrosis, P=P.astype(np.float32),
-                c=c.astype(np.float32), uptake=(prm['k_u'] / prm['k_e'] * n * c).astype(np.float32), params=prm, centre=centre)
+    return dict(
+        v,
+        nuclei=n.astype(np.float32),
+        nuclei_mask=occ,
+        nuclei_img=dapi,
+        necrosis=necrosis,
+        P=P.astype(np.float32),
+        c=c.astype(np.float32),
+        uptake=(prm['k_u'] / prm['k_e'] * n * c).astype(np.float32),
+        params=prm,
+        centre=centre,
+    )
 
 # %% ../nbs/02_phantoms.ipynb #c8e08bc8
-QD_GAIN = 80.   # grey levels per unit of (uptake + free NP) concentration, c_v = 1
+QD_GAIN = 80.0  # grey levels per unit of (uptake + free NP) concentration, c_v = 1
 
-def _camera(x, rng, photons=0.5, read=2.):
+
+def _camera(x, rng, photons=0.5, read=2.0):
     "Shot (Poisson, `photons` per grey level) and read (Gaussian) noise on an image in grey levels; uint8."
-    return np.clip(np.round(rng.poisson(np.clip(x, 0, None) * photons) / photons + rng.normal(0, read, x.shape)), 0, 255).astype(np.uint8)
+    return np.clip(
+        np.round(
+            rng.poisson(np.clip(x, 0, None) * photons) / photons + rng.normal(0, read, x.shape)
+        ),
+        0,
+        255,
+    ).astype(np.uint8)
 
-def render_qd(f:dict, rng:np.random.Generator, psf:float=1.2, p_aggregate:float=0.3)->tuple:
+
+def render_qd(
+    f: dict, rng: np.random.Generator, psf: float = 1.2, p_aggregate: float = 0.3
+) -> tuple:
     "QD image (uint8), its noise-free NP field (float, same grey scale) and the aggregate mask."
-    np_field = np.clip(QD_GAIN * ndimage.gaussian_filter(f['uptake'] + f['c'], psf), 0, 255).astype(np.float32)
-    shape = np_field.shape; agg = np.zeros(shape, np.float32); yy, xx = np.ogrid[:shape[0], :shape[1]]
+    np_field = np.clip(QD_GAIN * ndimage.gaussian_filter(f['uptake'] + f['c'], psf), 0, 255).astype(
+        np.float32
+    )
+    shape = np_field.shape
+    agg = np.zeros(shape, np.float32)
+    yy, xx = np.ogrid[: shape[0], : shape[1]]
     for _ in range(rng.poisson(p_aggregate * shape[0] * shape[1] / 64**2)):
-        y, x = rng.uniform(0, 1, 2) * shape; s = rng.uniform(0.8, 2.)
-        agg = np.maximum(agg, rng.uniform(120, 255) * np.exp(-((yy - y)**2 + (xx - x)**2) / (2 * s * s)))
+        y, x = rng.uniform(0, 1, 2) * shape
+        s = rng.uniform(0.8, 2.0)
+        agg = np.maximum(
+            agg, rng.uniform(120, 255) * np.exp(-((yy - y) ** 2 + (xx - x) ** 2) / (2 * s * s))
+        )
     return _camera(np.maximum(np_field, agg), rng), np_field, agg > 20
 
-def render_cd31(f:dict, rng:np.random.Generator)->np.ndarray:
+
+def render_cd31(f: dict, rng: np.random.Generator) -> np.ndarray:
     "CD31 image (uint8): stained vessel walls with per-vessel stain strength, faint lumens, tissue background."
-    stain = rng.uniform(0.6, 1., f['branch'].max() + 2)[f['branch']]
-    x = np.where(f['wall'], stain, np.where(f['vessels'], 0.15, 0.05)) + 0.03 * ndimage.gaussian_filter(rng.standard_normal(f['wall'].shape), 2)
+    stain = rng.uniform(0.6, 1.0, f['branch'].max() + 2)[f['branch']]
+    x = np.where(
+        f['wall'], stain, np.where(f['vessels'], 0.15, 0.05)
+    ) + 0.03 * ndimage.gaussian_filter(rng.standard_normal(f['wall'].shape), 2)
     return _camera(200 * ndimage.gaussian_filter(x, 0.8), rng)
 
-def render_dapi(f:dict, rng:np.random.Generator)->np.ndarray:
+
+def render_dapi(f: dict, rng: np.random.Generator) -> np.ndarray:
     "DAPI image (uint8): nuclei with chromatin texture, slight blur, background."
-    tex = 0.85 + 0.15 * ndimage.gaussian_filter(rng.standard_normal(f['nuclei_img'].shape), 0.7) / 0.3
+    tex = (
+        0.85 + 0.15 * ndimage.gaussian_filter(rng.standard_normal(f['nuclei_img'].shape), 0.7) / 0.3
+    )
     return _camera(220 * ndimage.gaussian_filter(f['nuclei_img'] * tex, 0.7) + 8, rng)
 
 # %% ../nbs/02_phantoms.ipynb #b4bcbdc1
-def degrade_dapi(img:np.ndarray, rng:np.random.Generator)->np.ndarray:
+def degrade_dapi(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     "A badly degraded DAPI tile: heavy blur, low signal, strong noise, a band of half the tile lost."
     x = 0.35 * ndimage.gaussian_filter(img.astype(float), 3)
-    h = img.shape[0]; lo = int(rng.integers(0, h // 2)); x[lo:lo + h // 2] = 5
-    return _camera(x + 10, rng, photons=0.2, read=12.)
+    h = img.shape[0]
+    lo = int(rng.integers(0, h // 2))
+    x[lo : lo + h // 2] = 5
+    return _camera(x + 10, rng, photons=0.2, read=12.0)
+
 
 def _other_nuclei(shape, rng):
     "The nuclei of another, unrelated field (for divergent samples)."
     centre, R = tumour_geometry(shape, rng)
     v = rasterise_vessels(vessel_tree(shape, centre, R, rng), shape)
-    return dict(nuclei_img=render_nuclei(nuclei_field(shape, centre, R, v['vessels'], v['dist'], rng)[0], shape)[0])
+    return dict(
+        nuclei_img=render_nuclei(
+            nuclei_field(shape, centre, R, v['vessels'], v['dist'], rng)[0], shape
+        )[0]
+    )
 
 # %% ../nbs/02_phantoms.ipynb #70460cb8
-TRUTH_KEYS = ('np_field', 'c', 'uptake', 'nuclei', 'nuclei_mask', 'vessels', 'wall', 'P', 'necrosis', 'aggregates', 'dist')
+TRUTH_KEYS = (
+    'np_field',
+    'c',
+    'uptake',
+    'nuclei',
+    'nuclei_mask',
+    'vessels',
+    'wall',
+    'P',
+    'necrosis',
+    'aggregates',
+    'dist',
+)
+
 
 def _save_png(path, img):
-    with atomic_write(path) as f: Image.fromarray(img).save(f, format='PNG', compress_level=1)
+    with atomic_write(path) as f:
+        Image.fromarray(img).save(f, format='PNG', compress_level=1)
+
 
 def _tme_slide(job):
     "Simulate one slide (a 2×2-tile field); write its tiles' images and truth; return their meta rows."
     dst, slide, tiles, size, seed, kinds = job
-    rng = np.random.default_rng([seed, slide]); shape = (2 * size, 2 * size)
+    rng = np.random.default_rng([seed, slide])
+    shape = (2 * size, 2 * size)
     f = tme_field(shape, rng)
     f['QD'], f['np_field'], f['aggregates'] = render_qd(f, rng)
     f['CD31'], f['DAPI'] = render_cd31(f, rng), render_dapi(f, rng)
     other = render_dapi(_other_nuclei(shape, rng), rng) if 'other_field' in kinds.values() else None
     rows = []
     for t in tiles:
-        sl = np.s_[(t // 2) * size:(t // 2 + 1) * size, (t % 2) * size:(t % 2 + 1) * size]
+        sl = np.s_[(t // 2) * size : (t // 2 + 1) * size, (t % 2) * size : (t % 2 + 1) * size]
         kind, name = kinds.get(t, ''), f'IMG{slide:04d}_{t}.png'
-        dapi = other[sl] if kind == 'other_field' else degrade_dapi(f['DAPI'][sl], rng) if kind == 'degraded' else f['DAPI'][sl]
-        for mod, img in (('QD', f['QD'][sl]), ('CD31', f['CD31'][sl]), ('DAPI', dapi)): _save_png(Path(dst) / mod / name, img)
+        dapi = (
+            other[sl]
+            if kind == 'other_field'
+            else degrade_dapi(f['DAPI'][sl], rng)
+            if kind == 'degraded'
+            else f['DAPI'][sl]
+        )
+        for mod, img in (('QD', f['QD'][sl]), ('CD31', f['CD31'][sl]), ('DAPI', dapi)):
+            _save_png(Path(dst) / mod / name, img)
         with atomic_write(Path(dst) / 'truth' / name.replace('.png', '.npz')) as fh:
             np.savez_compressed(fh, **{k: f[k][sl] for k in TRUTH_KEYS}, dapi_true=f['DAPI'][sl])
         ves = f['vessels'][sl]
-        rows.append(dict(name=name, slide=slide, tile=t, divergent=int(bool(kind)), divergent_kind=kind, **f['params'],
-                         P_median=float(np.median(f['P'][sl][ves])) if ves.any() else 0., vessel_fraction=float(ves.mean()),
-                         nuclei_fraction=float(f['nuclei_mask'][sl].mean()), np_mean=float(f['np_field'][sl].mean())))
+        rows.append(
+            dict(
+                name=name,
+                slide=slide,
+                tile=t,
+                divergent=int(bool(kind)),
+                divergent_kind=kind,
+                **f['params'],
+                P_median=float(np.median(f['P'][sl][ves])) if ves.any() else 0.0,
+                vessel_fraction=float(ves.mean()),
+                nuclei_fraction=float(f['nuclei_mask'][sl].mean()),
+                np_mean=float(f['np_field'][sl].mean()),
+            )
+        )
     return rows
 
 # %% ../nbs/02_phantoms.ipynb #2fdc20c4
 @contextlib.contextmanager
 def _pool(workers):
     "A process pool of `workers` (fork where the platform has it), or None for in-process work."
-    if workers <= 1: yield None; return
+    if workers <= 1:
+        yield None
+        return
     ctx = mp.get_context('fork' if 'fork' in mp.get_all_start_methods() else 'spawn')
-    with ctx.Pool(workers) as p: yield p
+    with ctx.Pool(workers) as p:
+        yield p
 
-def simulate_tme(dst, # output root: QD/, CD31/, DAPI/, truth/, meta.csv
-                 n:int=300, # number of tiles (samples)
-                 size:int=64, # tile side in pixels
-                 seed:int=0, divergent:float=0.0, # fraction of samples whose DAPI disagrees with the tissue
-                 progress:bool=True, workers:int=1 # processes (slides are independent)
-                )->Path:
+
+def simulate_tme(
+    dst,  # output root: QD/, CD31/, DAPI/, truth/, meta.csv
+    n: int = 300,  # number of tiles (samples)
+    size: int = 64,  # tile side in pixels
+    seed: int = 0,
+    divergent: float = 0.0,  # fraction of samples whose DAPI disagrees with the tissue
+    progress: bool = True,
+    workers: int = 1,  # processes (slides are independent)
+) -> Path:
     "Simulate `n` tumour-microenvironment samples (QD target, CD31 vessels, DAPI nuclei) with their truth."
-    if not 0 <= divergent <= 1: raise ValueError(f'simulate_tme: divergent must be a fraction in [0, 1], got {divergent}')
-    if size < 8 or n < 1: raise ValueError(f'simulate_tme: need n >= 1 and size >= 8 (got n={n}, size={size})')
+    if not 0 <= divergent <= 1:
+        raise ValueError(f'simulate_tme: divergent must be a fraction in [0, 1], got {divergent}')
+    if size < 8 or n < 1:
+        raise ValueError(f'simulate_tme: need n >= 1 and size >= 8 (got n={n}, size={size})')
     dst = check_writable(dst, need_bytes=n * size * size * 12)
-    for tmp in dst.rglob('.*.tmp'): tmp.unlink(missing_ok=True)  # temporaries of a killed run (SIGKILL skips their clean-up)
+    for tmp in dst.rglob('.*.tmp'):
+        tmp.unlink(missing_ok=True)  # temporaries of a killed run (SIGKILL skips their clean-up)
     rng = np.random.default_rng([seed, 2**31])
-    kinds = {int(i): str(rng.choice(['other_field', 'degraded'])) for i in sorted(rng.permutation(n)[:int(round(divergent * n))])}
-    jobs = [(str(dst), s, list(range(min(4, n - 4 * s))), size, seed, {i - 4 * s: k for i, k in kinds.items() if i // 4 == s})
-            for s in range((n + 3) // 4)]
+    kinds = {
+        int(i): str(rng.choice(['other_field', 'degraded']))
+        for i in sorted(rng.permutation(n)[: int(round(divergent * n))])
+    }
+    jobs = [
+        (
+            str(dst),
+            s,
+            list(range(min(4, n - 4 * s))),
+            size,
+            seed,
+            {i - 4 * s: k for i, k in kinds.items() if i // 4 == s},
+        )
+        for s in range((n + 3) // 4)
+    ]
     rows = []
     with _pool(workers) as pool:
         it = (pool.imap if pool else map)(_tme_slide, jobs)
-        for r in (tqdm(it, total=len(jobs), desc='slides', leave=False) if progress else it): rows += r
+        for r in tqdm(it, total=len(jobs), desc='slides', leave=False) if progress else it:
+            rows += r
     write_text(dst / 'meta.csv', pd.DataFrame(rows).to_csv(index=False))
     return dst
 
 # %% ../nbs/02_phantoms.ipynb #aa468dab
 def simulate_tme_cli(argv=None):
     "`damm_simulate_tme DST [--n N] [--size S] [--seed K] [--divergent FRAC] [--workers W]`: write a TME data set."
-    p = argparse.ArgumentParser(prog='damm_simulate_tme', description='Simulate tumour-microenvironment samples as QD/CD31/DAPI folders with truth.')
-    p.add_argument('dst'); p.add_argument('--n', type=int, default=300); p.add_argument('--size', type=int, default=64)
-    p.add_argument('--seed', type=int, default=0); p.add_argument('--divergent', type=float, default=0.0)
-    p.add_argument('--workers', type=int, default=1); p.add_argument('--quiet', action='store_true')
-    run_command(p, argv, lambda a: simulate_tme(a.dst, a.n, a.size, a.seed, a.divergent, progress=not a.quiet, workers=a.workers),
-                '{a.n} samples of {a.size}x{a.size} written to {r} in {s:.1f} s')
+    p = argparse.ArgumentParser(
+        prog='damm_simulate_tme',
+        description='Simulate tumour-microenvironment samples as QD/CD31/DAPI folders with truth.',
+    )
+    p.add_argument('dst')
+    p.add_argument('--n', type=int, default=300)
+    p.add_argument('--size', type=int, default=64)
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--divergent', type=float, default=0.0)
+    p.add_argument('--workers', type=int, default=1)
+    p.add_argument('--quiet', action='store_true')
+    run_command(
+        p,
+        argv,
+        lambda a: simulate_tme(
+            a.dst, a.n, a.size, a.seed, a.divergent, progress=not a.quiet, workers=a.workers
+        ),
+        '{a.n} samples of {a.size}x{a.size} written to {r} in {s:.1f} s',
+    )

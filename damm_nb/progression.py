@@ -14,15 +14,32 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 from scipy import ndimage
 from tqdm.auto import tqdm
-from .core import (get_device, seed_everything, write_json, write_text, check_writable, save_checkpoint, load_checkpoint,
-                          CheckpointError)
+from damm_nb.core import (
+    get_device,
+    seed_everything,
+    write_json,
+    write_text,
+    check_writable,
+    save_checkpoint,
+    load_checkpoint,
+    CheckpointError,
+)
 from .phantoms import make_mri_phantom, fisher_kpp
 from .dicom import convert_tree, pseudonym, read_series, DicomError, _read_header
 from .data import LongitudinalSlices, LongitudinalPairs, fit_size, scale_pm1
 from .unet import NoiseUNet, UNetConfig, SeedUNet
 from .diffusion import make_schedule, q_sample, sample
-from .evaluate import (evaluate_batch, summarize, results_table, panel_figure, save_figure, sample_spread, calibration,
-                       plot_calibration, dice)
+from damm_nb.evaluate import (
+    evaluate_batch,
+    summarize,
+    results_table,
+    panel_figure,
+    save_figure,
+    sample_spread,
+    calibration,
+    plot_calibration,
+    dice,
+)
 
 # %% auto #0
 __all__ = ['DT_SCALE', 'KPP_GRID', 'prepare_phantom', 'slice_tensor', 'random_flip', 'diffusion_loss', 'fit_model', 'sigma_to_t',
@@ -34,53 +51,86 @@ __all__ = ['DT_SCALE', 'KPP_GRID', 'prepare_phantom', 'slice_tensor', 'random_fl
            'predict_next_visit']
 
 # %% ../nbs/11_progression.ipynb #8bb68c09
-def prepare_phantom(root, # folder for root/dicom (+ root/dicom_truth) and root/npy
-                    patients:int=20, size:int=64, slices:int=8, seed:int=0, # see `make_mri_phantom`
-                    progress:bool=True)->tuple[Path, Path]:
+def prepare_phantom(
+    root,  # folder for root/dicom (+ root/dicom_truth) and root/npy
+    patients: int = 20,
+    size: int = 64,
+    slices: int = 8,
+    seed: int = 0,  # see `make_mri_phantom`
+    progress: bool = True,
+) -> tuple[Path, Path]:
     "Simulate the breast-MRI phantom as a DICOM tree and convert it with `convert_tree`; reuse what exists. Returns (npy_root, truth_root)."
     root = check_writable(root)
-    dcm, npy = root/'dicom', root/'npy'
+    dcm, npy = root / 'dicom', root / 'npy'
     truth = Path(str(dcm) + '_truth')
-    if not (truth/'truth.json').is_file(): make_mri_phantom(dcm, patients=patients, size=size, slices=slices, seed=seed)
-    if not (npy/'manifest.csv').is_file(): convert_tree(dcm, npy, clinical=truth/'clinical.csv', progress=progress)
+    if not (truth / 'truth.json').is_file():
+        make_mri_phantom(dcm, patients=patients, size=size, slices=slices, seed=seed)
+    if not (npy / 'manifest.csv').is_file():
+        convert_tree(dcm, npy, clinical=truth / 'clinical.csv', progress=progress)
     return npy, truth
 
 # %% ../nbs/11_progression.ipynb #b593b3c4
-def slice_tensor(npy_root, # conversion folder (manifest.csv)
-                 split:str, # 'train', 'val' or 'test' (by patient)
-                 size:int=32, series:str='post', fractions=(.8, .1, .1) # see `LongitudinalSlices`
-                )->tuple[torch.Tensor, list, list]:
+def slice_tensor(
+    npy_root,  # conversion folder (manifest.csv)
+    split: str,  # 'train', 'val' or 'test' (by patient)
+    size: int = 32,
+    series: str = 'post',
+    fractions=(0.8, 0.1, 0.1),  # see `LongitudinalSlices`
+) -> tuple[torch.Tensor, list, list]:
     "All slices of one split as a (N,1,size,size) tensor in [-1, 1], with their names and patients."
     ds = LongitudinalSlices(npy_root, split, series=series, img_size=size, fractions=fractions)
     items = [ds[i] for i in range(len(ds))]
-    if not items: raise ValueError(f'{npy_root}: no {split} slices (patients per split: {ds.splits.split.value_counts().to_dict()})')
-    return torch.stack([o['image'] for o in items]), [o['name'] for o in items], [o['patient'] for o in items]
+    if not items:
+        raise ValueError(
+            f'{npy_root}: no {split} slices (patients per split: {ds.splits.split.value_counts().to_dict()})'
+        )
+    return (
+        torch.stack([o['image'] for o in items]),
+        [o['name'] for o in items],
+        [o['patient'] for o in items],
+    )
 
 # %% ../nbs/11_progression.ipynb #91e5ad04
-def random_flip(x:torch.Tensor, g:torch.Generator|None=None)->torch.Tensor:
+def random_flip(x: torch.Tensor, g: torch.Generator | None = None) -> torch.Tensor:
     "Flip each image of the batch left-right with probability 1/2."
     f = torch.rand(x.shape[0], generator=g).to(x.device) < 0.5
     return torch.where(f[:, None, None, None], x.flip(-1), x)
 
-def diffusion_loss(model, x0:torch.Tensor, sched, # clean batch (B,C,H,W) and the schedule
-                   cond:torch.Tensor|None=None, # conditioning images (B,cc,H,W), concatenated by the model
-                   t_focus:int|None=None, # half of the batch draws t from [0, t_focus] instead of [0, T)
-                   target:str='eps', # what the model predicts: 'eps' (Ho et al.) or 'x0'
-                   g:torch.Generator|None=None)->torch.Tensor:
+
+def diffusion_loss(
+    model,
+    x0: torch.Tensor,
+    sched,  # clean batch (B,C,H,W) and the schedule
+    cond: torch.Tensor | None = None,  # conditioning images (B,cc,H,W), concatenated by the model
+    t_focus: int | None = None,  # half of the batch draws t from [0, t_focus] instead of [0, T)
+    target: str = 'eps',  # what the model predicts: 'eps' (Ho et al.) or 'x0'
+    g: torch.Generator | None = None,
+) -> torch.Tensor:
     "MSE denoising loss of Ho et al. 2020 (Algorithm 1) for an ε or x0 target, optionally with t concentrated below `t_focus`."
     B = x0.shape[0]
     t = torch.randint(0, sched.T, (B,), generator=g)
-    if t_focus is not None: t[:B // 2] = torch.randint(0, t_focus + 1, (B // 2,), generator=g)
+    if t_focus is not None:
+        t[: B // 2] = torch.randint(0, t_focus + 1, (B // 2,), generator=g)
     noise = torch.randn(x0.shape, generator=g).to(x0)
     x_t, noise, t = q_sample(x0, sched, t.to(x0.device), noise)
-    if target not in ('eps', 'x0'): raise ValueError(f"diffusion_loss: unknown target {target!r}; use 'eps' or 'x0'")
-    return F.mse_loss(model(x_t, t, None if cond is None else {'concat': cond}), noise if target == 'eps' else x0)
+    if target not in ('eps', 'x0'):
+        raise ValueError(f"diffusion_loss: unknown target {target!r}; use 'eps' or 'x0'")
+    return F.mse_loss(
+        model(x_t, t, None if cond is None else {'concat': cond}), noise if target == 'eps' else x0
+    )
 
 # %% ../nbs/11_progression.ipynb #88f92c2f
-def fit_model(model:torch.nn.Module, loss_fn, # loss_fn(model, idx (B,) long, generator) -> scalar loss
-              n:int, # number of training items (indices 0..n-1)
-              steps:int=500, batch_size:int=16, lr:float=2e-3, seed:int=0,
-              progress:bool=True, desc:str='train')->list:
+def fit_model(
+    model: torch.nn.Module,
+    loss_fn,  # loss_fn(model, idx (B,) long, generator) -> scalar loss
+    n: int,  # number of training items (indices 0..n-1)
+    steps: int = 500,
+    batch_size: int = 16,
+    lr: float = 2e-3,
+    seed: int = 0,
+    progress: bool = True,
+    desc: str = 'train',
+) -> list:
     "Train `model` for `steps` AdamW steps with cosine decay on random index batches; returns the loss per step."
     g = seed_everything(seed)
     model.train()
@@ -89,42 +139,78 @@ def fit_model(model:torch.nn.Module, loss_fn, # loss_fn(model, idx (B,) long, ge
     hist, bar = [], tqdm(range(steps), desc=desc, disable=not progress, leave=False, mininterval=2)
     for _ in bar:
         loss = loss_fn(model, torch.randint(0, n, (min(batch_size, n),), generator=g), g)
-        opt.zero_grad(set_to_none=True); loss.backward()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step(); sch.step(); hist.append(float(loss.detach()))
-        if len(hist) % 20 == 0: bar.set_postfix(loss=f'{np.mean(hist[-20:]):.4f}')
+        opt.step()
+        sch.step()
+        hist.append(float(loss.detach()))
+        if len(hist) % 20 == 0:
+            bar.set_postfix(loss=f'{np.mean(hist[-20:]):.4f}')
     model.eval()
     return hist
 
 # %% ../nbs/11_progression.ipynb #38b4649c
-def sigma_to_t(sched, sigma:float)->int:
+def sigma_to_t(sched, sigma: float) -> int:
     "The time step whose noise-to-signal ratio σ_t = √((1−ᾱ_t)/ᾱ_t) is nearest to `sigma`."
     ab = sched.abar.double()
     return int(((1 - ab) / ab).sqrt().sub(float(sigma)).abs().argmin())
 
 # %% ../nbs/11_progression.ipynb #5069e62f
 @torch.no_grad()
-def denoise(model, y:torch.Tensor, sched, sigma:float, # noisy images y = x_0 + sigma·n, the schedule, the noise level
-            method:str='ddim', # 'x0' (one-step posterior mean), 'ddim' (η=0) or 'ddpm' (ancestral): SDEdit from t(σ)
-            steps:int|None=20, # reverse steps from t(σ) to 0 (at most t+1)
-            cond:dict|None=None, generator:torch.Generator|None=None, progress:bool=False)->torch.Tensor:
+def denoise(
+    model,
+    y: torch.Tensor,
+    sched,
+    sigma: float,  # noisy images y = x_0 + sigma·n, the schedule, the noise level
+    method: str = 'ddim',  # 'x0' (one-step posterior mean), 'ddim' (η=0) or 'ddpm' (ancestral): SDEdit from t(σ)
+    steps: int | None = 20,  # reverse steps from t(σ) to 0 (at most t+1)
+    cond: dict | None = None,
+    generator: torch.Generator | None = None,
+    progress: bool = False,
+) -> torch.Tensor:
     "Denoise `y` by starting the reverse process at the time step that matches its noise level `sigma`."
-    t = sigma_to_t(sched, sigma); ab = float(sched.abar[t])
+    t = sigma_to_t(sched, sigma)
+    ab = float(sched.abar[t])
     x_t = math.sqrt(ab) * y
     if method == 'x0':
         eps = model(x_t, torch.full((y.shape[0],), t, device=y.device, dtype=torch.long), cond)
         return (x_t - math.sqrt(1 - ab) * eps) / math.sqrt(ab)
-    if method not in ('ddim', 'ddpm'): raise ValueError(f"denoise: unknown method {method!r}; use 'x0', 'ddim' or 'ddpm'")
+    if method not in ('ddim', 'ddpm'):
+        raise ValueError(f"denoise: unknown method {method!r}; use 'x0', 'ddim' or 'ddpm'")
     n = t + 1 if steps is None else min(steps, t + 1)
-    return sample(model, x_t, sched, method=method, steps=n, cond=cond, generator=generator, progress=progress, start_t=t)
+    return sample(
+        model,
+        x_t,
+        sched,
+        method=method,
+        steps=n,
+        cond=cond,
+        generator=generator,
+        progress=progress,
+        start_t=t,
+    )
 
 # %% ../nbs/11_progression.ipynb #503f78fd
-def small_unet_config(in_ch:int=1, out_ch:int=1, cond_ch:int=0, hid_chs=(16, 32, 64))->UNetConfig:
+def small_unet_config(
+    in_ch: int = 1, out_ch: int = 1, cond_ch: int = 0, hid_chs=(16, 32, 64)
+) -> UNetConfig:
     "A CPU-sized `UNetConfig`: one residual block per level, GroupNorm(8), no attention, small time embedding."
-    return UNetConfig(in_ch=in_ch, out_ch=out_ch, cond_ch=cond_ch, hid_chs=tuple(hid_chs), blocks=1, attn_levels=(),
-                      time_dim=64, emb_dim=128, groups=8)
+    return UNetConfig(
+        in_ch=in_ch,
+        out_ch=out_ch,
+        cond_ch=cond_ch,
+        hid_chs=tuple(hid_chs),
+        blocks=1,
+        attn_levels=(),
+        time_dim=64,
+        emb_dim=128,
+        groups=8,
+    )
 
-def n_params(m:torch.nn.Module)->int: return sum(p.numel() for p in m.parameters())
+
+def n_params(m: torch.nn.Module) -> int:
+    return sum(p.numel() for p in m.parameters())
 
 # %% ../nbs/11_progression.ipynb #afe7129d
 def _denoise_rows(model, x, names, pats, sched, sigmas, sample_steps, seed, progress):
@@ -132,32 +218,58 @@ def _denoise_rows(model, x, names, pats, sched, sigmas, sample_steps, seed, prog
     g, rows, show = torch.Generator().manual_seed(seed), [], {}
     for s in tqdm(sigmas, desc='noise levels', disable=not progress, leave=False):
         y = x + s * torch.randn(x.shape, generator=g).to(x)
-        outs = {'noisy input': y, 'one-step x0_hat': denoise(model, y, sched, s, 'x0'),
-                'SDEdit DDIM': denoise(model, y, sched, s, 'ddim', sample_steps),
-                'SDEdit DDPM': denoise(model, y, sched, s, 'ddpm', sample_steps, generator=g)}
+        outs = {
+            'noisy input': y,
+            'one-step x0_hat': denoise(model, y, sched, s, 'x0'),
+            'SDEdit DDIM': denoise(model, y, sched, s, 'ddim', sample_steps),
+            'SDEdit DDPM': denoise(model, y, sched, s, 'ddpm', sample_steps, generator=g),
+        }
         for k, o in outs.items():
             o = o.clamp(-1, 1)
-            rows.append(evaluate_batch(o, x, metrics=('psnr', 'ssim'), names=names, method=k, sigma=s, patient=pats))
+            rows.append(
+                evaluate_batch(
+                    o, x, metrics=('psnr', 'ssim'), names=names, method=k, sigma=s, patient=pats
+                )
+            )
             show[(s, k)] = o[:1]
     return pd.concat(rows, ignore_index=True), show
 
 # %% ../nbs/11_progression.ipynb #87f4981e
-def ssim_histograms(df:pd.DataFrame, metric:str='ssim', size:float=2.6, dpi:int=70):
+def ssim_histograms(df: pd.DataFrame, metric: str = 'ssim', size: float = 2.6, dpi: int = 70):
     "One histogram panel per noise level of a per-image metric, coloured by method (seed 001's Figure 6)."
     sig = sorted(df.sigma.unique())
-    fig, axs = plt.subplots(1, len(sig), figsize=(size * len(sig), size * 0.9), dpi=dpi, squeeze=False)
+    fig, axs = plt.subplots(
+        1, len(sig), figsize=(size * len(sig), size * 0.9), dpi=dpi, squeeze=False
+    )
     for i, (ax, s) in enumerate(zip(axs[0], sig)):
-        sns.histplot(df[df.sigma == s], x=metric, hue='method', bins=20, element='step', ax=ax, legend=i == len(sig) - 1)
-        ax.set_title(f'σ = {s}', fontsize=9); ax.set_xlabel(metric.upper())
-    sns.move_legend(axs[0, -1], 'upper left', bbox_to_anchor=(1.02, 1), fontsize=8, title_fontsize=8)
+        sns.histplot(
+            df[df.sigma == s],
+            x=metric,
+            hue='method',
+            bins=20,
+            element='step',
+            ax=ax,
+            legend=i == len(sig) - 1,
+        )
+        ax.set_title(f'σ = {s}', fontsize=9)
+        ax.set_xlabel(metric.upper())
+    sns.move_legend(
+        axs[0, -1], 'upper left', bbox_to_anchor=(1.02, 1), fontsize=8, title_fontsize=8
+    )
     fig.tight_layout()
     return fig
 
-def plot_losses(hists:dict, size:float=3.5, dpi:int=70, smooth:int=20):
+
+def plot_losses(hists: dict, size: float = 3.5, dpi: int = 70, smooth: int = 20):
     "Training-loss curves (running mean over `smooth` steps), one per model."
     fig, ax = plt.subplots(figsize=(size * 1.3, size), dpi=dpi)
-    for k, h in hists.items(): ax.plot(pd.Series(h).rolling(smooth, min_periods=1).mean(), label=k)
-    ax.set_yscale('log'); ax.set_xlabel('step'); ax.set_ylabel('loss'); ax.legend(fontsize=8); fig.tight_layout()
+    for k, h in hists.items():
+        ax.plot(pd.Series(h).rolling(smooth, min_periods=1).mean(), label=k)
+    ax.set_yscale('log')
+    ax.set_xlabel('step')
+    ax.set_ylabel('loss')
+    ax.legend(fontsize=8)
+    fig.tight_layout()
     return fig
 
 # %% ../nbs/11_progression.ipynb #accde0be
@@ -166,155 +278,329 @@ def _denoise_report(df, show, sigmas, out, hist, info):
     summ = summarize(df, by=['sigma', 'method'], metrics=['psnr', 'ssim'])
     table = results_table(summ, metrics=['psnr', 'ssim'])
     means = df.groupby(['sigma', 'method'])[['psnr', 'ssim']].mean()
-    beats = {str(s): {m: bool((means.loc[(s, m)] > means.loc[(s, 'noisy input')]).all()) for m in df.method.unique() if m != 'noisy input'} for s in sigmas}
-    rows = {'original': show['clean'].repeat(len(sigmas), 1, 1, 1),
-            'noisy': torch.cat([show[(s, 'noisy input')] for s in sigmas]),
-            'denoised (SDEdit DDIM)': torch.cat([show[(s, 'SDEdit DDIM')] for s in sigmas])}
-    figs = {'denoise_panels.png': panel_figure(rows, n=len(sigmas), row_labels=[f'σ = {s}' for s in sigmas]),
-            'ssim_histogram.png': ssim_histograms(df), 'loss.png': plot_losses({'DDPM (ε, MSE)': hist})}
-    for k, f in figs.items(): save_figure(f, Path(out)/k)
-    write_text(Path(out)/'table.md', table + '\n'); write_text(Path(out)/'per_image.csv', df.to_csv(index=False))
-    res = dict(info, table=table, summary=json.loads(summ.reset_index().to_json(orient='records')), beats_noisy=beats,
-               figures=sorted(figs), out=str(out))
-    write_json(Path(out)/'metrics.json', res)
+    beats = {
+        str(s): {
+            m: bool((means.loc[(s, m)] > means.loc[(s, 'noisy input')]).all())
+            for m in df.method.unique()
+            if m != 'noisy input'
+        }
+        for s in sigmas
+    }
+    rows = {
+        'original': show['clean'].repeat(len(sigmas), 1, 1, 1),
+        'noisy': torch.cat([show[(s, 'noisy input')] for s in sigmas]),
+        'denoised (SDEdit DDIM)': torch.cat([show[(s, 'SDEdit DDIM')] for s in sigmas]),
+    }
+    figs = {
+        'denoise_panels.png': panel_figure(
+            rows, n=len(sigmas), row_labels=[f'σ = {s}' for s in sigmas]
+        ),
+        'ssim_histogram.png': ssim_histograms(df),
+        'loss.png': plot_losses({'DDPM (ε, MSE)': hist}),
+    }
+    for k, f in figs.items():
+        save_figure(f, Path(out) / k)
+    write_text(Path(out) / 'table.md', table + '\n')
+    write_text(Path(out) / 'per_image.csv', df.to_csv(index=False))
+    res = dict(
+        info,
+        table=table,
+        summary=json.loads(summ.reset_index().to_json(orient='records')),
+        beats_noisy=beats,
+        figures=sorted(figs),
+        out=str(out),
+    )
+    write_json(Path(out) / 'metrics.json', res)
     return res
 
 # %% ../nbs/11_progression.ipynb #d6e016c4
-def run_denoising_experiment(npy_root, # conversion folder of the phantom (or of real data)
-                             out, # output folder: figures (PNG), table.md, per_image.csv, metrics.json
-                             sigmas=(0.05, 0.1, 0.2, 0.4), # noise levels, in [-1, 1] units
-                             size:int=32, steps:int=1500, batch_size:int=16, lr:float=2e-3, hid_chs=(16, 32, 64),
-                             sample_steps:int=10, # DDIM/DDPM steps from t(σ) to 0
-                             max_test:int|None=None, # score at most this many test slices
-                             device=None, seed:int=0, fractions=(.8, .1, .1), progress:bool=True)->dict:
+def run_denoising_experiment(
+    npy_root,  # conversion folder of the phantom (or of real data)
+    out,  # output folder: figures (PNG), table.md, per_image.csv, metrics.json
+    sigmas=(0.05, 0.1, 0.2, 0.4),  # noise levels, in [-1, 1] units
+    size: int = 32,
+    steps: int = 1500,
+    batch_size: int = 16,
+    lr: float = 2e-3,
+    hid_chs=(16, 32, 64),
+    sample_steps: int = 10,  # DDIM/DDPM steps from t(σ) to 0
+    max_test: int | None = None,  # score at most this many test slices
+    device=None,
+    seed: int = 0,
+    fractions=(0.8, 0.1, 0.1),
+    progress: bool = True,
+) -> dict:
     "Train a small DDPM on the training patients' slices and denoise the test patients' slices at each noise level."
     out, dev, t0 = check_writable(out), get_device(device), time.time()
     x, _, _ = slice_tensor(npy_root, 'train', size, fractions=fractions)
     xt, names, pats = slice_tensor(npy_root, 'test', size, fractions=fractions)
-    if max_test: xt, names, pats = xt[:max_test], names[:max_test], pats[:max_test]
+    if max_test:
+        xt, names, pats = xt[:max_test], names[:max_test], pats[:max_test]
     torch.manual_seed(seed)  # the initial weights come from the seed, not from whatever ran before
-    sched, model = make_schedule('linear', T=1000), NoiseUNet(small_unet_config(hid_chs=hid_chs)).to(dev)
+    sched, model = (
+        make_schedule('linear', T=1000),
+        NoiseUNet(small_unet_config(hid_chs=hid_chs)).to(dev),
+    )
     x, xt, tf = x.to(dev), xt.to(dev), int(1.5 * sigma_to_t(sched, max(sigmas))) + 1
-    hist = fit_model(model, lambda m, i, g: diffusion_loss(m, random_flip(x[i], g), sched, t_focus=tf, g=g), len(x), steps,
-                     batch_size, lr, seed, progress, 'DDPM')
+    hist = fit_model(
+        model,
+        lambda m, i, g: diffusion_loss(m, random_flip(x[i], g), sched, t_focus=tf, g=g),
+        len(x),
+        steps,
+        batch_size,
+        lr,
+        seed,
+        progress,
+        'DDPM',
+    )
     t1 = time.time()
     df, show = _denoise_rows(model, xt, names, pats, sched, sigmas, sample_steps, seed, progress)
     show['clean'] = xt[:1].clamp(-1, 1)
-    info = dict(experiment='denoising', size=size, train_slices=len(x), test_slices=len(xt), test_patients=sorted(set(pats)),
-                steps=steps, batch_size=batch_size, params=n_params(model), schedule='linear T=1000', t_of_sigma={str(s): sigma_to_t(sched, s) for s in sigmas},
-                train_s=round(t1 - t0, 1), eval_s=round(time.time() - t1, 1), device=str(dev), final_loss=float(np.mean(hist[-50:])))
+    info = dict(
+        experiment='denoising',
+        size=size,
+        train_slices=len(x),
+        test_slices=len(xt),
+        test_patients=sorted(set(pats)),
+        steps=steps,
+        batch_size=batch_size,
+        params=n_params(model),
+        schedule='linear T=1000',
+        t_of_sigma={str(s): sigma_to_t(sched, s) for s in sigmas},
+        train_s=round(t1 - t0, 1),
+        eval_s=round(time.time() - t1, 1),
+        device=str(dev),
+        final_loss=float(np.mean(hist[-50:])),
+    )
     return _denoise_report(df, show, sigmas, out, hist, info)
 
 # %% ../nbs/11_progression.ipynb #1dfa88a2
-def truth_masks(truth_root, salt:str='damm_nb')->dict:
+def truth_masks(truth_root, salt: str = 'damm_nb') -> dict:
     "Tumour masks (V,Z,Y,X) bool per patient pseudonym, from the phantom's truth folder."
-    t = json.loads((Path(truth_root)/'truth.json').read_text())
-    return {pseudonym(pid, salt): np.load(Path(truth_root)/f'{pid}.npz')['mask'] for pid in t['patients']}
+    t = json.loads((Path(truth_root) / 'truth.json').read_text())
+    return {
+        pseudonym(pid, salt): np.load(Path(truth_root) / f'{pid}.npz')['mask']
+        for pid in t['patients']
+    }
 
-def mask_slice(m:np.ndarray, size:int)->torch.Tensor:
+
+def mask_slice(m: np.ndarray, size: int) -> torch.Tensor:
     "A (Y,X) boolean mask area-resized to (1,size,size) and thresholded at 1/2."
     return fit_size(m.astype(np.float32)[None], size) > 0.5
 
 # %% ../nbs/11_progression.ipynb #013f134f
-def pair_tensors(npy_root, truth_root, split:str, size:int=32, fractions=(.8, .1, .1), salt:str='damm_nb')->dict:
+def pair_tensors(
+    npy_root,
+    truth_root,
+    split: str,
+    size: int = 32,
+    fractions=(0.8, 0.1, 0.1),
+    salt: str = 'damm_nb',
+) -> dict:
     "Consecutive-visit pairs of one split as tensors: images xk, xk1, masks mk, mk1 (N,1,S,S), dt, cov, and their ids."
     ds = LongitudinalPairs(npy_root, split, series='post', img_size=size, fractions=fractions)
     masks, items = truth_masks(truth_root, salt), [ds[i] for i in range(len(ds))]
-    if not items: raise ValueError(f'{npy_root}: no {split} pairs')
+    if not items:
+        raise ValueError(f'{npy_root}: no {split} pairs')
     v1 = [int(o['name'].split('_v')[1].split('-')[1].split('_')[0]) for o in items]
-    d = dict(xk=torch.stack([o['x0'] for o in items]), xk1=torch.stack([o['x1'] for o in items]),
-             dt=torch.stack([o['dt'] for o in items]).float(), cov=torch.stack([o['cov'] for o in items]),
-             mk=torch.stack([mask_slice(masks[o['patient']][o['visit'], o['z']], size) for o in items]),
-             mk1=torch.stack([mask_slice(masks[p['patient']][v, p['z']], size) for p, v in zip(items, v1)]))
+    d = dict(
+        xk=torch.stack([o['x0'] for o in items]),
+        xk1=torch.stack([o['x1'] for o in items]),
+        dt=torch.stack([o['dt'] for o in items]).float(),
+        cov=torch.stack([o['cov'] for o in items]),
+        mk=torch.stack([mask_slice(masks[o['patient']][o['visit'], o['z']], size) for o in items]),
+        mk1=torch.stack(
+            [mask_slice(masks[p['patient']][v, p['z']], size) for p, v in zip(items, v1)]
+        ),
+    )
     spacing = ds.vols.spacing.iloc[0]
-    return d | dict(patient=[o['patient'] for o in items], visit=[o['visit'] for o in items], visit1=v1,
-                    z=[o['z'] for o in items], name=[o['name'] for o in items], cov_names=ds.cov_names,
-                    spacing=tuple(float(s) for s in spacing.split('x')), masks3d=masks)
+    return d | dict(
+        patient=[o['patient'] for o in items],
+        visit=[o['visit'] for o in items],
+        visit1=v1,
+        z=[o['z'] for o in items],
+        name=[o['name'] for o in items],
+        cov_names=ds.cov_names,
+        spacing=tuple(float(s) for s in spacing.split('x')),
+        masks3d=masks,
+    )
 
 # %% ../nbs/11_progression.ipynb #75404238
-DT_SCALE = 100.  # days per unit of the day-interval channel
+DT_SCALE = 100.0  # days per unit of the day-interval channel
 
-def progression_cond(d:dict, # from `pair_tensors`
-                     cov_mean:torch.Tensor, cov_std:torch.Tensor, # covariate standardisation (from the training split)
-                     dt_scale:float=DT_SCALE)->torch.Tensor:
+
+def progression_cond(
+    d: dict,  # from `pair_tensors`
+    cov_mean: torch.Tensor,
+    cov_std: torch.Tensor,  # covariate standardisation (from the training split)
+    dt_scale: float = DT_SCALE,
+) -> torch.Tensor:
     "Conditioning images (N, 3+C, S, S): visit-k image, visit-k mask as ±1, then dt/dt_scale and each standardised covariate as constant channels."
     N, _, S, _ = d['xk'].shape
     const = torch.cat([d['dt'][:, None] / dt_scale, (d['cov'] - cov_mean) / cov_std], 1)
-    return torch.cat([d['xk'], d['mk'].float() * 2 - 1, const[:, :, None, None].expand(N, -1, S, S)], 1)
+    return torch.cat(
+        [d['xk'], d['mk'].float() * 2 - 1, const[:, :, None, None].expand(N, -1, S, S)], 1
+    )
 
-def progression_target(d:dict)->torch.Tensor:
+
+def progression_target(d: dict) -> torch.Tensor:
     "What the models predict (N,2,S,S): half the image change and the mask change, both in [-1, 1]."
     return torch.cat([(d['xk1'] - d['xk']) / 2, d['mk1'].float() - d['mk'].float()], 1)
 
-def from_change(d:dict, r:torch.Tensor)->tuple[torch.Tensor, torch.Tensor]:
+
+def from_change(d: dict, r: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     "Predicted visit-k+1 (image clipped to [-1, 1], mask) from a predicted change `r` (N,2,S,S)."
     return (d['xk'] + 2 * r[:, :1]).clamp(-1, 1), (d['mk'].float() + r[:, 1:]) > 0.5
 
 # %% ../nbs/11_progression.ipynb #dfc32f4a
-def train_progression_models(d:dict, steps:int=1500, reg_steps:int|None=None, batch_size:int=32, lr:float=2e-3,
-                             hid_chs=(16, 32, 64), device=None, seed:int=0, progress:bool=True)->dict:
+def train_progression_models(
+    d: dict,
+    steps: int = 1500,
+    reg_steps: int | None = None,
+    batch_size: int = 32,
+    lr: float = 2e-3,
+    hid_chs=(16, 32, 64),
+    device=None,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict:
     "Train the conditional DDPM (x0 target, MSE) and the SeedUNet regression (MSE) on the change visit k → k+1."
     dev = get_device(device)
     mu, sd = d['cov'].mean(0), d['cov'].std(0).clamp(min=1e-3)
     c, y = progression_cond(d, mu, sd).to(dev), progression_target(d).to(dev)
     sched = make_schedule('linear', T=1000)
-    torch.manual_seed(seed); ddpm = NoiseUNet(small_unet_config(2, 2, c.shape[1], hid_chs)).to(dev)  # initial weights from the seed
+    torch.manual_seed(seed)
+    ddpm = NoiseUNet(small_unet_config(2, 2, c.shape[1], hid_chs)).to(
+        dev
+    )  # initial weights from the seed
     flip = lambda i, g: random_flip(torch.cat([y[i], c[i]], 1), g).split([2, c.shape[1]], 1)
-    h_d = fit_model(ddpm, lambda m, i, g: (lambda yy, cc: diffusion_loss(m, yy, sched, cc, target='x0', g=g))(*flip(i, g)), len(y), steps, batch_size, lr, seed, progress, 'progression DDPM')
-    torch.manual_seed(seed); reg = SeedUNet(c.shape[1], 2, base=16, depth=3).to(dev)
-    h_r = fit_model(reg, lambda m, i, g: (lambda yy, cc: F.mse_loss(m(cc), yy))(*flip(i, g)), len(y), reg_steps or steps, batch_size, lr, seed, progress, 'SeedUNet')
-    return dict(ddpm=ddpm, reg=reg, sched=sched, cov_mean=mu, cov_std=sd, hist={'diffusion (x0 MSE)': h_d, 'SeedUNet (MSE)': h_r},
-                params={'diffusion': n_params(ddpm), 'SeedUNet': n_params(reg)})
+    h_d = fit_model(
+        ddpm,
+        lambda m, i, g: (lambda yy, cc: diffusion_loss(m, yy, sched, cc, target='x0', g=g))(
+            *flip(i, g)
+        ),
+        len(y),
+        steps,
+        batch_size,
+        lr,
+        seed,
+        progress,
+        'progression DDPM',
+    )
+    torch.manual_seed(seed)
+    reg = SeedUNet(c.shape[1], 2, base=16, depth=3).to(dev)
+    h_r = fit_model(
+        reg,
+        lambda m, i, g: (lambda yy, cc: F.mse_loss(m(cc), yy))(*flip(i, g)),
+        len(y),
+        reg_steps or steps,
+        batch_size,
+        lr,
+        seed,
+        progress,
+        'SeedUNet',
+    )
+    return dict(
+        ddpm=ddpm,
+        reg=reg,
+        sched=sched,
+        cov_mean=mu,
+        cov_std=sd,
+        hist={'diffusion (x0 MSE)': h_d, 'SeedUNet (MSE)': h_r},
+        params={'diffusion': n_params(ddpm), 'SeedUNet': n_params(reg)},
+    )
 
 # %% ../nbs/11_progression.ipynb #627d72b4
 @torch.no_grad()
-def sample_progression(models:dict, d:dict, K:int=8, steps:int=20, seed:int=0, progress:bool=False)->torch.Tensor:
+def sample_progression(
+    models: dict, d: dict, K: int = 8, steps: int = 20, seed: int = 0, progress: bool = False
+) -> torch.Tensor:
     "K samples of the change (K, N, 2, S, S) from the conditional DDPM (DDIM η = 0 from independent x_T, x0_hat clipped to [-1, 1])."
-    m = models['ddpm']; dev = next(m.parameters()).device
-    c = progression_cond(d, models['cov_mean'], models['cov_std'], models.get('dt_scale', DT_SCALE)).to(dev)
+    m = models['ddpm']
+    dev = next(m.parameters()).device
+    c = progression_cond(
+        d, models['cov_mean'], models['cov_std'], models.get('dt_scale', DT_SCALE)
+    ).to(dev)
     g, out = torch.Generator().manual_seed(seed), []
     for _ in tqdm(range(K), desc='samples', disable=not progress, leave=False):
         xT = torch.randn((len(c), 2, *c.shape[-2:]), generator=g).to(dev)
-        out.append(sample(m, xT, models['sched'], method='ddim', steps=steps, cond={'concat': c}, progress=False,
-                          target='x0', clip=1.).cpu())
+        out.append(
+            sample(
+                m,
+                xT,
+                models['sched'],
+                method='ddim',
+                steps=steps,
+                cond={'concat': c},
+                progress=False,
+                target='x0',
+                clip=1.0,
+            ).cpu()
+        )
     return torch.stack(out)
 
 # %% ../nbs/11_progression.ipynb #0444c810
-KPP_GRID = dict(D=(0.005, 0.02, 0.08), rho=(0.01, 0.03, 0.06), k=(0., 0.02, 0.04, 0.07, 0.1, 0.15))  # mm²/day, 1/day, 1/day
+KPP_GRID = dict(
+    D=(0.005, 0.02, 0.08), rho=(0.01, 0.03, 0.06), k=(0.0, 0.02, 0.04, 0.07, 0.1, 0.15)
+)  # mm²/day, 1/day, 1/day
 
-def density_proxy(mask:np.ndarray)->np.ndarray:
+
+def density_proxy(mask: np.ndarray) -> np.ndarray:
     "Tumour-density stand-in from a 3-D mask: 0.6 × the mask smoothed by one voxel (its edge sits near the 0.25 threshold)."
-    return 0.6 * ndimage.gaussian_filter(mask.astype(np.float64), (0.5, 1., 1.))
+    return 0.6 * ndimage.gaussian_filter(mask.astype(np.float64), (0.5, 1.0, 1.0))
 
-def kpp_forecast(mask:np.ndarray, # (Z,Y,X) tumour mask at the start
-                 days:float, D:float, rho:float, k:float, # interval and Fisher-KPP parameters (mm²/day, 1/day, 1/day)
-                 spacing, # voxel size (dz, dy, dx) in mm
-                 dt:float=2., margin:int=6)->tuple[np.ndarray, np.ndarray]:
+
+def kpp_forecast(
+    mask: np.ndarray,  # (Z,Y,X) tumour mask at the start
+    days: float,
+    D: float,
+    rho: float,
+    k: float,  # interval and Fisher-KPP parameters (mm²/day, 1/day, 1/day)
+    spacing,  # voxel size (dz, dy, dx) in mm
+    dt: float = 2.0,
+    margin: int = 6,
+) -> tuple[np.ndarray, np.ndarray]:
     "Density proxy at the start and Fisher-KPP forecast after `days`, computed in the tumour's bounding box plus `margin` voxels."
     u0, u = density_proxy(mask), np.zeros(mask.shape)
-    if not mask.any() or days <= 0: return u0, u0.copy()
-    lo = np.maximum(np.argwhere(mask).min(0) - margin, 0); hi = np.argwhere(mask).max(0) + margin + 1
+    if not mask.any() or days <= 0:
+        return u0, u0.copy()
+    lo = np.maximum(np.argwhere(mask).min(0) - margin, 0)
+    hi = np.argwhere(mask).max(0) + margin + 1
     box = tuple(slice(a, b) for a, b in zip(lo, hi))
     n = max(1, int(round(days / dt)))
     u[box] = fisher_kpp(u0[box], D, rho, k, days / n, n, dx=spacing)
     return u0, u
 
 # %% ../nbs/11_progression.ipynb #3c57437f
-def _dice3(a, b)->float: return float(dice(a[None], b[None])[0])
+def _dice3(a, b) -> float:
+    return float(dice(a[None], b[None])[0])
 
-def fit_kpp(transitions:list, # (mask_a, mask_b, days) triples of one patient (or of many)
-            spacing, grid:dict|None=None, thr:float=0.25)->tuple[dict, float]:
+
+def fit_kpp(
+    transitions: list,  # (mask_a, mask_b, days) triples of one patient (or of many)
+    spacing,
+    grid: dict | None = None,
+    thr: float = 0.25,
+) -> tuple[dict, float]:
     "Grid search of (D, rho, k) maximising the mean 3-D Dice of forecast vs observed masks; returns (params, mean Dice)."
-    grid, best = grid or KPP_GRID, (None, -1.)
+    grid, best = grid or KPP_GRID, (None, -1.0)
     for D in grid['D']:
         for rho in grid['rho']:
             for k in grid['k']:
-                s = np.mean([_dice3(kpp_forecast(a, t, D, rho, k, spacing)[1] > thr, b) for a, b, t in transitions])
-                if s > best[1]: best = (dict(D=D, rho=rho, k=k), float(s))
+                s = np.mean(
+                    [
+                        _dice3(kpp_forecast(a, t, D, rho, k, spacing)[1] > thr, b)
+                        for a, b, t in transitions
+                    ]
+                )
+                if s > best[1]:
+                    best = (dict(D=D, rho=rho, k=k), float(s))
     return best
 
 # %% ../nbs/11_progression.ipynb #36f1f547
-def physical_predictions(d:dict, train:dict, size:int, thr:float=0.25, progress:bool=True)->tuple[torch.Tensor, torch.Tensor, dict]:
+def physical_predictions(
+    d: dict, train: dict, size: int, thr: float = 0.25, progress: bool = True
+) -> tuple[torch.Tensor, torch.Tensor, dict]:
     "Fisher-KPP forecasts (image, mask) for every pair of `d`: parameters fitted on each patient's earlier transitions (population fit for visit 0)."
     sp, M = d['spacing'], d['masks3d']
     days = lambda p, v: float(_days(d, p, v))
@@ -322,42 +608,72 @@ def physical_predictions(d:dict, train:dict, size:int, thr:float=0.25, progress:
     fits = {'population': fit_kpp(pop_tr, sp)}
     for p in sorted(set(d['patient'])):
         for v in sorted(set(d['visit'])):
-            fits[(p, v)] = fits['population'] if v == 0 else fit_kpp([(M[p][j], M[p][j + 1], days(p, j + 1) - days(p, j)) for j in range(v)], sp)
+            fits[(p, v)] = (
+                fits['population']
+                if v == 0
+                else fit_kpp(
+                    [(M[p][j], M[p][j + 1], days(p, j + 1) - days(p, j)) for j in range(v)], sp
+                )
+            )
     beta = _fit_beta(train, size)
     img, msk, cache = [], [], {}
     for p, v, v1, z, xk in zip(d['patient'], d['visit'], d['visit1'], d['z'], d['xk']):
-        if (p, v) not in cache: cache[(p, v)] = kpp_forecast(M[p][v], days(p, v1) - days(p, v), spacing=sp, **fits[(p, v)][0])
+        if (p, v) not in cache:
+            cache[(p, v)] = kpp_forecast(
+                M[p][v], days(p, v1) - days(p, v), spacing=sp, **fits[(p, v)][0]
+            )
         u0, u1 = cache[(p, v)]
-        du = fit_size(u1[z][None].astype(np.float32), size) - fit_size(u0[z][None].astype(np.float32), size)
-        img.append((xk + beta * du).clamp(-1, 1)); msk.append(mask_slice(u1[z] > thr, size))
+        du = fit_size(u1[z][None].astype(np.float32), size) - fit_size(
+            u0[z][None].astype(np.float32), size
+        )
+        img.append((xk + beta * du).clamp(-1, 1))
+        msk.append(mask_slice(u1[z] > thr, size))
     return torch.stack(img), torch.stack(msk), {str(k): v for k, v in fits.items()} | {'beta': beta}
 
 # %% ../nbs/11_progression.ipynb #3297452e
-def _days(d:dict, p:str, v:int)->float:
+def _days(d: dict, p: str, v: int) -> float:
     "Days of visit `v` of patient `p`, from the pairs' intervals."
-    rows = sorted({(vv, float(t)) for pp, vv, t in zip(d['patient'], d['visit'], d['dt']) if pp == p})
+    rows = sorted(
+        {(vv, float(t)) for pp, vv, t in zip(d['patient'], d['visit'], d['dt']) if pp == p}
+    )
     return float(sum(t for vv, t in rows if vv < v))
 
-def _fit_beta(train:dict, size:int)->float:
+
+def _fit_beta(train: dict, size: int) -> float:
     "Least-squares slope of the image change on the change of the density proxy, over the training pairs."
     a, b = [], []
-    for p, v, z, xk, xk1 in zip(train['patient'], train['visit'], train['z'], train['xk'], train['xk1']):
+    for p, v, z, xk, xk1 in zip(
+        train['patient'], train['visit'], train['z'], train['xk'], train['xk1']
+    ):
         M = train['masks3d'][p]
-        du = fit_size(density_proxy(M[v + 1])[z][None].astype(np.float32), size) - fit_size(density_proxy(M[v])[z][None].astype(np.float32), size)
-        a.append((xk1 - xk).ravel()); b.append(du.ravel())
+        du = fit_size(density_proxy(M[v + 1])[z][None].astype(np.float32), size) - fit_size(
+            density_proxy(M[v])[z][None].astype(np.float32), size
+        )
+        a.append((xk1 - xk).ravel())
+        b.append(du.ravel())
     a, b = torch.cat(a), torch.cat(b)
     return float((a * b).sum() / (b * b).sum().clamp(min=1e-8))
 
 # %% ../nbs/11_progression.ipynb #0e72ea27
-def _score_progression(d, preds:dict, keep:torch.Tensor, spacing, spread=None)->pd.DataFrame:
+def _score_progression(d, preds: dict, keep: torch.Tensor, spacing, spread=None) -> pd.DataFrame:
     "Per-slice Dice, volume error, |volume error|, PSNR and SSIM of each method on the kept slices."
     rows = []
     for k, (img, msk) in preds.items():
-        df = evaluate_batch(img[keep], d['xk1'][keep], metrics=('psnr', 'ssim'), pred_mask=msk[keep, 0], target_mask=d['mk1'][keep, 0],
-                            spacing=spacing, names=[n for n, o in zip(d['name'], keep) if o], method=k,
-                            patient=[p for p, o in zip(d['patient'], keep) if o], interval=[f"{v}→{v + 1}" for v, o in zip(d['visit'], keep) if o])
+        df = evaluate_batch(
+            img[keep],
+            d['xk1'][keep],
+            metrics=('psnr', 'ssim'),
+            pred_mask=msk[keep, 0],
+            target_mask=d['mk1'][keep, 0],
+            spacing=spacing,
+            names=[n for n, o in zip(d['name'], keep) if o],
+            method=k,
+            patient=[p for p, o in zip(d['patient'], keep) if o],
+            interval=[f"{v}→{v + 1}" for v, o in zip(d['visit'], keep) if o],
+        )
         df['vol_abs'] = df.vol_err.abs()
-        if spread is not None and k.startswith('diffusion (mean'): df['spread_rho'] = calibration(spread[keep], (img - d['xk1'])[keep])[0]
+        if spread is not None and k.startswith('diffusion (mean'):
+            df['spread_rho'] = calibration(spread[keep], (img - d['xk1'])[keep])[0]
         rows.append(df)
     return pd.concat(rows, ignore_index=True)
 
@@ -365,16 +681,33 @@ def _score_progression(d, preds:dict, keep:torch.Tensor, spacing, spread=None)->
 def _progression_figures(d, preds, spread, keep, out, hist, curve):
     "Panels of three test slices, loss curves and the spread calibration plot."
     idx = torch.nonzero(keep).ravel()
-    idx = idx[torch.argsort(d['mk1'][idx].flatten(1).sum(1) + d['mk'][idx].flatten(1).sum(1), descending=True)][:3]
-    rows = {'visit k': d['xk'][idx], 'truth k+1': d['xk1'][idx], 'mask k+1': d['mk1'][idx].float() * 2 - 1}
+    idx = idx[
+        torch.argsort(
+            d['mk1'][idx].flatten(1).sum(1) + d['mk'][idx].flatten(1).sum(1), descending=True
+        )
+    ][:3]
+    rows = {
+        'visit k': d['xk'][idx],
+        'truth k+1': d['xk1'][idx],
+        'mask k+1': d['mk1'][idx].float() * 2 - 1,
+    }
     for k, (img, msk) in preds.items():
-        if k == 'diffusion (1 sample)': continue
+        if k == 'diffusion (1 sample)':
+            continue
         rows[k.replace(' regression', '').replace('diffusion ', 'diff. ')] = img[idx]
     dm = preds['diffusion (mean of K)']
-    rows |= {'diff. mask': dm[1][idx].float() * 2 - 1, '|err| diff.': (dm[0] - d['xk1'])[idx].abs(), 'spread (std)': spread[idx]}
-    figs = {'progression_panels.png': panel_figure(rows, n=len(idx), size=1.3), 'progression_loss.png': plot_losses(hist),
-            'progression_calibration.png': plot_calibration(curve, label='diffusion, K samples')}
-    for k, f in figs.items(): save_figure(f, Path(out)/k)
+    rows |= {
+        'diff. mask': dm[1][idx].float() * 2 - 1,
+        '|err| diff.': (dm[0] - d['xk1'])[idx].abs(),
+        'spread (std)': spread[idx],
+    }
+    figs = {
+        'progression_panels.png': panel_figure(rows, n=len(idx), size=1.3),
+        'progression_loss.png': plot_losses(hist),
+        'progression_calibration.png': plot_calibration(curve, label='diffusion, K samples'),
+    }
+    for k, f in figs.items():
+        save_figure(f, Path(out) / k)
     return sorted(figs)
 
 # %% ../nbs/11_progression.ipynb #844ad2d4
@@ -382,177 +715,380 @@ def _progression_report(df, out, figs, info):
     "Summary tables (all test slices, and by interval), the verdict against no change, metrics.json."
     ms = ['dice', 'vol_err', 'vol_abs', 'psnr', 'ssim', 'spread_rho']
     summ = summarize(df, by='method', metrics=[m for m in ms if m in df])
-    table = results_table(summ, metrics=[m for m in ms if m in df], formats={'vol_abs': '.0f', 'vol_err': '.0f'})
-    by_int = results_table(summarize(df, by=['interval', 'method'], metrics=['dice', 'psnr', 'ssim']), metrics=['dice', 'psnr', 'ssim'])
+    table = results_table(
+        summ, metrics=[m for m in ms if m in df], formats={'vol_abs': '.0f', 'vol_err': '.0f'}
+    )
+    by_int = results_table(
+        summarize(df, by=['interval', 'method'], metrics=['dice', 'psnr', 'ssim']),
+        metrics=['dice', 'psnr', 'ssim'],
+    )
     mean = df.groupby('method')[['dice', 'vol_abs', 'psnr', 'ssim']].mean()
     nc, best = mean.loc['no change'], mean.loc[['diffusion (1 sample)', 'diffusion (mean of K)']]
-    verdict = {m: bool((best[m] > nc[m]).any()) if m != 'vol_abs' else bool((best[m] < nc[m]).any()) for m in mean.columns}
-    write_text(Path(out)/'table.md', table + '\n\n' + by_int + '\n'); write_text(Path(out)/'per_slice.csv', df.to_csv(index=False))
-    res = dict(info, table=table, table_by_interval=by_int, summary=json.loads(summ.reset_index().to_json(orient='records')),
-               diffusion_beats_no_change=verdict, figures=figs, out=str(out))
-    write_json(Path(out)/'metrics.json', res)
+    verdict = {
+        m: bool((best[m] > nc[m]).any()) if m != 'vol_abs' else bool((best[m] < nc[m]).any())
+        for m in mean.columns
+    }
+    write_text(Path(out) / 'table.md', table + '\n\n' + by_int + '\n')
+    write_text(Path(out) / 'per_slice.csv', df.to_csv(index=False))
+    res = dict(
+        info,
+        table=table,
+        table_by_interval=by_int,
+        summary=json.loads(summ.reset_index().to_json(orient='records')),
+        diffusion_beats_no_change=verdict,
+        figures=figs,
+        out=str(out),
+    )
+    write_json(Path(out) / 'metrics.json', res)
     return res
 
 # %% ../nbs/11_progression.ipynb #d24f60cf
-def pooled_dice(pred, target)->float:
+def pooled_dice(pred, target) -> float:
     "Dice 2|A∩B|/(|A|+|B|) over all pixels of all images at once (1 when both are empty)."
-    return float(dice(np.asarray(pred, bool).reshape(1, -1), np.asarray(target, bool).reshape(1, -1))[0])
+    return float(
+        dice(np.asarray(pred, bool).reshape(1, -1), np.asarray(target, bool).reshape(1, -1))[0]
+    )
 
-def apply_mask_rule(x:torch.Tensor, # (N,1,S,S) slices in [-1, 1]
-                    rule:dict)->torch.Tensor:
+
+def apply_mask_rule(
+    x: torch.Tensor,  # (N,1,S,S) slices in [-1, 1]
+    rule: dict,
+) -> torch.Tensor:
     "Tumour masks (N,1,S,S) from the stored rule: Gaussian smoothing by `rule['sigma']` pixels, then `> rule['thr']`."
     a = x.detach().cpu().numpy().astype(np.float32)
-    if rule['sigma'] > 0: a = ndimage.gaussian_filter(a, (0,) * (a.ndim - 2) + (rule['sigma'],) * 2)
+    if rule['sigma'] > 0:
+        a = ndimage.gaussian_filter(a, (0,) * (a.ndim - 2) + (rule['sigma'],) * 2)
     return torch.from_numpy(a > rule['thr'])
 
-def fit_mask_rule(x:torch.Tensor, m:torch.Tensor, # training slices (N,1,S,S) and their truth masks
-                  thrs=tuple(np.round(np.linspace(-0.5, 0.95, 30), 3)), sigmas=(0., 1.))->dict:
+
+def fit_mask_rule(
+    x: torch.Tensor,
+    m: torch.Tensor,  # training slices (N,1,S,S) and their truth masks
+    thrs=tuple(np.round(np.linspace(-0.5, 0.95, 30), 3)),
+    sigmas=(0.0, 1.0),
+) -> dict:
     "The (σ, τ) of `apply_mask_rule` with the best pooled Dice on the training slices (ties: the smaller σ, then the lower τ)."
-    best = max(((pooled_dice(apply_mask_rule(x, dict(sigma=s, thr=t)), m), s, t) for s in sigmas for t in thrs), key=lambda o: (o[0], -o[1]))  # ties: less smoothing
-    return dict(kind='smoothed threshold', sigma=float(best[1]), thr=float(best[2]), train_dice=round(best[0], 4))
+    best = max(
+        (
+            (pooled_dice(apply_mask_rule(x, dict(sigma=s, thr=t)), m), s, t)
+            for s in sigmas
+            for t in thrs
+        ),
+        key=lambda o: (o[0], -o[1]),
+    )  # ties: less smoothing
+    return dict(
+        kind='smoothed threshold',
+        sigma=float(best[1]),
+        thr=float(best[2]),
+        train_dice=round(best[0], 4),
+    )
 
 # %% ../nbs/11_progression.ipynb #c462af66
-def save_progression(path, models:dict, d:dict, # the file, `train_progression_models`' output, the training pairs (`pair_tensors`)
-                     size:int, mask_rule:dict, sampling:dict, # slice side, `fit_mask_rule`'s rule, dict(K=..., steps=...)
-                     dt_scale:float=DT_SCALE, pct=(0.5, 99.5), series:str='post', modality:str='MR')->Path:
+def save_progression(
+    path,
+    models: dict,
+    d: dict,  # the file, `train_progression_models`' output, the training pairs (`pair_tensors`)
+    size: int,
+    mask_rule: dict,
+    sampling: dict,  # slice side, `fit_mask_rule`'s rule, dict(K=..., steps=...)
+    dt_scale: float = DT_SCALE,
+    pct=(0.5, 99.5),
+    series: str = 'post',
+    modality: str = 'MR',
+) -> Path:
     "Save the conditional DDPM and everything needed to run it on a new series, atomically."
     m, s = models['ddpm'], models['sched']
-    save_checkpoint(path, {k: v.detach().cpu() for k, v in m.state_dict().items()}, m.cfg, kind='progression', img_size=int(size),
-                    cov_names=list(d['cov_names']), cov_mean=models['cov_mean'].cpu().tolist(), cov_std=models['cov_std'].cpu().tolist(),
-                    dt_scale=float(dt_scale), schedule=dict(kind='linear', T=int(s.T)), mask_rule=dict(mask_rule),
-                    sampling=dict(method='ddim', eta=0., target='x0', clip=1., K=int(sampling['K']), steps=int(sampling['steps'])),
-                    normalise=dict(pct=[float(o) for o in pct], series=series, modality=modality))
+    save_checkpoint(
+        path,
+        {k: v.detach().cpu() for k, v in m.state_dict().items()},
+        m.cfg,
+        kind='progression',
+        img_size=int(size),
+        cov_names=list(d['cov_names']),
+        cov_mean=models['cov_mean'].cpu().tolist(),
+        cov_std=models['cov_std'].cpu().tolist(),
+        dt_scale=float(dt_scale),
+        schedule=dict(kind='linear', T=int(s.T)),
+        mask_rule=dict(mask_rule),
+        sampling=dict(
+            method='ddim',
+            eta=0.0,
+            target='x0',
+            clip=1.0,
+            K=int(sampling['K']),
+            steps=int(sampling['steps']),
+        ),
+        normalise=dict(pct=[float(o) for o in pct], series=series, modality=modality),
+    )
     return Path(path)
 
-def load_progression(path)->dict:
+
+def load_progression(path) -> dict:
     "A saved progression model as the dict `sample_progression` takes (ddpm, sched, cov_mean, cov_std) plus its stored settings."
     ck = load_checkpoint(path, UNetConfig)
-    if ck.get('kind') != 'progression': raise CheckpointError(f'{path}: not a progression model checkpoint')
+    if ck.get('kind') != 'progression':
+        raise CheckpointError(f'{path}: not a progression model checkpoint')
     ddpm = NoiseUNet(ck['config'])
-    try: ddpm.load_state_dict(ck['state_dict'])
-    except RuntimeError as e: raise CheckpointError(f'{path}: weights do not fit the stored config: {str(e)[:300]}') from e
+    try:
+        ddpm.load_state_dict(ck['state_dict'])
+    except RuntimeError as e:
+        raise CheckpointError(
+            f'{path}: weights do not fit the stored config: {str(e)[:300]}'
+        ) from e
     keep = ('img_size', 'cov_names', 'dt_scale', 'schedule', 'sampling', 'mask_rule', 'normalise')
-    return {k: ck[k] for k in keep} | dict(ddpm=ddpm.eval(), sched=make_schedule(**ck['schedule']), checkpoint=str(path),
-                                          cov_mean=torch.tensor(ck['cov_mean']), cov_std=torch.tensor(ck['cov_std']))
+    return {k: ck[k] for k in keep} | dict(
+        ddpm=ddpm.eval(),
+        sched=make_schedule(**ck['schedule']),
+        checkpoint=str(path),
+        cov_mean=torch.tensor(ck['cov_mean']),
+        cov_std=torch.tensor(ck['cov_std']),
+    )
 
 # %% ../nbs/11_progression.ipynb #e19b0355
-def run_progression_experiment(npy_root, truth_root, # conversion folder and the phantom's truth folder
-                               out, # output folder: figures (PNG), table.md, per_slice.csv, metrics.json, progression_model.pt
-                               size:int=32, steps:int=1500, reg_steps:int|None=None, batch_size:int=16, lr:float=2e-3,
-                               hid_chs=(16, 32, 64), K:int=6, sample_steps:int=10,
-                               device=None, seed:int=0, fractions=(.8, .1, .1), progress:bool=True)->dict:
+def run_progression_experiment(
+    npy_root,
+    truth_root,  # conversion folder and the phantom's truth folder
+    out,  # output folder: figures (PNG), table.md, per_slice.csv, metrics.json, progression_model.pt
+    size: int = 32,
+    steps: int = 1500,
+    reg_steps: int | None = None,
+    batch_size: int = 16,
+    lr: float = 2e-3,
+    hid_chs=(16, 32, 64),
+    K: int = 6,
+    sample_steps: int = 10,
+    device=None,
+    seed: int = 0,
+    fractions=(0.8, 0.1, 0.1),
+    progress: bool = True,
+) -> dict:
     "Train the conditional DDPM and the U-Net on training patients, fit Fisher-KPP per test patient, score all on the test patients; save the DDPM (`save_progression`)."
     out, t0 = check_writable(out), time.time()
     tr, te = (pair_tensors(npy_root, truth_root, s, size, fractions) for s in ('train', 'test'))
-    models = train_progression_models(tr, steps, reg_steps, batch_size, lr, hid_chs, device, seed, progress)
-    t1 = time.time(); dev = next(models['reg'].parameters()).device
+    models = train_progression_models(
+        tr, steps, reg_steps, batch_size, lr, hid_chs, device, seed, progress
+    )
+    t1 = time.time()
+    dev = next(models['reg'].parameters()).device
     smp = sample_progression(models, te, K, sample_steps, seed, progress)
-    with torch.no_grad(): r_reg = models['reg'](progression_cond(te, models['cov_mean'], models['cov_std']).to(dev)).cpu()
+    with torch.no_grad():
+        r_reg = models['reg'](
+            progression_cond(te, models['cov_mean'], models['cov_std']).to(dev)
+        ).cpu()
     phys = physical_predictions(te, tr, size, progress=progress)
-    preds = {'no change': (te['xk'], te['mk']), 'SeedUNet regression': from_change(te, r_reg), 'Fisher-KPP': phys[:2],
-             'diffusion (1 sample)': from_change(te, smp[0]), 'diffusion (mean of K)': from_change(te, smp.mean(0))}
-    spread = torch.as_tensor(sample_spread(torch.stack([from_change(te, s)[0] for s in smp])), dtype=torch.float32)
+    preds = {
+        'no change': (te['xk'], te['mk']),
+        'SeedUNet regression': from_change(te, r_reg),
+        'Fisher-KPP': phys[:2],
+        'diffusion (1 sample)': from_change(te, smp[0]),
+        'diffusion (mean of K)': from_change(te, smp.mean(0)),
+    }
+    spread = torch.as_tensor(
+        sample_spread(torch.stack([from_change(te, s)[0] for s in smp])), dtype=torch.float32
+    )
     keep = (te['mk'] | te['mk1']).flatten(1).any(1)
-    n3 = te['masks3d'][te['patient'][0]].shape[-1]                      # native in-plane pixels
-    sp = (te['spacing'][0], *(s * n3 / size for s in te['spacing'][1:]))   # voxel of the scored slices, mm
+    n3 = te['masks3d'][te['patient'][0]].shape[-1]  # native in-plane pixels
+    sp = (
+        te['spacing'][0],
+        *(s * n3 / size for s in te['spacing'][1:]),
+    )  # voxel of the scored slices, mm
     df = _score_progression(te, preds, keep, sp, spread)
     _, curve = calibration(spread[keep], (preds['diffusion (mean of K)'][0] - te['xk1'])[keep])
     figs = _progression_figures(te, preds, spread, keep, out, models['hist'], curve)
     rule = fit_mask_rule(torch.cat([tr['xk'], tr['xk1']]), torch.cat([tr['mk'], tr['mk1']]))
-    rule['test_dice'] = round(pooled_dice(apply_mask_rule(torch.cat([te['xk'], te['xk1']]), rule), torch.cat([te['mk'], te['mk1']])), 4)
-    ckpt = save_progression(Path(out)/'progression_model.pt', models, tr, size, rule, dict(K=K, steps=sample_steps))
-    info = dict(checkpoint=str(ckpt), mask_rule=rule, experiment='progression', size=size, train_pairs=len(tr['xk']), test_pairs=len(te['xk']), scored_slices=int(keep.sum()),
-                test_patients=sorted(set(te['patient'])), steps=steps, K=K, params=models['params'], kpp_fits=phys[2],
-                voxel_mm=sp, train_s=round(t1 - t0, 1), eval_s=round(time.time() - t1, 1))
+    rule['test_dice'] = round(
+        pooled_dice(
+            apply_mask_rule(torch.cat([te['xk'], te['xk1']]), rule),
+            torch.cat([te['mk'], te['mk1']]),
+        ),
+        4,
+    )
+    ckpt = save_progression(
+        Path(out) / 'progression_model.pt', models, tr, size, rule, dict(K=K, steps=sample_steps)
+    )
+    info = dict(
+        checkpoint=str(ckpt),
+        mask_rule=rule,
+        experiment='progression',
+        size=size,
+        train_pairs=len(tr['xk']),
+        test_pairs=len(te['xk']),
+        scored_slices=int(keep.sum()),
+        test_patients=sorted(set(te['patient'])),
+        steps=steps,
+        K=K,
+        params=models['params'],
+        kpp_fits=phys[2],
+        voxel_mm=sp,
+        train_s=round(t1 - t0, 1),
+        eval_s=round(time.time() - t1, 1),
+    )
     return _progression_report(df, out, figs, info)
 
 # %% ../nbs/11_progression.ipynb #522a3bd2
-def _upload_headers(files, d:Path)->tuple[list, dict]:
+def _upload_headers(files, d: Path) -> tuple[list, dict]:
     "Write each (name, bytes) into folder `d` and read its header; a ValueError names the first file that is not a usable image."
     hs, names = [], {}
     for i, (name, data) in enumerate(files):
         data = bytes(data)
-        if not data: raise ValueError(f'{name}: the file is empty')
-        p = d/f'{i:05d}.dcm'; p.write_bytes(data); names[str(p)] = name
+        if not data:
+            raise ValueError(f'{name}: the file is empty')
+        p = d / f'{i:05d}.dcm'
+        p.write_bytes(data)
+        names[str(p)] = name
         h, reason = _read_header(p)
-        if h is None: raise ValueError(f'{name}: {reason}')
-        if h['truncated']: raise ValueError(f'{name}: truncated file (cut inside the header)')
-        if h['pixel_offset'] is None: raise ValueError(f'{name}: no pixel data (no PixelData element)')
-        need = dict(Rows=h['rows'], Columns=h['cols'], ImagePositionPatient=h['position'] or h.get('frame_positions'),
-                    ImageOrientationPatient=h['orientation'])
-        if miss := [k for k, v in need.items() if not v]: raise ValueError(f"{name}: required tag(s) {', '.join(miss)} missing or malformed")
+        if h is None:
+            raise ValueError(f'{name}: {reason}')
+        if h['truncated']:
+            raise ValueError(f'{name}: truncated file (cut inside the header)')
+        if h['pixel_offset'] is None:
+            raise ValueError(f'{name}: no pixel data (no PixelData element)')
+        need = dict(
+            Rows=h['rows'],
+            Columns=h['cols'],
+            ImagePositionPatient=h['position'] or h.get('frame_positions'),
+            ImageOrientationPatient=h['orientation'],
+        )
+        if miss := [k for k, v in need.items() if not v]:
+            raise ValueError(f"{name}: required tag(s) {', '.join(miss)} missing or malformed")
         hs.append(h)
     return hs, names
 
 # %% ../nbs/11_progression.ipynb #78980ebe
-def read_upload_series(files, # [(file name, bytes), ...]: every file of one DICOM series
-                       modality:str='MR')->tuple[np.ndarray, dict]:
+def read_upload_series(
+    files,  # [(file name, bytes), ...]: every file of one DICOM series
+    modality: str = 'MR',
+) -> tuple[np.ndarray, dict]:
     "The (Z,Y,X) float32 volume that `convert_tree` would make of one uploaded series, and facts about it; ValueError naming the file otherwise."
     files = list(files or [])
-    if not files: raise ValueError('no files: upload every file of one DICOM series (one visit)')
+    if not files:
+        raise ValueError('no files: upload every file of one DICOM series (one visit)')
     with tempfile.TemporaryDirectory(prefix='damm_upload_') as d:
         hs, names = _upload_headers(files, Path(d))
         first = names[hs[0]['path']]
         if other := [h for h in hs if h['series_uid'] != hs[0]['series_uid']]:
-            raise ValueError(f"{names[other[0]['path']]}: from another series than {first} (SeriesInstanceUID differs); upload the files of one series")
+            raise ValueError(
+                f"{names[other[0]['path']]}: from another series than {first} (SeriesInstanceUID differs); upload the files of one series"
+            )
         if bad := [h for h in hs if h['modality'] != modality]:
-            raise ValueError(f"{names[bad[0]['path']]}: modality {bad[0]['modality'] or '(none)'}, but the model was trained on {modality} series")
-        try: vol, spacing = read_series([h['path'] for h in hs], hs)
+            raise ValueError(
+                f"{names[bad[0]['path']]}: modality {bad[0]['modality'] or '(none)'}, but the model was trained on {modality} series"
+            )
+        try:
+            vol, spacing = read_series([h['path'] for h in hs], hs)
         except DicomError as e:
             msg = str(e)
-            for p, n in names.items(): msg = msg.replace(p, n)
+            for p, n in names.items():
+                msg = msg.replace(p, n)
             raise ValueError(msg.replace(d, 'the uploaded series')) from None
-    if vol.ndim == 2: raise ValueError(f'{first}: a single image; upload every slice of the series (the intensity scale is fitted to the whole volume)')
-    if vol.ndim != 3: raise ValueError(f'{first}: the series makes a volume of shape {vol.shape}, not (slices, rows, columns): several phases in one series?')
-    return vol, dict(files=len(hs), first=first, modality=modality, description=hs[0]['description'], spacing=spacing, shape=vol.shape)
+    if vol.ndim == 2:
+        raise ValueError(
+            f'{first}: a single image; upload every slice of the series (the intensity scale is fitted to the whole volume)'
+        )
+    if vol.ndim != 3:
+        raise ValueError(
+            f'{first}: the series makes a volume of shape {vol.shape}, not (slices, rows, columns): several phases in one series?'
+        )
+    return vol, dict(
+        files=len(hs),
+        first=first,
+        modality=modality,
+        description=hs[0]['description'],
+        spacing=spacing,
+        shape=vol.shape,
+    )
 
 # %% ../nbs/11_progression.ipynb #f8ce9e50
-def series_slices(vol:np.ndarray, size:int, pct=(0.5, 99.5))->torch.Tensor:
+def series_slices(vol: np.ndarray, size: int, pct=(0.5, 99.5)) -> torch.Tensor:
     "Every slice (Z,1,size,size) of a volume scaled as `LongitudinalSlices` scales it: the volume's percentile range to [-1, 1], then `fit_size`."
-    y = scale_pm1(vol.astype(np.float32), scale='percentile', pct=pct)  # the volume's robust range, as `LongitudinalSlices.volume`
+    y = scale_pm1(
+        vol.astype(np.float32), scale='percentile', pct=pct
+    )  # the volume's robust range, as `LongitudinalSlices.volume`
     return torch.stack([fit_size(s[None], size) for s in y])
 
-def _covariates(model:dict, given:dict|None)->tuple[torch.Tensor, list]:
+
+def _covariates(model: dict, given: dict | None) -> tuple[torch.Tensor, list]:
     "The covariate vector in the model's order; the ones not given are the training mean (their names returned)."
     given, names = dict(given or {}), model['cov_names']
-    if extra := sorted(set(given) - set(names)): raise ValueError(f'unknown covariate(s) {extra}; the model takes {names}')
+    if extra := sorted(set(given) - set(names)):
+        raise ValueError(f'unknown covariate(s) {extra}; the model takes {names}')
     mu = model['cov_mean'].tolist()
-    return torch.tensor([float(given.get(k, m)) for k, m in zip(names, mu)]), [k for k in names if k not in given]
+    return torch.tensor([float(given.get(k, m)) for k, m in zip(names, mu)]), [
+        k for k in names if k not in given
+    ]
 
 # %% ../nbs/11_progression.ipynb #7f3c5892
 @torch.no_grad()
-def predict_next_visit(model:dict, # from `load_progression`
-                       files, # [(name, bytes), ...] of one DICOM series (one visit)
-                       days:float, # days from this visit to the forecast one
-                       slice:int|None=None, # slice to forecast; None: the largest mask by the stored rule
-                       covariates:dict|None=None, # name -> value; missing ones take the training mean
-                       K:int|None=None, steps:int|None=None, seed:int=0 # samples and DDIM steps (None: the checkpoint's)
-                      )->dict:
+def predict_next_visit(
+    model: dict,  # from `load_progression`
+    files,  # [(name, bytes), ...] of one DICOM series (one visit)
+    days: float,  # days from this visit to the forecast one
+    slice: int | None = None,  # slice to forecast; None: the largest mask by the stored rule
+    covariates: dict | None = None,  # name -> value; missing ones take the training mean
+    K: int | None = None,
+    steps: int | None = None,
+    seed: int = 0,  # samples and DDIM steps (None: the checkpoint's)
+) -> dict:
     "Forecast of the next visit's slice and tumour mask from an uploaded series, with the spread over K samples."
-    if not (isinstance(days, (int, float)) and math.isfinite(days) and days > 0): raise ValueError(f'days must be a positive number, got {days!r}')
+    if not (isinstance(days, (int, float)) and math.isfinite(days) and days > 0):
+        raise ValueError(f'days must be a positive number, got {days!r}')
     vol, info = read_upload_series(files, model['normalise']['modality'])
     x = series_slices(vol, model['img_size'], model['normalise']['pct'])
-    m = apply_mask_rule(x, model['mask_rule']); area = m.flatten(1).sum(1)
+    m = apply_mask_rule(x, model['mask_rule'])
+    area = m.flatten(1).sum(1)
     notes = []
     if slice is None:
         z = int(area.argmax()) if area.any() else len(x) // 2
-        notes.append(f'slice {z} of {len(x)}: ' + ('the largest mask by the stored rule' if area.any() else 'no mask in any slice by the stored rule, the middle one'))
-    elif 0 <= slice < len(x): z = int(slice)
-    else: raise ValueError(f"{info['first']}: slice {slice} is outside the series' 0..{len(x) - 1}")
+        notes.append(
+            f'slice {z} of {len(x)}: '
+            + (
+                'the largest mask by the stored rule'
+                if area.any()
+                else 'no mask in any slice by the stored rule, the middle one'
+            )
+        )
+    elif 0 <= slice < len(x):
+        z = int(slice)
+    else:
+        raise ValueError(f"{info['first']}: slice {slice} is outside the series' 0..{len(x) - 1}")
     cov, defaulted = _covariates(model, covariates)
-    if defaulted: notes.append(f"covariates {', '.join(defaulted)} not given: the training mean is used")
+    if defaulted:
+        notes.append(f"covariates {', '.join(defaulted)} not given: the training mean is used")
     K, steps = K or model['sampling']['K'], steps or model['sampling']['steps']
-    d = dict(xk=x[z:z + 1], mk=m[z:z + 1], dt=torch.tensor([float(days)]), cov=cov[None])
-    return _forecast(model, d, sample_progression(model, d, K, steps, seed), z, area, info, notes, cov, dict(K=K, steps=steps, seed=seed))
+    d = dict(xk=x[z : z + 1], mk=m[z : z + 1], dt=torch.tensor([float(days)]), cov=cov[None])
+    return _forecast(
+        model,
+        d,
+        sample_progression(model, d, K, steps, seed),
+        z,
+        area,
+        info,
+        notes,
+        cov,
+        dict(K=K, steps=steps, seed=seed),
+    )
 
 # %% ../nbs/11_progression.ipynb #8fcba81c
-def _forecast(model, d, smp, z, area, info, notes, cov, settings)->dict:
+def _forecast(model, d, smp, z, area, info, notes, cov, settings) -> dict:
     "The result of `predict_next_visit` from K samples of the change `smp` (K,1,2,S,S)."
     imgs, masks = zip(*[from_change(d, s) for s in smp])
     imgs, masks = torch.stack(imgs)[:, 0, 0], torch.stack(masks)[:, 0, 0]
     pred, pmask = from_change(d, smp.mean(0))
     spread = sample_spread(imgs) if len(imgs) > 1 else np.zeros(imgs.shape[1:], np.float32)
-    return dict(pred=pred[0, 0].numpy(), mask=pmask[0, 0].numpy(), samples=imgs.numpy(), spread=np.asarray(spread, np.float32),
-                mask_freq=masks.float().mean(0).numpy(), image_k=d['xk'][0, 0].numpy(), mask_k=d['mk'][0, 0].numpy(),
-                slice=z, mask_area=area.tolist(), days=float(d['dt'][0]), covariates=dict(zip(model['cov_names'], cov.tolist())),
-                notes=notes, series=info, settings=settings | dict(sampler='ddim', img_size=model['img_size'], checkpoint=model.get('checkpoint')))
+    return dict(
+        pred=pred[0, 0].numpy(),
+        mask=pmask[0, 0].numpy(),
+        samples=imgs.numpy(),
+        spread=np.asarray(spread, np.float32),
+        mask_freq=masks.float().mean(0).numpy(),
+        image_k=d['xk'][0, 0].numpy(),
+        mask_k=d['mk'][0, 0].numpy(),
+        slice=z,
+        mask_area=area.tolist(),
+        days=float(d['dt'][0]),
+        covariates=dict(zip(model['cov_names'], cov.tolist())),
+        notes=notes,
+        series=info,
+        settings=settings
+        | dict(sampler='ddim', img_size=model['img_size'], checkpoint=model.get('checkpoint')),
+    )

@@ -9,7 +9,13 @@ import multiprocessing as mp
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from PIL import Image
-from .core import seed_everything, save_checkpoint, load_checkpoint, CheckpointError, check_writable
+from damm_nb.core import (
+    seed_everything,
+    save_checkpoint,
+    load_checkpoint,
+    CheckpointError,
+    check_writable,
+)
 from .unet import UNetConfig, NoiseUNet
 from .diffusion import make_schedule, training_loss
 from .train import make_optimizer, check_finite_data
@@ -18,73 +24,122 @@ from .train import make_optimizer, check_finite_data
 __all__ = ['check_finite', 'run_killed', 'kill_at_random', 'validate_outputs', 'train_resumable', 'fork_killed']
 
 # %% ../nbs/16_robustness.ipynb #f2e7f258
-def run_killed(cmd:list, # the command (argv list)
-               after_s:float, # seconds to let it run before SIGKILL
-               wait_for:str|Path|None=None, # start the clock only once this path exists (or the process ended)
-               timeout:float=300., # give up waiting for `wait_for` after this many seconds
-               **kw # passed to `subprocess.Popen` (env, cwd)
-              )->tuple[int, str]:
+def run_killed(
+    cmd: list,  # the command (argv list)
+    after_s: float,  # seconds to let it run before SIGKILL
+    wait_for: str
+    | Path
+    | None = None,  # start the clock only once this path exists (or the process ended)
+    timeout: float = 300.0,  # give up waiting for `wait_for` after this many seconds
+    **kw,  # passed to `subprocess.Popen` (env, cwd)
+) -> tuple[int, str]:
     "Run `cmd`, SIGKILL it `after_s` seconds later; (exit code, -9 when killed, and its stderr)."
     with tempfile.TemporaryFile() as err:
         p, t0 = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, **kw), time.monotonic()
-        while wait_for is not None and not Path(wait_for).exists() and p.poll() is None and time.monotonic() - t0 < timeout:
+        while (
+            wait_for is not None
+            and not Path(wait_for).exists()
+            and p.poll() is None
+            and time.monotonic() - t0 < timeout
+        ):
             time.sleep(0.005)
-        try: rc = p.wait(after_s)
-        except subprocess.TimeoutExpired: p.send_signal(signal.SIGKILL); rc = p.wait()
-        err.seek(0); return rc, err.read().decode(errors='replace')
+        try:
+            rc = p.wait(after_s)
+        except subprocess.TimeoutExpired:
+            p.send_signal(signal.SIGKILL)
+            rc = p.wait()
+        err.seek(0)
+        return rc, err.read().decode(errors='replace')
 
-def kill_at_random(cmd:list, lo:float, hi:float, # the kill comes uniformly in [lo, hi] seconds
-                   seed:int|None=None, **kw)->tuple[float, int, str]:
+
+def kill_at_random(
+    cmd: list,
+    lo: float,
+    hi: float,  # the kill comes uniformly in [lo, hi] seconds
+    seed: int | None = None,
+    **kw,
+) -> tuple[float, int, str]:
     "`run_killed` after a random delay; (delay, exit code, stderr)."
     after = random.Random(seed).uniform(lo, hi)
     return (after, *run_killed(cmd, after, **kw))
 
 # %% ../nbs/16_robustness.ipynb #cddec938
-def _check_file(p:Path):
+def _check_file(p: Path):
     "Load `p` by its suffix; raise when it is cut short or corrupt."
     s = p.suffix.lower()
     if s == '.npy':
-        a = np.load(p, mmap_mode='r'); np.asarray(a[-1:] if a.ndim else a).copy()
+        a = np.load(p, mmap_mode='r')
+        np.asarray(a[-1:] if a.ndim else a).copy()
     elif s == '.npz':
-        with np.load(p) as z: [z[k] for k in z.files]
+        with np.load(p) as z:
+            [z[k] for k in z.files]
     elif s in ('.png', '.jpg', '.jpeg', '.tif', '.tiff'):
-        with Image.open(p) as im: im.load()
-    elif s == '.json': json.loads(p.read_text())
-    elif s == '.jsonl': [json.loads(l) for l in p.read_text().splitlines() if l.strip()]
-    elif s == '.csv': pd.read_csv(p)
-    elif s in ('.pt', '.ckpt'): torch.load(p, map_location='cpu', weights_only=True)
+        with Image.open(p) as im:
+            im.load()
+    elif s == '.json':
+        json.loads(p.read_text())
+    elif s == '.jsonl':
+        [json.loads(l) for l in p.read_text().splitlines() if l.strip()]
+    elif s == '.csv':
+        pd.read_csv(p)
+    elif s in ('.pt', '.ckpt'):
+        torch.load(p, map_location='cpu', weights_only=True)
 
-def validate_outputs(folder:str|Path # output folder to check recursively
-                    )->list[tuple[str, str]]:
+
+def validate_outputs(
+    folder: str | Path,  # output folder to check recursively
+) -> list[tuple[str, str]]:
     "(path, problem) for every file under `folder` that is a leftover temporary or does not load; [] when all is whole."
     bad = []
     for p in sorted(Path(folder).rglob('*')):
-        if not p.is_file(): continue
-        if p.name.startswith('.') and p.name.endswith('.tmp'): bad.append((str(p), 'temporary file left behind')); continue
-        try: _check_file(p)
-        except Exception as e: bad.append((str(p), f'{type(e).__name__}: {str(e)[:100]}'))
+        if not p.is_file():
+            continue
+        if p.name.startswith('.') and p.name.endswith('.tmp'):
+            bad.append((str(p), 'temporary file left behind'))
+            continue
+        try:
+            _check_file(p)
+        except Exception as e:
+            bad.append((str(p), f'{type(e).__name__}: {str(e)[:100]}'))
     return bad
 
 # %% ../nbs/16_robustness.ipynb #bb581028
-def _resume(ck:Path, cfg:UNetConfig, model, opt)->tuple[int, list]:
+def _resume(ck: Path, cfg: UNetConfig, model, opt) -> tuple[int, list]:
     "Load `ck` into `model` and `opt` after checking it was written by the same configuration; (step, losses)."
     c = load_checkpoint(ck, UNetConfig)
     if c['config'] != cfg:
-        diff = [f.name for f in dataclasses.fields(cfg) if getattr(cfg, f.name) != getattr(c['config'], f.name)]
-        raise CheckpointError(f'{ck}: written by another configuration (differs in {diff}); not resuming and not overwriting it: use another folder')
-    try: model.load_state_dict(c['state_dict']); opt.load_state_dict(c['optim'])
-    except (RuntimeError, ValueError, KeyError) as e: raise CheckpointError(f'{ck}: weights do not fit the model: {str(e)[:200]}') from e
+        diff = [
+            f.name
+            for f in dataclasses.fields(cfg)
+            if getattr(cfg, f.name) != getattr(c['config'], f.name)
+        ]
+        raise CheckpointError(
+            f'{ck}: written by another configuration (differs in {diff}); not resuming and not overwriting it: use another folder'
+        )
+    try:
+        model.load_state_dict(c['state_dict'])
+        opt.load_state_dict(c['optim'])
+    except (RuntimeError, ValueError, KeyError) as e:
+        raise CheckpointError(f'{ck}: weights do not fit the model: {str(e)[:200]}') from e
     return int(c['step']), [float(o) for o in c['losses']]
 
 # %% ../nbs/16_robustness.ipynb #2881ab7a
-def train_resumable(out:str|Path, # run folder: `last.pt` is written there every `every` steps, and resumed from
-                    cfg:UNetConfig, # the noise estimator
-                    steps:int=20, every:int=5, seed:int=0, batch:int=4, size:int=16, lr:float=1e-3,
-                    threads:int=1 # CPU threads (results depend on it at the last bit)
-                   )->dict:
+def train_resumable(
+    out: str | Path,  # run folder: `last.pt` is written there every `every` steps, and resumed from
+    cfg: UNetConfig,  # the noise estimator
+    steps: int = 20,
+    every: int = 5,
+    seed: int = 0,
+    batch: int = 4,
+    size: int = 16,
+    lr: float = 1e-3,
+    threads: int = 1,  # CPU threads (results depend on it at the last bit)
+) -> dict:
     "A small denoising training loop that resumes from `out/last.pt` and gives the same weights however often it is killed."
-    out = check_writable(out); ck, old = out/'last.pt', torch.get_num_threads()
-    torch.set_num_threads(threads); seed_everything(seed, deterministic=True)
+    out = check_writable(out)
+    ck, old = out / 'last.pt', torch.get_num_threads()
+    torch.set_num_threads(threads)
+    seed_everything(seed, deterministic=True)
     try:
         model, sched = NoiseUNet(cfg), make_schedule(T=1000)
         opt = make_optimizer(model.parameters(), 'adam', lr=lr)  # fused on CPU
@@ -94,21 +149,41 @@ def train_resumable(out:str|Path, # run folder: `last.pt` is written there every
             g = torch.Generator().manual_seed(seed * 1_000_003 + step)
             x0 = torch.rand(batch, cfg.in_ch, size, size, generator=g) * 2 - 1
             loss = training_loss(model, x0, sched, generator=g)
-            opt.zero_grad(); loss.backward(); opt.step(); step += 1; losses.append(loss.item())
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            step += 1
+            losses.append(loss.item())
             if step % every == 0 or step == steps:
-                save_checkpoint(ck, model.state_dict(), cfg, optim=opt.state_dict(), step=step, losses=losses)
+                save_checkpoint(
+                    ck, model.state_dict(), cfg, optim=opt.state_dict(), step=step, losses=losses
+                )
         return dict(model=model, losses=losses, step=step, resumed_from=start)
-    finally: torch.set_num_threads(old)
+    finally:
+        torch.set_num_threads(old)
 
 # %% ../nbs/16_robustness.ipynb #7bf33b19
-def fork_killed(fn, # called with no arguments in a forked child process
-                after_s:float, # seconds to let it run (after `wait_for` exists) before SIGKILL
-                wait_for:str|Path|None=None, timeout:float=300.)->int:
+def fork_killed(
+    fn,  # called with no arguments in a forked child process
+    after_s: float,  # seconds to let it run (after `wait_for` exists) before SIGKILL
+    wait_for: str | Path | None = None,
+    timeout: float = 300.0,
+) -> int:
     "Run `fn()` in a forked child (modules already loaded are shared: nothing to import) and SIGKILL it; its exit code (-9 when killed)."
-    p = mp.get_context('fork').Process(target=fn); p.start(); t0 = time.monotonic()
-    while wait_for is not None and not Path(wait_for).exists() and p.is_alive() and time.monotonic() - t0 < timeout: time.sleep(0.005)
+    p = mp.get_context('fork').Process(target=fn)
+    p.start()
+    t0 = time.monotonic()
+    while (
+        wait_for is not None
+        and not Path(wait_for).exists()
+        and p.is_alive()
+        and time.monotonic() - t0 < timeout
+    ):
+        time.sleep(0.005)
     p.join(after_s)
-    if p.is_alive(): p.kill(); p.join()
+    if p.is_alive():
+        p.kill()
+        p.join()
     return p.exitcode
 
 # %% ../nbs/16_robustness.ipynb #12827705

@@ -10,12 +10,37 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import torch, torch.nn as nn
 import lightning as L
-from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint, LearningRateMonitor
+from lightning.pytorch.callbacks import (
+    Callback,
+    EarlyStopping,
+    ModelCheckpoint,
+    LearningRateMonitor,
+)
 from lightning.pytorch.loggers import CSVLogger
-from .core import CheckpointError, seed_everything, save_checkpoint, load_checkpoint, check_writable
-from .embedder import EmbedderConfig, LatentEmbedder, embedder_loss, PatchDiscriminator, hinge_d_loss, save_embedder
+from damm_nb.core import (
+    CheckpointError,
+    seed_everything,
+    save_checkpoint,
+    load_checkpoint,
+    check_writable,
+)
+from damm_nb.embedder import (
+    EmbedderConfig,
+    LatentEmbedder,
+    embedder_loss,
+    PatchDiscriminator,
+    hinge_d_loss,
+    save_embedder,
+)
 from .unet import UNetConfig
-from .damm import DAMMConfig, LatentDiffusionPipeline, save_pipeline, load_pipeline, estimate_scale, _ARCH
+from damm_nb.damm import (
+    DAMMConfig,
+    LatentDiffusionPipeline,
+    save_pipeline,
+    load_pipeline,
+    estimate_scale,
+    _ARCH,
+)
 from .data import PairedFolders, make_loaders
 
 # %% auto #0
@@ -28,29 +53,43 @@ __all__ = ['DEFAULT_ROLES', 'TrainConfig', 'resolve_precision', 'NonFiniteLoss',
 @dataclass
 class TrainConfig:
     "How to train: optimiser, schedule, callbacks, hardware and output folder; stored in the Lightning checkpoint."
-    out:str='runs/damm' # checkpoints (`checkpoints/best-*.ckpt`, `last.ckpt`), CSV logs and the exported model
-    max_epochs:int=100; max_steps:int=-1
-    lr:float=1e-4; weight_decay:float=0.; optimizer:str='adamw' # 'adam' or 'adamw'
-    min_lr_ratio:float=0.01 # cosine annealing ends at lr * min_lr_ratio
-    batch_size:int=32; num_workers:int|None=None
-    patience:int=10 # early stopping on the validation loss
-    ema_decay:float=0.999
-    precision:str|None=None # None: '16-mixed' on CUDA, '32-true' elsewhere; 'bf16-mixed' works on CPUs
-    accelerator:str='auto'; devices:int|str='auto'; strategy:str='auto'; num_nodes:int=1 # strategy 'ddp' for several GPUs
-    seed:int=0; resume:bool=False # resume: continue from `out/checkpoints/last.ckpt`
-    grad_clip:float|None=1.
-    log_every_n_steps:int=1 # the learning rate and losses are logged every step
-    limit_train_batches:int|float|None=None; limit_val_batches:int|float|None=None
-    cache_latents:bool=True # diffusion: encode the data set once with the frozen embedders (there is no augmentation)
-    progress:bool=True
+
+    out: str = 'runs/damm'  # checkpoints (`checkpoints/best-*.ckpt`, `last.ckpt`), CSV logs and the exported model
+    max_epochs: int = 100
+    max_steps: int = -1
+    lr: float = 1e-4
+    weight_decay: float = 0.0
+    optimizer: str = 'adamw'  # 'adam' or 'adamw'
+    min_lr_ratio: float = 0.01  # cosine annealing ends at lr * min_lr_ratio
+    batch_size: int = 32
+    num_workers: int | None = None
+    patience: int = 10  # early stopping on the validation loss
+    ema_decay: float = 0.999
+    precision: str | None = (
+        None  # None: '16-mixed' on CUDA, '32-true' elsewhere; 'bf16-mixed' works on CPUs
+    )
+    accelerator: str = 'auto'
+    devices: int | str = 'auto'
+    strategy: str = 'auto'
+    num_nodes: int = 1  # strategy 'ddp' for several GPUs
+    seed: int = 0
+    resume: bool = False  # resume: continue from `out/checkpoints/last.ckpt`
+    grad_clip: float | None = 1.0
+    log_every_n_steps: int = 1  # the learning rate and losses are logged every step
+    limit_train_batches: int | float | None = None
+    limit_val_batches: int | float | None = None
+    cache_latents: bool = True  # diffusion: encode the data set once with the frozen embedders (there is no augmentation)
+    progress: bool = True
 
     @property
-    def ckpt_dir(self)->Path: return Path(self.out)/'checkpoints'
+    def ckpt_dir(self) -> Path:
+        return Path(self.out) / 'checkpoints'
 
 # %% ../nbs/09_training.ipynb #15f843c4
-def resolve_precision(precision:str|None, accelerator:str='auto')->str:
+def resolve_precision(precision: str | None, accelerator: str = 'auto') -> str:
     "The precision to train with: '16-mixed' on CUDA and '32-true' elsewhere unless asked for."
-    if precision not in (None, 'auto'): return str(precision)
+    if precision not in (None, 'auto'):
+        return str(precision)
     cuda = torch.cuda.is_available() and accelerator in ('auto', 'gpu', 'cuda')
     return '16-mixed' if cuda else '32-true'
 
@@ -58,425 +97,799 @@ def resolve_precision(precision:str|None, accelerator:str='auto')->str:
 class NonFiniteLoss(FloatingPointError):
     "Raised when a training loss is NaN or infinite; the checkpoints already written are kept."
 
-def check_loss(loss, step:int, epoch:int):
+
+def check_loss(loss, step: int, epoch: int):
     "Raise `NonFiniteLoss` if `loss` is NaN or infinite."
     if not torch.isfinite(loss).all():
-        raise NonFiniteLoss(f'training loss is {loss.item()} at epoch {epoch}, step {step}: stopping; '
-                            'the checkpoints already written are kept (lower the learning rate, or check the data)')
+        raise NonFiniteLoss(
+            f'training loss is {loss.item()} at epoch {epoch}, step {step}: stopping; '
+            'the checkpoints already written are kept (lower the learning rate, or check the data)'
+        )
 
 # %% ../nbs/09_training.ipynb #c8e5b4cd
-def _train_loaders(trainer)->list:
+def _train_loaders(trainer) -> list:
     dl = trainer.train_dataloader
     dls = dl.values() if isinstance(dl, dict) else dl if isinstance(dl, (list, tuple)) else [dl]
     return [o for o in dls if getattr(o, 'generator', None) is not None]
 
+
 class ResumeRNG(Callback):
     "Store the random states (global and the training loaders' shuffle generators) in each checkpoint; restore them when a run resumes."
-    def __init__(self, loaders:list|None=None): # the training DataLoaders (`_fit` sets them)
+
+    def __init__(self, loaders: list | None = None):  # the training DataLoaders (`_fit` sets them)
         self.loaders, self._saved = loaders, None
 
     def on_save_checkpoint(self, trainer, pl_module, checkpoint):
         ns = np.random.get_state()
-        checkpoint['rng_states'] = {'torch': torch.get_rng_state(), 'python': random.getstate(),
-            'numpy': (ns[0], torch.from_numpy(ns[1].astype(np.int64)), *ns[2:]),  # tensors and tuples: loadable with weights_only
+        checkpoint['rng_states'] = {
+            'torch': torch.get_rng_state(),
+            'python': random.getstate(),
+            'numpy': (
+                ns[0],
+                torch.from_numpy(ns[1].astype(np.int64)),
+                *ns[2:],
+            ),  # tensors and tuples: loadable with weights_only
             'cuda': torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-            'loaders': [o.generator.get_state() for o in _train_loaders(trainer)]}
+            'loaders': [o.generator.get_state() for o in _train_loaders(trainer)],
+        }
 
     def on_load_checkpoint(self, trainer, pl_module, checkpoint):
         self._saved = s = checkpoint.get('rng_states')
-        for o, g in zip(self.loaders or [], (s or {}).get('loaders', [])): o.generator.set_state(g)  # before Lightning makes the epoch's iterator
+        for o, g in zip(self.loaders or [], (s or {}).get('loaders', [])):
+            o.generator.set_state(g)  # before Lightning makes the epoch's iterator
 
     def on_train_start(self, trainer, pl_module):
         s, self._saved = self._saved, None
-        if s is None: return
-        torch.set_rng_state(s['torch']); random.setstate(s['python'])
-        np.random.set_state((s['numpy'][0], s['numpy'][1].numpy().astype(np.uint32), *s['numpy'][2:]))
-        if s['cuda'] and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
+        if s is None:
+            return
+        torch.set_rng_state(s['torch'])
+        random.setstate(s['python'])
+        np.random.set_state(
+            (s['numpy'][0], s['numpy'][1].numpy().astype(np.uint32), *s['numpy'][2:])
+        )
+        if s['cuda'] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(s['cuda'])
 
 # %% ../nbs/09_training.ipynb #ae4f5c94
-def make_trainer(tcfg:TrainConfig, # training settings
-                 monitor:str='val/loss', # metric for early stopping and the best checkpoint
-                 callbacks:list|None=None,
-                 manual:bool=False)->L.Trainer: # the module steps its optimisers itself (and clips its gradients)
+def make_trainer(
+    tcfg: TrainConfig,  # training settings
+    monitor: str = 'val/loss',  # metric for early stopping and the best checkpoint
+    callbacks: list | None = None,
+    manual: bool = False,
+) -> L.Trainer:  # the module steps its optimisers itself (and clips its gradients)
     "One Lightning `Trainer` from a `TrainConfig`: early stopping, best + last checkpoints, LR monitor, CSV logs."
     check_writable(tcfg.out)
-    cbs = [EarlyStopping(monitor, patience=tcfg.patience, mode='min', check_finite=True, strict=False),  # strict=False: runs shorter than an epoch
-           ModelCheckpoint(tcfg.ckpt_dir, filename='best-{epoch}-{step}', monitor=monitor, mode='min', save_top_k=1, save_last=True),
-           LearningRateMonitor('step'), ResumeRNG(), *(callbacks or [])]
-    lim = {k: v for k in ('limit_train_batches', 'limit_val_batches') if (v := getattr(tcfg, k)) is not None}
-    return L.Trainer(max_epochs=tcfg.max_epochs, max_steps=tcfg.max_steps, accelerator=tcfg.accelerator, devices=tcfg.devices,
-                     strategy=tcfg.strategy, num_nodes=tcfg.num_nodes, precision=resolve_precision(tcfg.precision, tcfg.accelerator),
-                     callbacks=cbs, logger=CSVLogger(tcfg.out, name='logs'), gradient_clip_val=None if manual else tcfg.grad_clip,
-                     log_every_n_steps=tcfg.log_every_n_steps, enable_progress_bar=tcfg.progress, enable_model_summary=False,
-                     default_root_dir=tcfg.out, **lim)
+    cbs = [
+        EarlyStopping(
+            monitor, patience=tcfg.patience, mode='min', check_finite=True, strict=False
+        ),  # strict=False: runs shorter than an epoch
+        ModelCheckpoint(
+            tcfg.ckpt_dir,
+            filename='best-{epoch}-{step}',
+            monitor=monitor,
+            mode='min',
+            save_top_k=1,
+            save_last=True,
+        ),
+        LearningRateMonitor('step'),
+        ResumeRNG(),
+        *(callbacks or []),
+    ]
+    lim = {
+        k: v
+        for k in ('limit_train_batches', 'limit_val_batches')
+        if (v := getattr(tcfg, k)) is not None
+    }
+    return L.Trainer(
+        max_epochs=tcfg.max_epochs,
+        max_steps=tcfg.max_steps,
+        accelerator=tcfg.accelerator,
+        devices=tcfg.devices,
+        strategy=tcfg.strategy,
+        num_nodes=tcfg.num_nodes,
+        precision=resolve_precision(tcfg.precision, tcfg.accelerator),
+        callbacks=cbs,
+        logger=CSVLogger(tcfg.out, name='logs'),
+        gradient_clip_val=None if manual else tcfg.grad_clip,
+        log_every_n_steps=tcfg.log_every_n_steps,
+        enable_progress_bar=tcfg.progress,
+        enable_model_summary=False,
+        default_root_dir=tcfg.out,
+        **lim,
+    )
 
 # %% ../nbs/09_training.ipynb #0896e528
 class EMA(nn.Module):
     "Exponential moving average of a module's weights (buffers are copied)."
-    def __init__(self, model:nn.Module, decay:float=0.999):
+
+    def __init__(self, model: nn.Module, decay: float = 0.999):
         super().__init__()
         self.module, self.decay = copy.deepcopy(model).requires_grad_(False).eval(), decay
         self.register_buffer('n', torch.zeros((), dtype=torch.long))
 
     @torch.no_grad()
-    def update(self, model:nn.Module):
+    def update(self, model: nn.Module):
         "One EMA step towards `model`'s current weights."
-        self.n += 1; n = self.n.item()
+        self.n += 1
+        n = self.n.item()
         d = min(self.decay, (1 + n) / (10 + n))
-        for e, p in zip(self.module.parameters(), model.parameters()): e.lerp_(p.detach().to(e.dtype), 1 - d)
-        for e, b in zip(self.module.buffers(), model.buffers()): e.copy_(b)
+        for e, p in zip(self.module.parameters(), model.parameters()):
+            e.lerp_(p.detach().to(e.dtype), 1 - d)
+        for e, b in zip(self.module.buffers(), model.buffers()):
+            e.copy_(b)
 
-    def train(self, mode:bool=True): return super().train(False)  # the average is always used in eval mode
+    def train(self, mode: bool = True):
+        return super().train(False)  # the average is always used in eval mode
 
 # %% ../nbs/09_training.ipynb #75f0ca2a
-def _tuples(d:dict)->dict:
+def _tuples(d: dict) -> dict:
     "Lists back to tuples (configs read from checkpoints or JSON)."
     return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+
 
 def _as(cls, c):
     "`c` as a `cls` dataclass (from an instance or a dict)."
     return c if isinstance(c, cls) else cls(**_tuples(dict(c)))
 
-def _configure_optim(mod:L.LightningModule, params, tcfg:TrainConfig):
+
+def _configure_optim(mod: L.LightningModule, params, tcfg: TrainConfig):
     "Adam or AdamW with cosine annealing per step down to lr * min_lr_ratio."
-    mixed = mod._trainer is not None and 'mixed' in str(mod.trainer.precision)  # Lightning refuses to clip a fused optimiser's gradients there
-    opt = make_optimizer(params, tcfg.optimizer, fused=not (mixed and tcfg.grad_clip), lr=tcfg.lr, weight_decay=tcfg.weight_decay)
+    mixed = mod._trainer is not None and 'mixed' in str(
+        mod.trainer.precision
+    )  # Lightning refuses to clip a fused optimiser's gradients there
+    opt = make_optimizer(
+        params,
+        tcfg.optimizer,
+        fused=not (mixed and tcfg.grad_clip),
+        lr=tcfg.lr,
+        weight_decay=tcfg.weight_decay,
+    )
     n = max(1, int(mod.trainer.estimated_stepping_batches)) if mod._trainer is not None else 1
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=n, eta_min=tcfg.lr * tcfg.min_lr_ratio)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(
+        opt, T_max=n, eta_min=tcfg.lr * tcfg.min_lr_ratio
+    )
     return {'optimizer': opt, 'lr_scheduler': {'scheduler': sched, 'interval': 'step'}}
 
 # %% ../nbs/09_training.ipynb #f199b91a
-def make_optimizer(params, # parameters (or parameter groups) to optimise
-                   kind:str='adamw', # 'adam' or 'adamw'
-                   fused:bool=True, # False: foreach (Lightning cannot clip the gradients of a fused optimiser under mixed precision)
-                   **kw # lr, betas, weight_decay, ... as for `torch.optim.Adam(W)`
-                  )->torch.optim.Optimizer:
+def make_optimizer(
+    params,  # parameters (or parameter groups) to optimise
+    kind: str = 'adamw',  # 'adam' or 'adamw'
+    fused: bool = True,  # False: foreach (Lightning cannot clip the gradients of a fused optimiser under mixed precision)
+    **kw,  # lr, betas, weight_decay, ... as for `torch.optim.Adam(W)`
+) -> torch.optim.Optimizer:
     "Adam or AdamW in its fastest implementation for the parameters' device: fused where torch has it, else foreach."
-    if kind not in ('adam', 'adamw'): raise ValueError(f"optimizer must be 'adam' or 'adamw', not {kind!r}")
+    if kind not in ('adam', 'adamw'):
+        raise ValueError(f"optimizer must be 'adam' or 'adamw', not {kind!r}")
     cls, params = (torch.optim.AdamW if kind == 'adamw' else torch.optim.Adam), list(params)
     if fused:
-        try: return cls(params, fused=True, **kw)
-        except (RuntimeError, ValueError): pass  # no fused kernel for this device or dtype
+        try:
+            return cls(params, fused=True, **kw)
+        except (RuntimeError, ValueError):
+            pass  # no fused kernel for this device or dtype
     return cls(params, foreach=True, **kw)
 
 # %% ../nbs/09_training.ipynb #0296f963
 class EmbedderModule(L.LightningModule):
     "Trains one modality's `LatentEmbedder` with `embedder_loss` (and its hinge GAN when `gan_weight` > 0); validation and export use the EMA weights."
-    def __init__(self, ecfg:EmbedderConfig|dict, tcfg:TrainConfig|dict, key:str='image', modality:str='',
-                 img_size:int=256): # sets the depth of the patch discriminator (3 layers from 64 px)
+
+    def __init__(
+        self,
+        ecfg: EmbedderConfig | dict,
+        tcfg: TrainConfig | dict,
+        key: str = 'image',
+        modality: str = '',
+        img_size: int = 256,
+    ):  # sets the depth of the patch discriminator (3 layers from 64 px)
         super().__init__()
         ecfg, tcfg = _as(EmbedderConfig, ecfg), _as(TrainConfig, tcfg)
-        self.save_hyperparameters({'kind': 'embedder', 'embedder': dataclasses.asdict(ecfg), 'train': dataclasses.asdict(tcfg),
-                                   'key': key, 'modality': modality, 'img_size': img_size})
+        self.save_hyperparameters(
+            {
+                'kind': 'embedder',
+                'embedder': dataclasses.asdict(ecfg),
+                'train': dataclasses.asdict(tcfg),
+                'key': key,
+                'modality': modality,
+                'img_size': img_size,
+            }
+        )
         self.ecfg, self.tcfg, self.key = ecfg, tcfg, key
         self.model = LatentEmbedder(ecfg)
         self.ema = EMA(self.model, tcfg.ema_decay)
-        self.disc = PatchDiscriminator(ecfg.in_ch, layers=max(1, min(3, int(math.log2(img_size)) - 3))) if ecfg.gan_weight else None
-        self.automatic_optimization = self.disc is None  # two optimisers (generator, discriminator) are stepped by hand
+        self.disc = (
+            PatchDiscriminator(ecfg.in_ch, layers=max(1, min(3, int(math.log2(img_size)) - 3)))
+            if ecfg.gan_weight
+            else None
+        )
+        self.automatic_optimization = (
+            self.disc is None
+        )  # two optimisers (generator, discriminator) are stepped by hand
 
     def _log(self, stage, x, x_hat, loss):
         mse = ((x_hat.detach().float().clamp(-1, 1) - x.float()) ** 2).flatten(1).mean(1)
-        psnr = (10 * torch.log10(4 / mse.clamp_min(1e-10))).mean()  # images in [-1, 1]: peak-to-peak 2
-        self.log_dict({f'{stage}/loss': loss.detach(), f'{stage}/psnr': psnr}, prog_bar=stage == 'val', batch_size=x.shape[0],
-                      sync_dist=stage == 'val')  # validation metrics averaged over DDP ranks
+        psnr = (
+            10 * torch.log10(4 / mse.clamp_min(1e-10))
+        ).mean()  # images in [-1, 1]: peak-to-peak 2
+        self.log_dict(
+            {f'{stage}/loss': loss.detach(), f'{stage}/psnr': psnr},
+            prog_bar=stage == 'val',
+            batch_size=x.shape[0],
+            sync_dist=stage == 'val',
+        )  # validation metrics averaged over DDP ranks
 
     def validation_step(self, batch, i):
-        x = batch[self.key]; x_hat, aux = self.ema.module(x)
+        x = batch[self.key]
+        x_hat, aux = self.ema.module(x)
         loss, logs = embedder_loss(self.ema.module, x, x_hat, aux)
         self._log('val', x, x_hat, loss)
-        self.log('val/rec', logs['rec'], batch_size=x.shape[0], sync_dist=True)  # reconstruction terms only: selects the checkpoint
+        self.log(
+            'val/rec', logs['rec'], batch_size=x.shape[0], sync_dist=True
+        )  # reconstruction terms only: selects the checkpoint
 
-    def on_train_batch_end(self, *args): self.ema.update(self.model)
+    def on_train_batch_end(self, *args):
+        self.ema.update(self.model)
 
     def configure_optimizers(self):
         g = _configure_optim(self, self.model.parameters(), self.tcfg)
-        if self.disc is None: return g
-        return [g['optimizer'], make_optimizer(self.disc.parameters(), 'adam', lr=self.tcfg.lr, betas=(0.5, 0.9))], [g['lr_scheduler']]
+        if self.disc is None:
+            return g
+        return [
+            g['optimizer'],
+            make_optimizer(self.disc.parameters(), 'adam', lr=self.tcfg.lr, betas=(0.5, 0.9)),
+        ], [g['lr_scheduler']]
 
 # %% ../nbs/09_training.ipynb #dee2791f
-def _embedder_train_step(self:EmbedderModule, batch, i):
+def _embedder_train_step(self: EmbedderModule, batch, i):
     "Generator step (and, with a GAN after `gan_start`, a discriminator step on the hinge loss)."
     x = batch[self.key]
     x_hat, aux = self.model(x)
     loss, _ = embedder_loss(self.model, x, x_hat, aux, self.global_step, self.disc)
     check_loss(loss, self.global_step, self.current_epoch)
     self._log('train', x, x_hat, loss)
-    if self.disc is None: return loss
+    if self.disc is None:
+        return loss
     opt, dopt = self.optimizers()
-    opt.zero_grad(); self.manual_backward(loss)
-    if self.tcfg.grad_clip: self.clip_gradients(opt, self.tcfg.grad_clip, 'norm')
-    opt.step(); self.lr_schedulers().step()
+    opt.zero_grad()
+    self.manual_backward(loss)
+    if self.tcfg.grad_clip:
+        self.clip_gradients(opt, self.tcfg.grad_clip, 'norm')
+    opt.step()
+    self.lr_schedulers().step()
     if self.global_step >= self.ecfg.gan_start:
         d = hinge_d_loss(self.disc(x), self.disc(x_hat.detach()))
-        dopt.zero_grad(); self.manual_backward(d); dopt.step(); self.log('train/d_loss', d.detach(), batch_size=x.shape[0])
+        dopt.zero_grad()
+        self.manual_backward(d)
+        dopt.step()
+        self.log('train/d_loss', d.detach(), batch_size=x.shape[0])
+
 
 EmbedderModule.training_step = _embedder_train_step
 
 # %% ../nbs/09_training.ipynb #2dd08f40
 class DiffusionModule(L.LightningModule):
     "Trains DAMM-Diffusion's two-branch network with the DAMMP loss on frozen embedders' latents; EMA weights validate and sample."
-    def __init__(self, cfg:DAMMConfig|dict, tcfg:TrainConfig|dict, embedder_cfgs:dict, # batch key -> EmbedderConfig (or dict)
-                 embedders:dict|None=None): # batch key -> trained LatentEmbedder (None: built from the configs, weights from a checkpoint)
+
+    def __init__(
+        self,
+        cfg: DAMMConfig | dict,
+        tcfg: TrainConfig | dict,
+        embedder_cfgs: dict,  # batch key -> EmbedderConfig (or dict)
+        embedders: dict | None = None,
+    ):  # batch key -> trained LatentEmbedder (None: built from the configs, weights from a checkpoint)
         super().__init__()
         cfg, tcfg = _as(DAMMConfig, cfg), _as(TrainConfig, tcfg)
         ecfgs = {k: _as(EmbedderConfig, v) for k, v in embedder_cfgs.items()}
-        self.save_hyperparameters({'kind': 'damm', 'damm': dataclasses.asdict(cfg), 'train': dataclasses.asdict(tcfg),
-                                   'embedders': {k: dataclasses.asdict(v) for k, v in ecfgs.items()}})
+        self.save_hyperparameters(
+            {
+                'kind': 'damm',
+                'damm': dataclasses.asdict(cfg),
+                'train': dataclasses.asdict(tcfg),
+                'embedders': {k: dataclasses.asdict(v) for k, v in ecfgs.items()},
+            }
+        )
         self.cfg, self.tcfg = cfg, tcfg
-        self.pipe = LatentDiffusionPipeline(cfg, embedders or {k: LatentEmbedder(v) for k, v in ecfgs.items()})
+        self.pipe = LatentDiffusionPipeline(
+            cfg, embedders or {k: LatentEmbedder(v) for k, v in ecfgs.items()}
+        )
         self.ema = EMA(self.pipe.net, tcfg.ema_decay)
 
     def training_step(self, batch, i):
         loss, st = self.pipe.loss(batch, warmup=self.current_epoch < self.cfg.pretrain_epoch)
         check_loss(loss, self.global_step, self.current_epoch)
-        self.log_dict({f'train/{k}': v for k, v in st.items()}, prog_bar=False, batch_size=len(batch['name']))
+        self.log_dict(
+            {f'train/{k}': v for k, v in st.items()}, prog_bar=False, batch_size=len(batch['name'])
+        )
         return loss
 
-    def on_train_batch_end(self, *args): self.ema.update(self.pipe.net)
+    def on_train_batch_end(self, *args):
+        self.ema.update(self.pipe.net)
 
     def validation_step(self, batch, i):
-        g = torch.Generator(self.device).manual_seed(i)  # the same noise and timesteps at every validation
+        g = torch.Generator(self.device).manual_seed(
+            i
+        )  # the same noise and timesteps at every validation
         loss, st = self.pipe.loss(batch, warmup=False, net=self.ema.module, generator=g)
         n = len(batch['name'])
-        self.log('val/loss', st['l_dammp'], prog_bar=True, batch_size=n, sync_dist=True)  # the loss of the prediction DAMMP samples with
-        self.log_dict({'val/l_uni': st['l_uni'], 'val/l_multi': st['l_multi'], 'val/c': st['c']}, batch_size=n, sync_dist=True)
+        self.log(
+            'val/loss', st['l_dammp'], prog_bar=True, batch_size=n, sync_dist=True
+        )  # the loss of the prediction DAMMP samples with
+        self.log_dict(
+            {'val/l_uni': st['l_uni'], 'val/l_multi': st['l_multi'], 'val/c': st['c']},
+            batch_size=n,
+            sync_dist=True,
+        )
 
-    def configure_optimizers(self): return _configure_optim(self, self.pipe.net.parameters(), self.tcfg)
+    def configure_optimizers(self):
+        return _configure_optim(self, self.pipe.net.parameters(), self.tcfg)
 
-    def ema_pipeline(self)->LatentDiffusionPipeline:
+    def ema_pipeline(self) -> LatentDiffusionPipeline:
         "A copy of the pipeline carrying the EMA weights (what sampling uses)."
-        p = copy.deepcopy(self.pipe); p.net.load_state_dict(self.ema.module.state_dict()); return p.eval()
+        p = copy.deepcopy(self.pipe)
+        p.net.load_state_dict(self.ema.module.state_dict())
+        return p.eval()
 
 # %% ../nbs/09_training.ipynb #d85b3e25
-def check_modalities(root:str|Path, roles:dict):
+def check_modalities(root: str | Path, roles: dict):
     "Fail with the folder named when `root` lacks one of the modality folders in `roles` (key -> folder)."
     root = Path(root)
-    if not root.is_dir(): raise FileNotFoundError(f'{root}: data root does not exist')
+    if not root.is_dir():
+        raise FileNotFoundError(f'{root}: data root does not exist')
     for k, f in roles.items():
-        if not (root/f).is_dir():
+        if not (root / f).is_dir():
             have = sorted(o.name for o in root.iterdir() if o.is_dir())
-            raise FileNotFoundError(f'{root}: no folder {f!r} for modality {k!r} (folders there: {have})')
+            raise FileNotFoundError(
+                f'{root}: no folder {f!r} for modality {k!r} (folders there: {have})'
+            )
+
 
 def _tensors(item, keys):
-    if isinstance(item, dict): return [(k, v) for k, v in item.items() if (keys is None or k in keys) and hasattr(v, 'shape')]
-    if isinstance(item, (tuple, list)): return [(i, v) for i, v in enumerate(item) if hasattr(v, 'shape')]
+    if isinstance(item, dict):
+        return [
+            (k, v) for k, v in item.items() if (keys is None or k in keys) and hasattr(v, 'shape')
+        ]
+    if isinstance(item, (tuple, list)):
+        return [(i, v) for i, v in enumerate(item) if hasattr(v, 'shape')]
     return [(0, item)]
 
-def check_finite_data(ds, # a data set: items are dicts, tuples or tensors/arrays
-                      keys=None, # dict keys to check (default: every tensor or array in the item)
-                      max_report:int=10)->int:
+
+def check_finite_data(
+    ds,  # a data set: items are dicts, tuples or tensors/arrays
+    keys=None,  # dict keys to check (default: every tensor or array in the item)
+    max_report: int = 10,
+) -> int:
     "Scan `ds` once; raise `ValueError` naming the items (by 'name' or index) with NaN or inf values; the item count otherwise."
     bad = []
     for i in range(len(ds)):
         it = ds[i]
         for k, v in _tensors(it, keys):
             if not torch.isfinite(torch.as_tensor(v)).all():
-                bad.append(f"{it.get('name', i) if isinstance(it, dict) else i}[{k}]"); break
-    if bad: raise ValueError(f'{len(bad)} of {len(ds)} items hold NaN or inf values: {bad[:max_report]}; fix or drop them before training')
+                bad.append(f"{it.get('name', i) if isinstance(it, dict) else i}[{k}]")
+                break
+    if bad:
+        raise ValueError(
+            f'{len(bad)} of {len(ds)} items hold NaN or inf values: {bad[:max_report]}; fix or drop them before training'
+        )
     return len(ds)
 
-def paired_splits(root, roles:dict, img_size:int, channels:int=1):
+
+def paired_splits(root, roles: dict, img_size: int, channels: int = 1):
     "Train and validation datasets of `PairedFolders` over the grouped splits of `root/splits.csv`."
     check_modalities(root, roles)
-    tr, va = (PairedFolders(root, roles=roles, img_size=img_size, channels=channels, split=s) for s in ('train', 'val'))
-    if len(tr) == 0 or len(va) == 0: raise ValueError(f'{root}: the split gives {len(tr)} training and {len(va)} validation items; need both > 0')
+    tr, va = (
+        PairedFolders(root, roles=roles, img_size=img_size, channels=channels, split=s)
+        for s in ('train', 'val')
+    )
+    if len(tr) == 0 or len(va) == 0:
+        raise ValueError(
+            f'{root}: the split gives {len(tr)} training and {len(va)} validation items; need both > 0'
+        )
     return tr, va
 
 # %% ../nbs/09_training.ipynb #9ea62b2f
 class LatentSet(torch.utils.data.Dataset):
     "Latents of a paired data set, encoded once by frozen embedders: items {'z:<key>': latent, 'name': name}."
+
     cache = True  # in memory: `make_loaders` uses no worker processes
-    def __init__(self, ds, # items {key: image, 'name': ...}
-                 embedders:dict, # key -> frozen LatentEmbedder
-                 batch_size:int=32, device='cpu'):
+
+    def __init__(
+        self,
+        ds,  # items {key: image, 'name': ...}
+        embedders: dict,  # key -> frozen LatentEmbedder
+        batch_size: int = 32,
+        device='cpu',
+    ):
         dl = torch.utils.data.DataLoader(ds, batch_size=batch_size)
         zs, self.names = {k: [] for k in embedders}, []
         with torch.no_grad():
             for b in dl:
-                for k, e in embedders.items(): zs[k].append(e.to(device).eval().encode(b[k].to(device)).float().cpu())
+                for k, e in embedders.items():
+                    zs[k].append(e.to(device).eval().encode(b[k].to(device)).float().cpu())
                 self.names += list(b['name'])
         self.z = {k: torch.cat(v) for k, v in zs.items()}
-    def __len__(self): return len(self.names)
-    def __getitem__(self, i): return {**{f'z:{k}': v[i] for k, v in self.z.items()}, 'name': self.names[i]}
+
+    def __len__(self):
+        return len(self.names)
+
+    def __getitem__(self, i):
+        return {**{f'z:{k}': v[i] for k, v in self.z.items()}, 'name': self.names[i]}
 
 # %% ../nbs/09_training.ipynb #53e8c9b1
-def load_trained_embedder(path:str|Path)->LatentEmbedder:
+def load_trained_embedder(path: str | Path) -> LatentEmbedder:
     "A trained embedder from an `embedder.pt` (`damm_nb.embedder.save_embedder`) or an `EmbedderModule` Lightning `.ckpt` (EMA weights)."
     path = Path(path)
-    if not path.is_file(): raise CheckpointError(f'{path}: no such checkpoint file')
-    try: ck = torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as e: raise CheckpointError(f'{path}: not a readable checkpoint: {type(e).__name__}: {str(e)[:200]}') from e
+    if not path.is_file():
+        raise CheckpointError(f'{path}: no such checkpoint file')
+    try:
+        ck = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as e:
+        raise CheckpointError(
+            f'{path}: not a readable checkpoint: {type(e).__name__}: {str(e)[:200]}'
+        ) from e
     if isinstance(ck, dict) and 'hyper_parameters' in ck:
         hp = ck['hyper_parameters']
-        if hp.get('kind') != 'embedder': raise CheckpointError(f"{path}: a checkpoint of a {hp.get('kind', 'unknown')!r} model, expected an embedder")
+        if hp.get('kind') != 'embedder':
+            raise CheckpointError(
+                f"{path}: a checkpoint of a {hp.get('kind', 'unknown')!r} model, expected an embedder"
+            )
         cfg = _as(EmbedderConfig, hp['embedder'])
-        sd = {k[len('ema.module.'):]: v for k, v in ck['state_dict'].items() if k.startswith('ema.module.')}
+        sd = {
+            k[len('ema.module.') :]: v
+            for k, v in ck['state_dict'].items()
+            if k.startswith('ema.module.')
+        }
     else:
-        ck = load_checkpoint(path, EmbedderConfig); cfg, sd = ck['config'], ck['state_dict']
+        ck = load_checkpoint(path, EmbedderConfig)
+        cfg, sd = ck['config'], ck['state_dict']
     m = LatentEmbedder(cfg)
-    try: m.load_state_dict(sd)
-    except RuntimeError as e: raise CheckpointError(f'{path}: weights do not fit its EmbedderConfig: {str(e)[:300]}') from e
+    try:
+        m.load_state_dict(sd)
+    except RuntimeError as e:
+        raise CheckpointError(
+            f'{path}: weights do not fit its EmbedderConfig: {str(e)[:300]}'
+        ) from e
     return m.eval()
 
-def _resume_path(tcfg:TrainConfig, kind:str, expect:dict|None=None)->tuple:
+
+def _resume_path(tcfg: TrainConfig, kind: str, expect: dict | None = None) -> tuple:
     "(last checkpoint, its hyper-parameters) to resume from ((None, None) unless tcfg.resume), checked to hold a `kind` model whose configs agree with `expect`."
-    if not tcfg.resume: return None, None
-    p = tcfg.ckpt_dir/'last.ckpt'
-    if not p.is_file(): raise CheckpointError(f'{p}: no last checkpoint to resume from under --out {tcfg.out}')
+    if not tcfg.resume:
+        return None, None
+    p = tcfg.ckpt_dir / 'last.ckpt'
+    if not p.is_file():
+        raise CheckpointError(f'{p}: no last checkpoint to resume from under --out {tcfg.out}')
     hp = torch.load(p, map_location='cpu', weights_only=True).get('hyper_parameters', {})
-    if hp.get('kind') != kind: raise CheckpointError(f"{p}: a checkpoint of a {hp.get('kind', 'unknown')!r} model, cannot resume a {kind!r} run")
+    if hp.get('kind') != kind:
+        raise CheckpointError(
+            f"{p}: a checkpoint of a {hp.get('kind', 'unknown')!r} model, cannot resume a {kind!r} run"
+        )
     for name, want in (expect or {}).items():
         have = hp.get(name) or {}
         diff = sorted(k for k in want if _tuples({0: have.get(k)})[0] != want[k])
-        if diff: raise CheckpointError(f'{p}: cannot resume, its {name} config differs from this run in {diff}')
+        if diff:
+            raise CheckpointError(
+                f'{p}: cannot resume, its {name} config differs from this run in {diff}'
+            )
     return str(p), hp
 
 # %% ../nbs/09_training.ipynb #f7d309c0
 def _fit(mod, trainer, train_dl, val_dl, ckpt_path, tcfg):
     "trainer.fit, turning a non-finite loss into a message that names the kept checkpoint."
     for cb in trainer.callbacks:
-        if isinstance(cb, ResumeRNG): cb.loaders = [train_dl]
-    try: trainer.fit(mod, train_dl, val_dl, ckpt_path=ckpt_path)
+        if isinstance(cb, ResumeRNG):
+            cb.loaders = [train_dl]
+    try:
+        trainer.fit(mod, train_dl, val_dl, ckpt_path=ckpt_path)
     except NonFiniteLoss as e:
-        last = tcfg.ckpt_dir/'last.ckpt'
-        raise NonFiniteLoss(f"{e}; last good checkpoint: {last if last.is_file() else 'none written yet'}") from None
+        last = tcfg.ckpt_dir / 'last.ckpt'
+        raise NonFiniteLoss(
+            f"{e}; last good checkpoint: {last if last.is_file() else 'none written yet'}"
+        ) from None
+
 
 def _best_state(trainer, mod):
     "Load the best checkpoint's weights into `mod` (when there is one)."
     best = trainer.checkpoint_callback.best_model_path
-    if best and Path(best).is_file(): mod.load_state_dict(torch.load(best, map_location='cpu', weights_only=True)['state_dict'])
+    if best and Path(best).is_file():
+        mod.load_state_dict(torch.load(best, map_location='cpu', weights_only=True)['state_dict'])
     return best
 
 # %% ../nbs/09_training.ipynb #9dccee33
-def train_embedder(path_root:str|Path, # data root with one folder per modality
-                   data_name:str, # the modality folder to learn (e.g. 'QD', 'CD31', 'DAPI')
-                   img_size:int=256, batch_size:int=32,
-                   ecfg:EmbedderConfig|None=None, tcfg:TrainConfig|None=None, channels:int=1)->dict:
+def train_embedder(
+    path_root: str | Path,  # data root with one folder per modality
+    data_name: str,  # the modality folder to learn (e.g. 'QD', 'CD31', 'DAPI')
+    img_size: int = 256,
+    batch_size: int = 32,
+    ecfg: EmbedderConfig | None = None,
+    tcfg: TrainConfig | None = None,
+    channels: int = 1,
+) -> dict:
     "Train one modality's latent embedder; exports the best EMA weights to `out/embedder.pt`. Returns paths and metrics."
     tcfg = dataclasses.replace(tcfg or TrainConfig(), batch_size=batch_size)
     ecfg = ecfg or EmbedderConfig(in_ch=channels)
-    L.seed_everything(tcfg.seed, workers=True, verbose=False); seed_everything(tcfg.seed)
+    L.seed_everything(tcfg.seed, workers=True, verbose=False)
+    seed_everything(tcfg.seed)
     tr, va = paired_splits(path_root, {'image': data_name}, img_size, channels)
-    check_finite_data(tr, ['image']); check_finite_data(va, ['image'])
-    train_dl, val_dl, _ = make_loaders(tr, va, None, batch_size=batch_size, num_workers=tcfg.num_workers)
+    check_finite_data(tr, ['image'])
+    check_finite_data(va, ['image'])
+    train_dl, val_dl, _ = make_loaders(
+        tr, va, None, batch_size=batch_size, num_workers=tcfg.num_workers
+    )
     ckpt, _ = _resume_path(tcfg, 'embedder', {'embedder': dataclasses.asdict(ecfg)})
     mod = EmbedderModule(ecfg, tcfg, 'image', data_name, img_size)
-    trainer = make_trainer(tcfg, 'val/rec', manual=not mod.automatic_optimization)  # the VQ term can grow while reconstructions improve
+    trainer = make_trainer(
+        tcfg, 'val/rec', manual=not mod.automatic_optimization
+    )  # the VQ term can grow while reconstructions improve
     _fit(mod, trainer, train_dl, val_dl, ckpt, tcfg)
     best = _best_state(trainer, mod)
-    out = Path(tcfg.out)/'embedder.pt'
+    out = Path(tcfg.out) / 'embedder.pt'
     save_embedder(out, mod.ema.module, modality=data_name, img_size=img_size)
-    return dict(embedder=out, best=best, last=tcfg.ckpt_dir/'last.ckpt', epochs=trainer.current_epoch, steps=trainer.global_step,
-                metrics={k: float(v) for k, v in trainer.callback_metrics.items()})
+    return dict(
+        embedder=out,
+        best=best,
+        last=tcfg.ckpt_dir / 'last.ckpt',
+        epochs=trainer.current_epoch,
+        steps=trainer.global_step,
+        metrics={k: float(v) for k, v in trainer.callback_metrics.items()},
+    )
 
 # %% ../nbs/09_training.ipynb #24206333
-def _check_sizes(cfg:DAMMConfig, embs:dict, img_size:int):
+def _check_sizes(cfg: DAMMConfig, embs: dict, img_size: int):
     "Fail early when the embedders' latents cannot be stacked or do not fit the U-Net's levels."
-    downs = {k: e.cfg.down for k, e in embs.items()}; mult = 2 ** (len(cfg.unet.hid_chs) - 1)
-    if len(set(downs.values())) > 1: raise ValueError(f'the embedders down-sample by different factors {downs}: their latents cannot be stacked')
+    downs = {k: e.cfg.down for k, e in embs.items()}
+    mult = 2 ** (len(cfg.unet.hid_chs) - 1)
+    if len(set(downs.values())) > 1:
+        raise ValueError(
+            f'the embedders down-sample by different factors {downs}: their latents cannot be stacked'
+        )
     lat, r = divmod(img_size, downs[cfg.target])
-    if r or lat % mult: raise ValueError(f'img_size {img_size}: the embedders give {img_size / downs[cfg.target]:g}² latents, '
-                                         f'the U-Net of {len(cfg.unet.hid_chs)} levels needs a multiple of {mult}')
+    if r or lat % mult:
+        raise ValueError(
+            f'img_size {img_size}: the embedders give {img_size / downs[cfg.target]:g}² latents, '
+            f'the U-Net of {len(cfg.unet.hid_chs)} levels needs a multiple of {mult}'
+        )
 
-def _latent_loaders(tr, va, embs:dict, tcfg:TrainConfig, batch_size:int):
+
+def _latent_loaders(tr, va, embs: dict, tcfg: TrainConfig, batch_size: int):
     "Loaders of the training and validation sets, encoded once (`LatentSet`) when tcfg.cache_latents."
     if tcfg.cache_latents:
-        dev = 'cuda' if torch.cuda.is_available() and tcfg.accelerator in ('auto', 'gpu', 'cuda') else 'cpu'
+        dev = (
+            'cuda'
+            if torch.cuda.is_available() and tcfg.accelerator in ('auto', 'gpu', 'cuda')
+            else 'cpu'
+        )
         tr, va = LatentSet(tr, embs, batch_size, dev), LatentSet(va, embs, batch_size, dev)
-        for e in embs.values(): e.cpu()
+        for e in embs.values():
+            e.cpu()
     return make_loaders(tr, va, None, batch_size=batch_size, num_workers=tcfg.num_workers)[:2]
 
 # %% ../nbs/09_training.ipynb #7dae4232
 DEFAULT_ROLES = {'target': 'QD', 'vessels': 'CD31', 'nuclei': 'DAPI'}
 
-def train_diffusion(path_root:str|Path, # data root with the target, vessels and nuclei folders
-                    ckp_target:str|Path, ckp_vessels:str|Path, ckp_nuclei:str|Path, # trained embedders of each modality
-                    img_size:int=256, batch_size:int=32,
-                    cfg:DAMMConfig|None=None, tcfg:TrainConfig|None=None,
-                    roles:dict|None=None, # batch key -> folder; keys must be cfg.target, cfg.uni, cfg.multi
-                    channels:int=1)->dict:
+
+def train_diffusion(
+    path_root: str | Path,  # data root with the target, vessels and nuclei folders
+    ckp_target: str | Path,
+    ckp_vessels: str | Path,
+    ckp_nuclei: str | Path,  # trained embedders of each modality
+    img_size: int = 256,
+    batch_size: int = 32,
+    cfg: DAMMConfig | None = None,
+    tcfg: TrainConfig | None = None,
+    roles: dict | None = None,  # batch key -> folder; keys must be cfg.target, cfg.uni, cfg.multi
+    channels: int = 1,
+) -> dict:
     "Train DAMM-Diffusion on frozen embedders' latents; exports the best EMA pipeline to `out/damm.pt`. Returns paths and metrics."
     tcfg = dataclasses.replace(tcfg or TrainConfig(), batch_size=batch_size)
     cfg, roles = cfg or DAMMConfig(), roles or DEFAULT_ROLES
-    L.seed_everything(tcfg.seed, workers=True, verbose=False); seed_everything(tcfg.seed)
-    embs = {k: load_trained_embedder(p) for k, p in ((cfg.target, ckp_target), (cfg.uni, ckp_vessels), (cfg.multi, ckp_nuclei))}
-    cfg = dataclasses.replace(cfg, **{f: embs[k].cfg.latent_ch for f, k in (('latent_ch', cfg.target), ('uni_ch', cfg.uni), ('multi_ch', cfg.multi))})
-    if set(roles) != {cfg.target, cfg.uni, cfg.multi}: raise ValueError(f'roles {sorted(roles)} must name {cfg.target}, {cfg.uni} and {cfg.multi}')
+    L.seed_everything(tcfg.seed, workers=True, verbose=False)
+    seed_everything(tcfg.seed)
+    embs = {
+        k: load_trained_embedder(p)
+        for k, p in ((cfg.target, ckp_target), (cfg.uni, ckp_vessels), (cfg.multi, ckp_nuclei))
+    }
+    cfg = dataclasses.replace(
+        cfg,
+        **{
+            f: embs[k].cfg.latent_ch
+            for f, k in (('latent_ch', cfg.target), ('uni_ch', cfg.uni), ('multi_ch', cfg.multi))
+        },
+    )
+    if set(roles) != {cfg.target, cfg.uni, cfg.multi}:
+        raise ValueError(f'roles {sorted(roles)} must name {cfg.target}, {cfg.uni} and {cfg.multi}')
     _check_sizes(cfg, embs, img_size)
     ecfgs = {k: dataclasses.asdict(e.cfg) for k, e in embs.items()}
-    ckpt, hp = _resume_path(tcfg, 'damm', {'damm': {k: _arch_val(getattr(cfg, k)) for k in _ARCH}, 'embedders': ecfgs})
-    if ckpt: cfg.scale = hp['damm']['scale']
+    ckpt, hp = _resume_path(
+        tcfg, 'damm', {'damm': {k: _arch_val(getattr(cfg, k)) for k in _ARCH}, 'embedders': ecfgs}
+    )
+    if ckpt:
+        cfg.scale = hp['damm']['scale']
     tr, va = paired_splits(path_root, roles, img_size, channels)
-    check_finite_data(tr, list(roles)); check_finite_data(va, list(roles))
+    check_finite_data(tr, list(roles))
+    check_finite_data(va, list(roles))
     train_dl, val_dl = _latent_loaders(tr, va, embs, tcfg, batch_size)
     mod = DiffusionModule(cfg, tcfg, ecfgs, embs)
-    if not ckpt: mod.hparams['damm']['scale'] = dict(estimate_scale(mod.pipe, train_dl))
+    if not ckpt:
+        mod.hparams['damm']['scale'] = dict(estimate_scale(mod.pipe, train_dl))
     trainer = make_trainer(tcfg)
     _fit(mod, trainer, train_dl, val_dl, ckpt, tcfg)
     best = _best_state(trainer, mod)
-    out = Path(tcfg.out)/'damm.pt'
-    save_pipeline(mod.ema_pipeline(), out, roles=roles, img_size=img_size, epoch=trainer.current_epoch, step=trainer.global_step)
-    return dict(model=out, best=best, last=tcfg.ckpt_dir/'last.ckpt', epochs=trainer.current_epoch, steps=trainer.global_step,
-                metrics={k: float(v) for k, v in trainer.callback_metrics.items()})
+    out = Path(tcfg.out) / 'damm.pt'
+    save_pipeline(
+        mod.ema_pipeline(),
+        out,
+        roles=roles,
+        img_size=img_size,
+        epoch=trainer.current_epoch,
+        step=trainer.global_step,
+    )
+    return dict(
+        model=out,
+        best=best,
+        last=tcfg.ckpt_dir / 'last.ckpt',
+        epochs=trainer.current_epoch,
+        steps=trainer.global_step,
+        metrics={k: float(v) for k, v in trainer.callback_metrics.items()},
+    )
 
-def _arch_val(v): return dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v
+
+def _arch_val(v):
+    return dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v
 
 # %% ../nbs/09_training.ipynb #5a051c7b
-def _devices(s:str): return int(s) if s.isdigit() else s
-def _num(s:str): return float(s) if '.' in s else int(s)
+def _devices(s: str):
+    return int(s) if s.isdigit() else s
 
-def _common_args(p:argparse.ArgumentParser):
-    p.add_argument('--path_root', required=True, help='data root holding one folder per modality (e.g. QD/, CD31/, DAPI/) with the same file names')
-    p.add_argument('--img_size', type=int, default=256, help='images are resized to img_size x img_size')
+
+def _num(s: str):
+    return float(s) if '.' in s else int(s)
+
+
+def _common_args(p: argparse.ArgumentParser):
+    p.add_argument(
+        '--path_root',
+        required=True,
+        help='data root holding one folder per modality (e.g. QD/, CD31/, DAPI/) with the same file names',
+    )
+    p.add_argument(
+        '--img_size', type=int, default=256, help='images are resized to img_size x img_size'
+    )
     p.add_argument('--batchsize', '--batch_size', dest='batchsize', type=int, default=32)
-    p.add_argument('--max_epochs', type=int, default=100); p.add_argument('--max_steps', type=int, default=-1)
-    p.add_argument('--limit_train_batches', type=_num, default=None, help='batches per epoch (a number, or a fraction of the data)')
-    p.add_argument('--lr', type=float, default=1e-4); p.add_argument('--optimizer', default='adamw', choices=['adam', 'adamw'])
+    p.add_argument('--max_epochs', type=int, default=100)
+    p.add_argument('--max_steps', type=int, default=-1)
+    p.add_argument(
+        '--limit_train_batches',
+        type=_num,
+        default=None,
+        help='batches per epoch (a number, or a fraction of the data)',
+    )
+    p.add_argument('--lr', type=float, default=1e-4)
+    p.add_argument('--optimizer', default='adamw', choices=['adam', 'adamw'])
     p.add_argument('--accelerator', default='auto', help="'auto' (default), 'cpu', 'gpu', 'mps'")
     p.add_argument('--devices', type=_devices, default='auto', help="'auto' or a number of devices")
-    p.add_argument('--strategy', default='auto', help="'auto' or e.g. 'ddp' for several GPUs"); p.add_argument('--num_nodes', type=int, default=1)
-    p.add_argument('--precision', default=None, help="default: '16-mixed' on CUDA, '32-true' otherwise; 'bf16-mixed' works on CPUs")
-    p.add_argument('--out', default=None, help='folder for Lightning checkpoints (checkpoints/), CSV logs (logs/) and the exported model')
-    p.add_argument('--resume', action='store_true', help='continue from the last checkpoint under --out')
-    p.add_argument('--seed', type=int, default=0); p.add_argument('--num_workers', type=int, default=None)
-    p.add_argument('--patience', type=int, default=10); p.add_argument('--ema_decay', type=float, default=0.999)
+    p.add_argument('--strategy', default='auto', help="'auto' or e.g. 'ddp' for several GPUs")
+    p.add_argument('--num_nodes', type=int, default=1)
+    p.add_argument(
+        '--precision',
+        default=None,
+        help="default: '16-mixed' on CUDA, '32-true' otherwise; 'bf16-mixed' works on CPUs",
+    )
+    p.add_argument(
+        '--out',
+        default=None,
+        help='folder for Lightning checkpoints (checkpoints/), CSV logs (logs/) and the exported model',
+    )
+    p.add_argument(
+        '--resume', action='store_true', help='continue from the last checkpoint under --out'
+    )
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--num_workers', type=int, default=None)
+    p.add_argument('--patience', type=int, default=10)
+    p.add_argument('--ema_decay', type=float, default=0.999)
     p.add_argument('--no_progress', action='store_true', help='no progress bar')
-    p.add_argument('--no_cache_latents', action='store_true', help='diffusion: encode every batch instead of the data set once')
+    p.add_argument(
+        '--no_cache_latents',
+        action='store_true',
+        help='diffusion: encode every batch instead of the data set once',
+    )
 
-def _tcfg(a, out:str)->TrainConfig:
-    return TrainConfig(out=a.out or out, max_epochs=a.max_epochs, max_steps=a.max_steps, lr=a.lr, optimizer=a.optimizer,
-                       batch_size=a.batchsize, accelerator=a.accelerator, devices=a.devices, strategy=a.strategy, num_nodes=a.num_nodes,
-                       precision=a.precision, resume=a.resume, seed=a.seed, num_workers=a.num_workers, patience=a.patience,
-                       ema_decay=a.ema_decay, progress=not a.no_progress, limit_train_batches=a.limit_train_batches,
-                       cache_latents=not a.no_cache_latents)
 
-def _ints(s:str)->tuple: return tuple(int(o) for o in s.split(','))
+def _tcfg(a, out: str) -> TrainConfig:
+    return TrainConfig(
+        out=a.out or out,
+        max_epochs=a.max_epochs,
+        max_steps=a.max_steps,
+        lr=a.lr,
+        optimizer=a.optimizer,
+        batch_size=a.batchsize,
+        accelerator=a.accelerator,
+        devices=a.devices,
+        strategy=a.strategy,
+        num_nodes=a.num_nodes,
+        precision=a.precision,
+        resume=a.resume,
+        seed=a.seed,
+        num_workers=a.num_workers,
+        patience=a.patience,
+        ema_decay=a.ema_decay,
+        progress=not a.no_progress,
+        limit_train_batches=a.limit_train_batches,
+        cache_latents=not a.no_cache_latents,
+    )
 
-def _run_cli(p, what:str, key:str, fn, *args, **kw)->dict:
+
+def _ints(s: str) -> tuple:
+    return tuple(int(o) for o in s.split(','))
+
+
+def _run_cli(p, what: str, key: str, fn, *args, **kw) -> dict:
     "Run a training function and print `what` it wrote (`r[key]`) with the validation metrics; known bad inputs end with a one-line message and exit status 2."
-    try: r = fn(*args, **kw)
-    except (CheckpointError, FileNotFoundError, NonFiniteLoss, ValueError) as e: p.exit(2, f'{p.prog}: error: {e}\n')
-    print(f"{what}: {r[key]} (best Lightning checkpoint {r['best']}); "
-          + ', '.join(f'{k} {v:.4g}' for k, v in r['metrics'].items() if k.startswith('val/')))
+    try:
+        r = fn(*args, **kw)
+    except (CheckpointError, FileNotFoundError, NonFiniteLoss, ValueError) as e:
+        p.exit(2, f'{p.prog}: error: {e}\n')
+    print(
+        f"{what}: {r[key]} (best Lightning checkpoint {r['best']}); "
+        + ', '.join(f'{k} {v:.4g}' for k, v in r['metrics'].items() if k.startswith('val/'))
+    )
     return r
 
 # %% ../nbs/09_training.ipynb #1d4ad40b
 def train_embedder_run(argv=None):
     "`damm_train_embedder --data_name CD31 --path_root data/tme --img_size 256 --batchsize 32`: train one modality's embedder."
-    p = argparse.ArgumentParser('damm_train_embedder', description='Train the latent embedder (autoencoder) of one modality.')
-    p.add_argument('--data_name', required=True, help='the modality folder under --path_root, e.g. QD, CD31 or DAPI')
+    p = argparse.ArgumentParser(
+        'damm_train_embedder',
+        description='Train the latent embedder (autoencoder) of one modality.',
+    )
+    p.add_argument(
+        '--data_name',
+        required=True,
+        help='the modality folder under --path_root, e.g. QD, CD31 or DAPI',
+    )
     _common_args(p)
-    p.add_argument('--latent_ch', type=int, default=None, help='latent channels (default: the EmbedderConfig default)')
-    p.add_argument('--ch', type=_ints, default=None, help='encoder channels per level, e.g. 32,64,128,256')
+    p.add_argument(
+        '--latent_ch',
+        type=int,
+        default=None,
+        help='latent channels (default: the EmbedderConfig default)',
+    )
+    p.add_argument(
+        '--ch', type=_ints, default=None, help='encoder channels per level, e.g. 32,64,128,256'
+    )
     p.add_argument('--channels', type=int, default=1, help='image channels')
-    p.add_argument('--kind', default=None, choices=['vqgan', 'vae'], help='autoencoder (default: the VQ-GAN of the paper)')
-    p.add_argument('--codebook_size', type=int, default=None); p.add_argument('--gan_weight', type=float, default=None)
-    p.add_argument('--gan_start', type=int, default=None, help='step from which the hinge GAN is used (paper: 50000)')
+    p.add_argument(
+        '--kind',
+        default=None,
+        choices=['vqgan', 'vae'],
+        help='autoencoder (default: the VQ-GAN of the paper)',
+    )
+    p.add_argument('--codebook_size', type=int, default=None)
+    p.add_argument('--gan_weight', type=float, default=None)
+    p.add_argument(
+        '--gan_start',
+        type=int,
+        default=None,
+        help='step from which the hinge GAN is used (paper: 50000)',
+    )
     a = p.parse_args(argv)
-    kw = {k: v for k in ('latent_ch', 'ch', 'kind', 'codebook_size', 'gan_weight', 'gan_start') if (v := getattr(a, k)) is not None}
+    kw = {
+        k: v
+        for k in ('latent_ch', 'ch', 'kind', 'codebook_size', 'gan_weight', 'gan_start')
+        if (v := getattr(a, k)) is not None
+    }
     ecfg = EmbedderConfig(in_ch=a.channels, **kw)
-    return _run_cli(p, f'embedder of {a.data_name}', 'embedder', train_embedder, a.path_root, a.data_name, a.img_size, a.batchsize, ecfg,
-                    _tcfg(a, f'runs/embedder_{a.data_name}'), a.channels)
+    return _run_cli(
+        p,
+        f'embedder of {a.data_name}',
+        'embedder',
+        train_embedder,
+        a.path_root,
+        a.data_name,
+        a.img_size,
+        a.batchsize,
+        ecfg,
+        _tcfg(a, f'runs/embedder_{a.data_name}'),
+        a.channels,
+    )
+
 
 def train_embedder_cli(argv=None):
     "Console script `damm_train_embedder`: `train_embedder_run` with the exit status 0 on success."
@@ -485,26 +898,73 @@ def train_embedder_cli(argv=None):
 # %% ../nbs/09_training.ipynb #02770415
 def train_diffusion_run(argv=None):
     "`damm_train_diffusion --path_root R --img_size 256 --batchsize 32 --ckp_dapi QD.ckpt --ckp_vessels CD31.ckpt --ckp_nuclei DAPI.ckpt`."
-    p = argparse.ArgumentParser('damm_train_diffusion', description='Train DAMM-Diffusion on the latents of trained embedders.')
-    p.add_argument('--ckp_dapi', '--ckp_target', dest='ckp_target', required=True,
-                   help='embedder checkpoint of the TARGET modality (NP / QD). The paper calls this flag --ckp_dapi, '
-                        'but it is the target embedder, not the DAPI one: --ckp_target is the same flag.')
-    p.add_argument('--ckp_vessels', required=True, help='embedder checkpoint of the vessels modality (CD31)')
-    p.add_argument('--ckp_nuclei', required=True, help='embedder checkpoint of the nuclei modality (DAPI)')
-    p.add_argument('--data_name', '--target_dir', dest='target_dir', default='QD', help='folder of the target modality (default QD)')
-    p.add_argument('--vessels_dir', default='CD31'); p.add_argument('--nuclei_dir', default='DAPI')
+    p = argparse.ArgumentParser(
+        'damm_train_diffusion',
+        description='Train DAMM-Diffusion on the latents of trained embedders.',
+    )
+    p.add_argument(
+        '--ckp_dapi',
+        '--ckp_target',
+        dest='ckp_target',
+        required=True,
+        help='embedder checkpoint of the TARGET modality (NP / QD). The paper calls this flag --ckp_dapi, '
+        'but it is the target embedder, not the DAPI one: --ckp_target is the same flag.',
+    )
+    p.add_argument(
+        '--ckp_vessels', required=True, help='embedder checkpoint of the vessels modality (CD31)'
+    )
+    p.add_argument(
+        '--ckp_nuclei', required=True, help='embedder checkpoint of the nuclei modality (DAPI)'
+    )
+    p.add_argument(
+        '--data_name',
+        '--target_dir',
+        dest='target_dir',
+        default='QD',
+        help='folder of the target modality (default QD)',
+    )
+    p.add_argument('--vessels_dir', default='CD31')
+    p.add_argument('--nuclei_dir', default='DAPI')
     _common_args(p)
-    p.add_argument('--pretrain_epoch', type=int, default=80, help='DAMMP warm-up epochs (mean of the branch losses)')
-    p.add_argument('--hid_chs', type=_ints, default=None, help='U-Net channels per level, e.g. 64,128,256,512')
-    p.add_argument('--blocks', type=int, default=None, help='residual blocks per U-Net level (default 2)')
-    p.add_argument('--groups', type=int, default=None, help='GroupNorm groups'); p.add_argument('--channels', type=int, default=1)
+    p.add_argument(
+        '--pretrain_epoch',
+        type=int,
+        default=80,
+        help='DAMMP warm-up epochs (mean of the branch losses)',
+    )
+    p.add_argument(
+        '--hid_chs', type=_ints, default=None, help='U-Net channels per level, e.g. 64,128,256,512'
+    )
+    p.add_argument(
+        '--blocks', type=int, default=None, help='residual blocks per U-Net level (default 2)'
+    )
+    p.add_argument('--groups', type=int, default=None, help='GroupNorm groups')
+    p.add_argument('--channels', type=int, default=1)
     a = p.parse_args(argv)
     ukw = {k: v for k in ('hid_chs', 'groups', 'blocks') if (v := getattr(a, k)) is not None}
-    if ukw and 'hid_chs' in ukw: ukw |= dict(time_dim=min(256, 2 * ukw['hid_chs'][0]), emb_dim=min(1024, 4 * ukw['hid_chs'][0]))
+    if ukw and 'hid_chs' in ukw:
+        ukw |= dict(
+            time_dim=min(256, 2 * ukw['hid_chs'][0]), emb_dim=min(1024, 4 * ukw['hid_chs'][0])
+        )
     cfg = DAMMConfig(unet=UNetConfig(**ukw) if ukw else None, pretrain_epoch=a.pretrain_epoch)
     roles = {'target': a.target_dir, 'vessels': a.vessels_dir, 'nuclei': a.nuclei_dir}
-    return _run_cli(p, 'DAMM-Diffusion', 'model', train_diffusion, a.path_root, a.ckp_target, a.ckp_vessels, a.ckp_nuclei, a.img_size,
-                    a.batchsize, cfg, _tcfg(a, 'runs/damm'), roles, a.channels)
+    return _run_cli(
+        p,
+        'DAMM-Diffusion',
+        'model',
+        train_diffusion,
+        a.path_root,
+        a.ckp_target,
+        a.ckp_vessels,
+        a.ckp_nuclei,
+        a.img_size,
+        a.batchsize,
+        cfg,
+        _tcfg(a, 'runs/damm'),
+        roles,
+        a.channels,
+    )
+
 
 def train_diffusion_cli(argv=None):
     "Console script `damm_train_diffusion`: `train_diffusion_run` with the exit status 0 on success."

@@ -15,21 +15,31 @@ __all__ = ['double_conv', 'SeedUNet', 'check_input', 'UNetConfig', 'timestep_emb
            'UpLevel', 'MidBlock', 'NoiseUNet']
 
 # %% ../nbs/04_unet.ipynb #abce842d
-def double_conv(i:int, # input channels
-                o:int  # output channels
-               )->nn.Sequential:
+def double_conv(
+    i: int,  # input channels
+    o: int,  # output channels
+) -> nn.Sequential:
     "Two 3×3 convolutions (padding 1), each with BatchNorm and ReLU (seed 001 §5.1.1)."
-    return nn.Sequential(nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True),
-                         nn.Conv2d(o, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(i, o, 3, padding=1, bias=False),
+        nn.BatchNorm2d(o),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(o, o, 3, padding=1, bias=False),
+        nn.BatchNorm2d(o),
+        nn.ReLU(inplace=True),
+    )
 
 # %% ../nbs/04_unet.ipynb #c57c707f
 class SeedUNet(nn.Module):
     "Seed 001's U-Net (§5.1): double-conv encoder with max-pool, double-conv bottleneck, ConvTranspose2d decoder with `torch.cat` skips."
-    def __init__(self, in_ch:int=1, # input channels
-                 out_ch:int=1, # output channels
-                 base:int=32, # channels of the first level; doubled at each level
-                 depth:int=4 # number of encoder blocks (max-pools)
-                ):
+
+    def __init__(
+        self,
+        in_ch: int = 1,  # input channels
+        out_ch: int = 1,  # output channels
+        base: int = 32,  # channels of the first level; doubled at each level
+        depth: int = 4,  # number of encoder blocks (max-pools)
+    ):
         super().__init__()
         chs = [base * 2**i for i in range(depth)]
         self.depth, self.in_ch = depth, in_ch
@@ -43,67 +53,91 @@ class SeedUNet(nn.Module):
     def forward(self, x):
         check_input(x, self.in_ch, self.depth, 'SeedUNet')
         skips = []
-        for enc in self.enc: x = enc(x); skips.append(x); x = self.pool(x)
+        for enc in self.enc:
+            x = enc(x)
+            skips.append(x)
+            x = self.pool(x)
         x = self.bottleneck(x)
-        for up, dec in zip(self.ups, self.dec): x = dec(torch.cat([up(x), skips.pop()], dim=1))
+        for up, dec in zip(self.ups, self.dec):
+            x = dec(torch.cat([up(x), skips.pop()], dim=1))
         return self.head(x)
 
 # %% ../nbs/04_unet.ipynb #1248dca3
-def check_input(x:torch.Tensor, # (B,C,H,W) input
-                ch:int, # channels expected
-                n_down:int, # number of ×2 down-samplings
-                name:str='model' # network name for the message
-               ):
+def check_input(
+    x: torch.Tensor,  # (B,C,H,W) input
+    ch: int,  # channels expected
+    n_down: int,  # number of ×2 down-samplings
+    name: str = 'model',  # network name for the message
+):
     "Raise a clear error when `x` is not (B,ch,H,W) with H and W divisible by 2**n_down."
-    if x.ndim != 4: raise ValueError(f'{name}: expected a (B,C,H,W) tensor, got shape {tuple(x.shape)}')
-    if x.shape[1] != ch: raise ValueError(f'{name}: expected {ch} input channels, got {x.shape[1]} (shape {tuple(x.shape)})')
+    if x.ndim != 4:
+        raise ValueError(f'{name}: expected a (B,C,H,W) tensor, got shape {tuple(x.shape)}')
+    if x.shape[1] != ch:
+        raise ValueError(
+            f'{name}: expected {ch} input channels, got {x.shape[1]} (shape {tuple(x.shape)})'
+        )
     m = 2**n_down
     if x.shape[-2] % m or x.shape[-1] % m:
-        raise ValueError(f'{name}: input size {tuple(x.shape[-2:])} is not divisible by {m} (2**{n_down} down-samplings); '
-                         f'pad or crop to a multiple of {m}, e.g. {tuple(math.ceil(s / m) * m for s in x.shape[-2:])}')
+        raise ValueError(
+            f'{name}: input size {tuple(x.shape[-2:])} is not divisible by {m} (2**{n_down} down-samplings); '
+            f'pad or crop to a multiple of {m}, e.g. {tuple(math.ceil(s / m) * m for s in x.shape[-2:])}'
+        )
 
 # %% ../nbs/04_unet.ipynb #9c8d4f4e
 @dataclass
 class UNetConfig:
     "Configuration of `NoiseUNet`; the defaults are DAMM-Diffusion's noise estimator."
-    in_ch:int=1 # channels of x_t
-    out_ch:int=1 # channels predicted (ε, x0 or v)
-    cond_ch:int=0 # channels of cond['concat'], concatenated to x_t
-    hid_chs:tuple=(64, 128, 256, 512) # channels per level
-    blocks:int=2 # residual blocks per level
-    attn_levels:tuple=() # levels with self-attention; the deepest level also puts one in the middle block
-    time_dim:int=256 # sinusoidal embedding size
-    emb_dim:int=1024 # time-MLP output size
-    groups:int=32 # GroupNorm groups
-    dropout:float=0.0 # dropout inside residual blocks
-    head_dim:int=64 # channels per attention head
+
+    in_ch: int = 1  # channels of x_t
+    out_ch: int = 1  # channels predicted (ε, x0 or v)
+    cond_ch: int = 0  # channels of cond['concat'], concatenated to x_t
+    hid_chs: tuple = (64, 128, 256, 512)  # channels per level
+    blocks: int = 2  # residual blocks per level
+    attn_levels: tuple = ()  # levels with self-attention; the deepest level also puts one in the middle block
+    time_dim: int = 256  # sinusoidal embedding size
+    emb_dim: int = 1024  # time-MLP output size
+    groups: int = 32  # GroupNorm groups
+    dropout: float = 0.0  # dropout inside residual blocks
+    head_dim: int = 64  # channels per attention head
+
     def __post_init__(self):
         self.hid_chs, self.attn_levels = tuple(self.hid_chs), tuple(self.attn_levels)
         bad = [c for c in self.hid_chs if c % self.groups]
-        if bad: raise ValueError(f'UNetConfig: hid_chs {bad} not divisible by groups={self.groups}')
-        if self.time_dim % 2: raise ValueError(f'UNetConfig: time_dim must be even, got {self.time_dim}')
+        if bad:
+            raise ValueError(f'UNetConfig: hid_chs {bad} not divisible by groups={self.groups}')
+        if self.time_dim % 2:
+            raise ValueError(f'UNetConfig: time_dim must be even, got {self.time_dim}')
         out = [l for l in self.attn_levels if not 0 <= l < len(self.hid_chs)]
-        if out: raise ValueError(f'UNetConfig: attn_levels {out} outside 0..{len(self.hid_chs) - 1}')
+        if out:
+            raise ValueError(f'UNetConfig: attn_levels {out} outside 0..{len(self.hid_chs) - 1}')
 
 # %% ../nbs/04_unet.ipynb #f5a3a2bd
-def timestep_embedding(t:torch.Tensor, # (B,) time steps (float or int)
-                       dim:int, # embedding size (even)
-                       max_period:float=10000. # longest wavelength
-                      )->torch.Tensor:
+def timestep_embedding(
+    t: torch.Tensor,  # (B,) time steps (float or int)
+    dim: int,  # embedding size (even)
+    max_period: float = 10000.0,  # longest wavelength
+) -> torch.Tensor:
     "Sinusoidal embedding [cos, sin] of `t` (Vaswani et al. 2017 §3.5; as in improved-diffusion)."
     half = dim // 2
-    freqs = torch.exp(-math.log(max_period) * torch.arange(half, device=t.device, dtype=torch.float32) / half)
+    freqs = torch.exp(
+        -math.log(max_period) * torch.arange(half, device=t.device, dtype=torch.float32) / half
+    )
     a = t.float()[:, None] * freqs[None]
     return torch.cat([a.cos(), a.sin()], dim=-1)
 
 # %% ../nbs/04_unet.ipynb #1dd3c367
 class ResBlock(nn.Module):
     "GroupNorm → SiLU → conv, plus the projected time embedding, then GroupNorm → SiLU → dropout → conv, with a residual (Ho et al. 2020)."
-    def __init__(self, i:int, o:int, emb_dim:int, groups:int=32, dropout:float=0.):
+
+    def __init__(self, i: int, o: int, emb_dim: int, groups: int = 32, dropout: float = 0.0):
         super().__init__()
         self.norm1, self.conv1 = nn.GroupNorm(groups, i), nn.Conv2d(i, o, 3, padding=1)
         self.emb = nn.Linear(emb_dim, o)
-        self.norm2, self.drop, self.conv2 = nn.GroupNorm(groups, o), nn.Dropout(dropout), nn.Conv2d(o, o, 3, padding=1)
+        self.norm2, self.drop, self.conv2 = (
+            nn.GroupNorm(groups, o),
+            nn.Dropout(dropout),
+            nn.Conv2d(o, o, 3, padding=1),
+        )
         self.skip = nn.Conv2d(i, o, 1) if i != o else nn.Identity()
 
     def forward(self, x, emb):
@@ -115,115 +149,217 @@ class ResBlock(nn.Module):
 # %% ../nbs/04_unet.ipynb #b23614b1
 class SelfAttention(nn.Module):
     "Multi-head self-attention over pixels with GroupNorm and a residual (fused SDPA)."
-    def __init__(self, c:int, groups:int=32, head_dim:int=64):
+
+    def __init__(self, c: int, groups: int = 32, head_dim: int = 64):
         super().__init__()
         self.heads = max(1, c // head_dim)
-        self.norm, self.qkv, self.proj = nn.GroupNorm(groups, c), nn.Conv2d(c, 3 * c, 1), nn.Conv2d(c, c, 1)
-        nn.init.zeros_(self.proj.weight); nn.init.zeros_(self.proj.bias)
+        self.norm, self.qkv, self.proj = (
+            nn.GroupNorm(groups, c),
+            nn.Conv2d(c, 3 * c, 1),
+            nn.Conv2d(c, c, 1),
+        )
+        nn.init.zeros_(self.proj.weight)
+        nn.init.zeros_(self.proj.bias)
 
     def forward(self, x, emb=None):
         B, C, H, W = x.shape
-        q, k, v = self.qkv(self.norm(x)).reshape(B, 3, self.heads, C // self.heads, H * W).transpose(-1, -2).unbind(1)
+        q, k, v = (
+            self.qkv(self.norm(x))
+            .reshape(B, 3, self.heads, C // self.heads, H * W)
+            .transpose(-1, -2)
+            .unbind(1)
+        )
         o = F.scaled_dot_product_attention(q, k, v)  # (B, heads, HW, d)
         return x + self.proj(o.transpose(-1, -2).reshape(B, C, H, W))
 
 # %% ../nbs/04_unet.ipynb #1f9f20b0
 class DownLevel(nn.Module):
     "One encoder level: residual blocks (+ attention) and an optional stride-2 conv; returns (h, skips)."
-    def __init__(self, i:int, o:int, blocks:int, emb_dim:int, groups:int, dropout:float, attn:bool, down:bool, head_dim:int=64):
+
+    def __init__(
+        self,
+        i: int,
+        o: int,
+        blocks: int,
+        emb_dim: int,
+        groups: int,
+        dropout: float,
+        attn: bool,
+        down: bool,
+        head_dim: int = 64,
+    ):
         super().__init__()
-        self.res = nn.ModuleList(ResBlock(i if b == 0 else o, o, emb_dim, groups, dropout) for b in range(blocks))
-        self.attn = nn.ModuleList((SelfAttention(o, groups, head_dim) if attn else nn.Identity()) for _ in range(blocks))
+        self.res = nn.ModuleList(
+            ResBlock(i if b == 0 else o, o, emb_dim, groups, dropout) for b in range(blocks)
+        )
+        self.attn = nn.ModuleList(
+            (SelfAttention(o, groups, head_dim) if attn else nn.Identity()) for _ in range(blocks)
+        )
         self.down = nn.Conv2d(o, o, 3, stride=2, padding=1) if down else None
 
     def forward(self, h, emb):
         skips = []
-        for res, attn in zip(self.res, self.attn): h = attn(res(h, emb)); skips.append(h)
-        if self.down is not None: h = self.down(h); skips.append(h)
+        for res, attn in zip(self.res, self.attn):
+            h = attn(res(h, emb))
+            skips.append(h)
+        if self.down is not None:
+            h = self.down(h)
+            skips.append(h)
         return h, skips
 
 # %% ../nbs/04_unet.ipynb #3c3d4afe
 class UpLevel(nn.Module):
     "One decoder level: residual blocks over [h, skip] concatenations (+ attention) and an optional ×2 up-sampling."
-    def __init__(self, i:int, skip_chs:list, o:int, emb_dim:int, groups:int, dropout:float, attn:bool, up:bool, head_dim:int=64):
+
+    def __init__(
+        self,
+        i: int,
+        skip_chs: list,
+        o: int,
+        emb_dim: int,
+        groups: int,
+        dropout: float,
+        attn: bool,
+        up: bool,
+        head_dim: int = 64,
+    ):
         super().__init__()
-        self.res = nn.ModuleList(ResBlock((i if b == 0 else o) + s, o, emb_dim, groups, dropout) for b, s in enumerate(skip_chs))
-        self.attn = nn.ModuleList((SelfAttention(o, groups, head_dim) if attn else nn.Identity()) for _ in skip_chs)
+        self.res = nn.ModuleList(
+            ResBlock((i if b == 0 else o) + s, o, emb_dim, groups, dropout)
+            for b, s in enumerate(skip_chs)
+        )
+        self.attn = nn.ModuleList(
+            (SelfAttention(o, groups, head_dim) if attn else nn.Identity()) for _ in skip_chs
+        )
         self.up = nn.Conv2d(o, o, 3, padding=1) if up else None
 
     def forward(self, h, skips, emb):
         "Consume `len(self.res)` tensors from the end of the list `skips`."
-        for res, attn in zip(self.res, self.attn): h = attn(res(torch.cat([h, skips.pop()], dim=1), emb))
-        if self.up is not None: h = self.up(F.interpolate(h, scale_factor=2., mode='nearest'))
+        for res, attn in zip(self.res, self.attn):
+            h = attn(res(torch.cat([h, skips.pop()], dim=1), emb))
+        if self.up is not None:
+            h = self.up(F.interpolate(h, scale_factor=2.0, mode='nearest'))
         return h
 
 # %% ../nbs/04_unet.ipynb #07499b3a
 class MidBlock(nn.Module):
     "Bottleneck: residual block, optional attention, residual block."
-    def __init__(self, c:int, emb_dim:int, groups:int, dropout:float, attn:bool, head_dim:int=64):
+
+    def __init__(
+        self, c: int, emb_dim: int, groups: int, dropout: float, attn: bool, head_dim: int = 64
+    ):
         super().__init__()
-        self.res1, self.res2 = ResBlock(c, c, emb_dim, groups, dropout), ResBlock(c, c, emb_dim, groups, dropout)
+        self.res1, self.res2 = (
+            ResBlock(c, c, emb_dim, groups, dropout),
+            ResBlock(c, c, emb_dim, groups, dropout),
+        )
         self.attn = SelfAttention(c, groups, head_dim) if attn else nn.Identity()
-    def forward(self, h, emb): return self.res2(self.attn(self.res1(h, emb)), emb)
+
+    def forward(self, h, emb):
+        return self.res2(self.attn(self.res1(h, emb)), emb)
 
 # %% ../nbs/04_unet.ipynb #ffd6fb24
 class NoiseUNet(nn.Module):
     "Time-conditioned U-Net noise estimator `model(x_t, t, cond) -> prediction` (Ho et al. 2020; DAMM-Diffusion's estimator)."
-    def __init__(self, cfg:UNetConfig|None=None, **kw):
+
+    def __init__(self, cfg: UNetConfig | None = None, **kw):
         super().__init__()
         self.cfg = cfg = cfg or UNetConfig(**kw)
         ch, L, E = cfg.hid_chs, len(cfg.hid_chs), cfg.emb_dim
         self.time_mlp = nn.Sequential(nn.Linear(cfg.time_dim, E), nn.SiLU(), nn.Linear(E, E))
         self.in_conv = nn.Conv2d(cfg.in_ch + cfg.cond_ch, ch[0], 3, padding=1)
-        self.down = nn.ModuleList(DownLevel(ch[max(l - 1, 0)], ch[l], cfg.blocks, E, cfg.groups, cfg.dropout,
-                                            l in cfg.attn_levels, l < L - 1, cfg.head_dim) for l in range(L))
-        self.mid = MidBlock(ch[-1], E, cfg.groups, cfg.dropout, (L - 1) in cfg.attn_levels, cfg.head_dim)
+        self.down = nn.ModuleList(
+            DownLevel(
+                ch[max(l - 1, 0)],
+                ch[l],
+                cfg.blocks,
+                E,
+                cfg.groups,
+                cfg.dropout,
+                l in cfg.attn_levels,
+                l < L - 1,
+                cfg.head_dim,
+            )
+            for l in range(L)
+        )
+        self.mid = MidBlock(
+            ch[-1], E, cfg.groups, cfg.dropout, (L - 1) in cfg.attn_levels, cfg.head_dim
+        )
         skip_chs = [ch[0]] + [c for l, c in enumerate(ch) for _ in range(cfg.blocks + (l < L - 1))]
         self.up, prev = nn.ModuleList(), ch[-1]
         for l in reversed(range(L)):
-            self.up.append(UpLevel(prev, [skip_chs.pop() for _ in range(cfg.blocks + 1)], ch[l], E, cfg.groups,
-                                   cfg.dropout, l in cfg.attn_levels, l > 0, cfg.head_dim))
+            self.up.append(
+                UpLevel(
+                    prev,
+                    [skip_chs.pop() for _ in range(cfg.blocks + 1)],
+                    ch[l],
+                    E,
+                    cfg.groups,
+                    cfg.dropout,
+                    l in cfg.attn_levels,
+                    l > 0,
+                    cfg.head_dim,
+                )
+            )
             prev = ch[l]
-        self.out = nn.Sequential(nn.GroupNorm(cfg.groups, ch[0]), nn.SiLU(), nn.Conv2d(ch[0], cfg.out_ch, 3, padding=1))
-        nn.init.zeros_(self.out[-1].weight); nn.init.zeros_(self.out[-1].bias)
+        self.out = nn.Sequential(
+            nn.GroupNorm(cfg.groups, ch[0]), nn.SiLU(), nn.Conv2d(ch[0], cfg.out_ch, 3, padding=1)
+        )
+        nn.init.zeros_(self.out[-1].weight)
+        nn.init.zeros_(self.out[-1].bias)
 
 # %% ../nbs/04_unet.ipynb #80749542
-def _embed_time(self:NoiseUNet, t, B:int|None=None, device=None):
+def _embed_time(self: NoiseUNet, t, B: int | None = None, device=None):
     "Time embedding (B, emb_dim) from `t`: a number or a (B,) / (1,) tensor of time steps."
     t = torch.as_tensor(t, device=device or self.in_conv.weight.device)
-    if t.ndim == 0 or (B is not None and t.numel() == 1): t = t.reshape(1).expand(B or 1)
+    if t.ndim == 0 or (B is not None and t.numel() == 1):
+        t = t.reshape(1).expand(B or 1)
     return self.time_mlp(timestep_embedding(t, self.cfg.time_dim))
 
-def _encode(self:NoiseUNet, h, emb):
+
+def _encode(self: NoiseUNet, h, emb):
     "Run the encoder levels on `h` (output of `in_conv`); return (h, skips)."
     skips = [h]
-    for level in self.down: h, s = level(h, emb); skips += s
+    for level in self.down:
+        h, s = level(h, emb)
+        skips += s
     return h, skips
 
-def _decode(self:NoiseUNet, h, skips, emb):
+
+def _decode(self: NoiseUNet, h, skips, emb):
     "Run the decoder levels (consuming a copy of `skips`) and the output head."
     skips = list(skips)
-    for level in self.up: h = level(h, skips, emb)
+    for level in self.up:
+        h = level(h, skips, emb)
     return self.out(h)
+
 
 NoiseUNet.embed_time, NoiseUNet.encode, NoiseUNet.decode = _embed_time, _encode, _decode
 
 # %% ../nbs/04_unet.ipynb #6facaecb
-def _check(self:NoiseUNet, x_t, cond):
+def _check(self: NoiseUNet, x_t, cond):
     cfg = self.cfg
     check_input(x_t, cfg.in_ch, len(cfg.hid_chs) - 1, 'NoiseUNet')
     c = (cond or {}).get('concat')
-    if cfg.cond_ch and c is None: raise ValueError(f"NoiseUNet: config has cond_ch={cfg.cond_ch} but cond['concat'] is missing")
-    if c is None: return x_t
+    if cfg.cond_ch and c is None:
+        raise ValueError(
+            f"NoiseUNet: config has cond_ch={cfg.cond_ch} but cond['concat'] is missing"
+        )
+    if c is None:
+        return x_t
     if c.shape[1] != cfg.cond_ch or c.shape[0] != x_t.shape[0] or c.shape[-2:] != x_t.shape[-2:]:
-        raise ValueError(f"NoiseUNet: cond['concat'] has shape {tuple(c.shape)}, expected {(x_t.shape[0], cfg.cond_ch, *x_t.shape[-2:])}")
+        raise ValueError(
+            f"NoiseUNet: cond['concat'] has shape {tuple(c.shape)}, expected {(x_t.shape[0], cfg.cond_ch, *x_t.shape[-2:])}"
+        )
     return torch.cat([x_t, c.to(x_t.dtype)], dim=1)
 
-def _forward(self:NoiseUNet, x_t, t, cond:dict|None=None):
+
+def _forward(self: NoiseUNet, x_t, t, cond: dict | None = None):
     "Predict from noisy `x_t` (B,in_ch,H,W) at time steps `t`; `cond['concat']` (B,cond_ch,H,W) is concatenated."
     x = _check(self, x_t, cond)
     emb = self.embed_time(t, x.shape[0], x.device)
     h, skips = self.encode(self.in_conv(x), emb)
     return self.decode(self.mid(h, emb), skips, emb)
+
 
 NoiseUNet.forward = _forward
