@@ -4,8 +4,10 @@
 
 # %% ../nbs/09_training.ipynb #8e658c7e
 from __future__ import annotations
-import argparse, copy, dataclasses, math, os, random, sys, warnings, logging
+import argparse, copy, dataclasses, functools, math, os, random, sys, time, warnings, logging
 import numpy as np
+import pandas as pd
+from fastcore.basics import patch
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch, torch.nn as nn
@@ -44,46 +46,57 @@ from damm_nb.damm import (
 from .data import PairedFolders, make_loaders
 
 # %% auto #0
-__all__ = ['DEFAULT_ROLES', 'TrainConfig', 'resolve_precision', 'NonFiniteLoss', 'check_loss', 'ResumeRNG', 'make_trainer', 'EMA',
-           'make_optimizer', 'EmbedderModule', 'DiffusionModule', 'check_modalities', 'check_finite_data',
-           'paired_splits', 'LatentSet', 'load_trained_embedder', 'train_embedder', 'train_diffusion',
-           'train_embedder_run', 'train_embedder_cli', 'train_diffusion_run', 'train_diffusion_cli']
+__all__ = ['DEFAULT_ROLES', 'TrainConfig', 'resolve_precision', 'NonFiniteLoss', 'check_loss', 'TensorBatches', 'StepBatches',
+           'tensor_loader', 'ResumeRNG', 'lr_factor', 'make_trainer', 'EMA', 'make_optimizer', 'Task', 'History',
+           'DAMMPWarmup', 'Augment', 'best_weights', 'fit', 'EmbedderModule', 'DiffusionModule', 'check_modalities',
+           'check_finite_data', 'paired_splits', 'LatentSet', 'load_trained_embedder', 'train_embedder',
+           'train_diffusion', 'train_embedder_run', 'train_embedder_cli', 'train_diffusion_run', 'train_diffusion_cli']
 
-# %% ../nbs/09_training.ipynb #c0a74c1c
+# %% ../nbs/09_training.ipynb #7b73c8b9
 @dataclass
 class TrainConfig:
-    "How to train: optimiser, schedule, callbacks, hardware and output folder; stored in the Lightning checkpoint."
+    "How to train: optimiser, schedule, EMA, checkpoints, hardware; stored in every checkpoint."
 
-    out: str = 'runs/damm'  # checkpoints (`checkpoints/best-*.ckpt`, `last.ckpt`), CSV logs and the exported model
+    out: str | None = 'runs/damm'  # checkpoints, CSV logs, the exported model; None: write nothing
     max_epochs: int = 100
     max_steps: int = -1
     lr: float = 1e-4
     weight_decay: float = 0.0
     optimizer: str = 'adamw'  # 'adam' or 'adamw'
-    min_lr_ratio: float = 0.01  # cosine annealing ends at lr * min_lr_ratio
+    warmup_steps: int = 0  # linear learning-rate warm-up from lr / warmup_steps to lr
+    min_lr_ratio: float = 0.01  # cosine decay after the warm-up ends at lr * min_lr_ratio
     batch_size: int = 32
+    ckpt_every: int = 500  # tensors in memory: optimiser steps between checkpoints
     num_workers: int | None = None
     patience: int = 10  # early stopping on the validation loss
-    ema_decay: float = 0.999
-    precision: str | None = (
-        None  # None: '16-mixed' on CUDA, '32-true' elsewhere; 'bf16-mixed' works on CPUs
-    )
+    ema_decay: float = 0.999  # 0: no EMA
+    precision: str | None = None  # None: '16-mixed' on CUDA, '32-true' elsewhere
     accelerator: str = 'auto'
     devices: int | str = 'auto'
     strategy: str = 'auto'
     num_nodes: int = 1  # strategy 'ddp' for several GPUs
     seed: int = 0
-    resume: bool = False  # resume: continue from `out/checkpoints/last.ckpt`
+    resume: bool = False  # continue from `out/checkpoints/last.ckpt`
     grad_clip: float | None = 1.0
     log_every_n_steps: int = 1  # the learning rate and losses are logged every step
     limit_train_batches: int | float | None = None
     limit_val_batches: int | float | None = None
-    cache_latents: bool = True  # diffusion: encode the data set once with the frozen embedders (there is no augmentation)
+    cache_latents: bool = True  # diffusion: encode the data set once with the frozen embedders
     progress: bool = True
 
     @property
-    def ckpt_dir(self) -> Path:
-        return Path(self.out) / 'checkpoints'
+    def ckpt_dir(self) -> Path | None:
+        return None if self.out is None else Path(self.out) / 'checkpoints'
+
+# %% ../nbs/09_training.ipynb #75f0ca2a
+def _tuples(d: dict) -> dict:
+    "Lists back to tuples (configs read from checkpoints or JSON)."
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+
+
+def _as(cls, c):
+    "`c` as a `cls` dataclass (from an instance or a dict)."
+    return c if isinstance(c, cls) else cls(**_tuples(dict(c)))
 
 # %% ../nbs/09_training.ipynb #15f843c4
 def resolve_precision(precision: str | None, accelerator: str = 'auto') -> str:
@@ -105,6 +118,59 @@ def check_loss(loss, step: int, epoch: int):
             f'training loss is {loss.item()} at epoch {epoch}, step {step}: stopping; '
             'the checkpoints already written are kept (lower the learning rate, or check the data)'
         )
+
+# %% ../nbs/09_training.ipynb #90f7c07f
+class TensorBatches(torch.utils.data.Dataset):
+    "Equally long tensors in memory, indexed a whole batch at a time: `ds[[i, j, ...]]` is a dict."
+
+    def __init__(self, tensors: dict):  # name -> tensor, all of the same length
+        lens = {k: len(v) for k, v in tensors.items()}
+        if len(set(lens.values())) != 1:
+            raise ValueError(f'TensorBatches: tensors of different lengths {lens}')
+        self.tensors = tensors
+
+    def __len__(self):
+        return len(next(iter(self.tensors.values())))
+
+    def __getitem__(self, idx):
+        return {k: v[idx] for k, v in self.tensors.items()}
+
+# %% ../nbs/09_training.ipynb #96240f6c
+class StepBatches(torch.utils.data.Sampler):
+    "Index batches of successive random permutations, each a pure function of (seed, step)."
+
+    def __init__(self, n: int, batch_size: int, steps: int, seed: int = 0):
+        self.n, self.bs, self.steps, self.seed = n, min(batch_size, n), steps, seed
+        self.start = 0  # the first step to yield: a resumed run sets it (`ResumeRNG`)
+
+    def __len__(self):
+        return self.steps
+
+    def _perm(self, k: int) -> torch.Tensor:
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + k)
+        return torch.randperm(self.n, generator=g)
+
+    def __iter__(self):
+        per = self.n // self.bs  # batches per permutation (the rest of each is dropped)
+        k, perm = None, None
+        for s in range(self.start, self.steps):
+            if s // per != k:
+                k = s // per
+                perm = self._perm(k)
+            j = s % per
+            yield perm[j * self.bs : (j + 1) * self.bs].tolist()
+
+
+def tensor_loader(
+    tensors: dict,  # name -> tensor, all of the same length
+    batch_size: int,
+    steps: int,  # batches in all
+    seed: int = 0,
+) -> torch.utils.data.DataLoader:
+    "Random batches of `tensors` from `StepBatches`, fetched whole (no collation)."
+    ds = TensorBatches(tensors)
+    sampler = StepBatches(len(ds), batch_size, steps, seed)
+    return torch.utils.data.DataLoader(ds, sampler=sampler, batch_size=None)
 
 # %% ../nbs/09_training.ipynb #c8e5b4cd
 def _train_loaders(trainer) -> list:
@@ -135,8 +201,14 @@ class ResumeRNG(Callback):
 
     def on_load_checkpoint(self, trainer, pl_module, checkpoint):
         self._saved = s = checkpoint.get('rng_states')
-        for o, g in zip(self.loaders or [], (s or {}).get('loaders', [])):
+        for o, g in zip(self._shuffled(), (s or {}).get('loaders', [])):
             o.generator.set_state(g)  # before Lightning makes the epoch's iterator
+        for o in self.loaders or []:
+            if isinstance(o.sampler, StepBatches):
+                o.sampler.start = checkpoint['global_step']  # batches are a function of the step
+
+    def _shuffled(self) -> list:
+        return [o for o in self.loaders or [] if getattr(o, 'generator', None) is not None]
 
     def on_train_start(self, trainer, pl_module):
         s, self._saved = self._saved, None
@@ -150,31 +222,54 @@ class ResumeRNG(Callback):
         if s['cuda'] and torch.cuda.is_available():
             torch.cuda.set_rng_state_all(s['cuda'])
 
-# %% ../nbs/09_training.ipynb #ae4f5c94
+# %% ../nbs/09_training.ipynb #a28aa20a
+def lr_factor(
+    step: int,  # optimiser steps taken so far
+    total: int,  # optimiser steps of the whole run
+    warmup: int = 0,  # steps of linear warm-up
+    min_ratio: float = 0.0,  # the factor at the last step
+) -> float:
+    "Factor of the base learning rate at `step`: linear warm-up, then cosine decay to `min_ratio`."
+    if step < warmup:
+        return (step + 1) / warmup
+    span = max(1, total - warmup)
+    u = min(1.0, (step - warmup) / span)
+    return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * u))
+
+# %% ../nbs/09_training.ipynb #cf581fce
+def _checkpoints(tcfg: TrainConfig, monitor: str | None, steps: int | None) -> list:
+    "The best (by `monitor`) and the last checkpoint; with no monitor, the last one (every `steps`)."
+    if monitor is None:
+        name = 'step-{step}' if steps else 'epoch-{epoch}'
+        # Lightning writes last.ckpt only beside a kept checkpoint
+        kw = dict(filename=name, save_top_k=1, save_last=True, every_n_train_steps=steps)
+        return [ModelCheckpoint(tcfg.ckpt_dir, **kw)]
+    best = ModelCheckpoint(
+        tcfg.ckpt_dir,
+        filename='best-{epoch}-{step}',
+        monitor=monitor,
+        mode='min',
+        save_top_k=1,
+        save_last=True,
+    )
+    stop = EarlyStopping(
+        monitor, patience=tcfg.patience, mode='min', check_finite=True, strict=False
+    )  # strict=False: runs shorter than an epoch
+    return [stop, best]
+
+
 def make_trainer(
     tcfg: TrainConfig,  # training settings
-    monitor: str = 'val/loss',  # metric for early stopping and the best checkpoint
+    monitor: str | None = 'val/loss',  # metric for early stopping and the best checkpoint
     callbacks: list | None = None,
-    manual: bool = False,
-) -> L.Trainer:  # the module steps its optimisers itself (and clips its gradients)
-    "One Lightning `Trainer` from a `TrainConfig`: early stopping, best + last checkpoints, LR monitor, CSV logs."
-    check_writable(tcfg.out)
-    cbs = [
-        EarlyStopping(
-            monitor, patience=tcfg.patience, mode='min', check_finite=True, strict=False
-        ),  # strict=False: runs shorter than an epoch
-        ModelCheckpoint(
-            tcfg.ckpt_dir,
-            filename='best-{epoch}-{step}',
-            monitor=monitor,
-            mode='min',
-            save_top_k=1,
-            save_last=True,
-        ),
-        LearningRateMonitor('step'),
-        ResumeRNG(),
-        *(callbacks or []),
-    ]
+    manual: bool = False,  # the module steps its optimisers (and clips its gradients) itself
+    ckpt_steps: int | None = None,  # checkpoint every so many steps (default: every epoch)
+) -> L.Trainer:
+    "One Lightning `Trainer` from a `TrainConfig`: checkpoints, early stopping, LR monitor, CSV logs."
+    cbs = [ResumeRNG(), *(callbacks or [])]
+    if tcfg.out is not None:
+        check_writable(tcfg.out)
+        cbs += _checkpoints(tcfg, monitor, ckpt_steps) + [LearningRateMonitor('step')]
     lim = {
         k: v
         for k in ('limit_train_batches', 'limit_val_batches')
@@ -189,7 +284,8 @@ def make_trainer(
         num_nodes=tcfg.num_nodes,
         precision=resolve_precision(tcfg.precision, tcfg.accelerator),
         callbacks=cbs,
-        logger=CSVLogger(tcfg.out, name='logs'),
+        logger=False if tcfg.out is None else CSVLogger(tcfg.out, name='logs'),
+        enable_checkpointing=tcfg.out is not None,
         gradient_clip_val=None if manual else tcfg.grad_clip,
         log_every_n_steps=tcfg.log_every_n_steps,
         enable_progress_bar=tcfg.progress,
@@ -221,35 +317,6 @@ class EMA(nn.Module):
     def train(self, mode: bool = True):
         return super().train(False)  # the average is always used in eval mode
 
-# %% ../nbs/09_training.ipynb #75f0ca2a
-def _tuples(d: dict) -> dict:
-    "Lists back to tuples (configs read from checkpoints or JSON)."
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
-
-
-def _as(cls, c):
-    "`c` as a `cls` dataclass (from an instance or a dict)."
-    return c if isinstance(c, cls) else cls(**_tuples(dict(c)))
-
-
-def _configure_optim(mod: L.LightningModule, params, tcfg: TrainConfig):
-    "Adam or AdamW with cosine annealing per step down to lr * min_lr_ratio."
-    mixed = mod._trainer is not None and 'mixed' in str(
-        mod.trainer.precision
-    )  # Lightning refuses to clip a fused optimiser's gradients there
-    opt = make_optimizer(
-        params,
-        tcfg.optimizer,
-        fused=not (mixed and tcfg.grad_clip),
-        lr=tcfg.lr,
-        weight_decay=tcfg.weight_decay,
-    )
-    n = max(1, int(mod.trainer.estimated_stepping_batches)) if mod._trainer is not None else 1
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(
-        opt, T_max=n, eta_min=tcfg.lr * tcfg.min_lr_ratio
-    )
-    return {'optimizer': opt, 'lr_scheduler': {'scheduler': sched, 'interval': 'step'}}
-
 # %% ../nbs/09_training.ipynb #f199b91a
 def make_optimizer(
     params,  # parameters (or parameter groups) to optimise
@@ -268,9 +335,256 @@ def make_optimizer(
             pass  # no fused kernel for this device or dtype
     return cls(params, foreach=True, **kw)
 
-# %% ../nbs/09_training.ipynb #0296f963
-class EmbedderModule(L.LightningModule):
-    "Trains one modality's `LatentEmbedder` with `embedder_loss` (and its hinge GAN when `gan_weight` > 0); validation and export use the EMA weights."
+# %% ../nbs/09_training.ipynb #a68772db
+class Task(L.LightningModule):
+    "The one `LightningModule`: a model, its loss, EMA weights and the optimiser of a `TrainConfig`."
+
+    def __init__(
+        self,
+        model: nn.Module,  # what is trained (its parameters with requires_grad)
+        loss_fn=None,  # loss_fn(model, batch, task) -> loss or (loss, stats dict)
+        tcfg: TrainConfig | dict | None = None,  # optimiser, schedule, EMA, seed
+        val_fn=None,  # val_fn(task, batch) -> {name: value}, logged as 'val/<name>'
+        ema_of: str = '',  # the sub-module to average ('' for the whole model)
+        hparams: dict | None = None,  # stored in the checkpoint (what rebuilds the model)
+    ):
+        super().__init__()
+        self.tcfg = _as(TrainConfig, tcfg or TrainConfig(out=None))
+        self.model, self.loss_fn, self.val_fn, self.ema_of = model, loss_fn, val_fn, ema_of
+        d = self.tcfg.ema_decay
+        self.ema = EMA(model.get_submodule(ema_of), d) if d else None
+        self.flags, self.stats, self._gen_state = {}, {}, None
+        self.generator = torch.Generator().manual_seed(self.tcfg.seed)
+        if hparams is not None:
+            self.save_hyperparameters(hparams)
+
+# %% ../nbs/09_training.ipynb #fd4ff0c2
+@patch
+def compute_loss(self: Task, batch) -> tuple:
+    "(loss, stats) of one batch; subclasses may override it instead of passing `loss_fn`."
+    out = self.loss_fn(self.model, batch, self)
+    return out if isinstance(out, tuple) else (out, {})
+
+
+def _n(batch) -> int:
+    "The number of items in a batch (a tensor, a tuple of them, or a dict)."
+    o = next(iter(batch.values())) if isinstance(batch, dict) else batch
+    o = o[0] if isinstance(o, (tuple, list)) and torch.is_tensor(o[0]) else o
+    return len(o)
+
+
+@patch
+def training_step(self: Task, batch, i):
+    loss, st = self.compute_loss(batch)
+    check_loss(loss, self.global_step, self.current_epoch)
+    self.stats = {'loss': float(loss.detach())} | {
+        k: float(v) for k, v in st.items() if k != 'loss'
+    }
+    self.log_dict({f'train/{k}': v for k, v in self.stats.items()}, batch_size=_n(batch))
+    return loss
+
+
+@patch
+def optimizer_step(self: Task, *args, **kw):
+    "The optimiser's step, then the EMA's (before any callback can checkpoint the step)."
+    super(Task, self).optimizer_step(*args, **kw)
+    self.ema_step()
+
+
+@patch
+def ema_step(self: Task):
+    if self.ema is not None:
+        self.ema.update(self.model.get_submodule(self.ema_of))
+
+# %% ../nbs/09_training.ipynb #d6387b68
+@patch
+def validation_step(self: Task, batch, i):
+    if self.val_fn is None:
+        return
+    logs = self.val_fn(self, batch)
+    self.log_dict({f'val/{k}': v for k, v in logs.items()}, batch_size=_n(batch), sync_dist=True)
+
+
+@patch
+def configure_optimizers(self: Task):
+    "Adam or AdamW on the trainable parameters, warm-up and cosine decay per step."
+    params = [p for p in self.model.parameters() if p.requires_grad]
+    return _optim(self, params)
+
+
+def _optim(mod: L.LightningModule, params) -> dict:
+    "The optimiser and its per-step schedule for `mod.tcfg`."
+    tcfg, tr = mod.tcfg, mod._trainer
+    mixed = tr is not None and 'mixed' in str(tr.precision)
+    # Lightning refuses to clip a fused optimiser's gradients under mixed precision
+    fused = not (mixed and tcfg.grad_clip)
+    kw = dict(lr=tcfg.lr, weight_decay=tcfg.weight_decay)
+    opt = make_optimizer(params, tcfg.optimizer, fused=fused, **kw)
+    n = max(1, int(tr.estimated_stepping_batches)) if tr is not None else 1
+    f = functools.partial(lr_factor, total=n, warmup=tcfg.warmup_steps, min_ratio=tcfg.min_lr_ratio)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, f)
+    return {'optimizer': opt, 'lr_scheduler': {'scheduler': sched, 'interval': 'step'}}
+
+# %% ../nbs/09_training.ipynb #ebbdf995
+@patch
+def on_train_start(self: Task):
+    "The task's generator on the model's device, at its saved state when the run resumes."
+    g = torch.Generator(self.device).manual_seed(self.tcfg.seed)
+    if self._gen_state is not None:
+        g.set_state(self._gen_state)
+    self.generator, self._gen_state = g, None
+    # the rate is a function of the step: a checkpoint may hold the schedule one step behind
+    for s in _as_list(self.lr_schedulers()):
+        s.last_epoch = self.global_step - 1
+        with warnings.catch_warnings():  # not a step: the rate of the step to come
+            warnings.simplefilter('ignore')
+            s.step()
+
+
+def _as_list(o) -> list:
+    return [] if o is None else list(o) if isinstance(o, (list, tuple)) else [o]
+
+
+@patch
+def on_save_checkpoint(self: Task, checkpoint):
+    checkpoint['task_generator'] = self.generator.get_state()
+
+
+@patch
+def on_load_checkpoint(self: Task, checkpoint):
+    self._gen_state = checkpoint.get('task_generator')
+
+
+@patch
+def ema_model(self: Task) -> nn.Module:
+    "A copy of the model carrying the EMA weights (what evaluation and sampling use)."
+    m = copy.deepcopy(self.model)
+    if self.ema is not None:
+        m.get_submodule(self.ema_of).load_state_dict(self.ema.module.state_dict())
+    return m.eval()
+
+# %% ../nbs/09_training.ipynb #1a9d1a8f
+class History(Callback):
+    "Every training step's statistics, learning rate and wall-clock seconds, as rows."
+
+    def __init__(self):
+        self.rows, self._t0 = [], None
+
+    def on_train_start(self, trainer, task):
+        self._t0 = time.perf_counter()
+
+    def on_train_batch_start(self, trainer, task, *args):
+        self._lr = trainer.optimizers[0].param_groups[0]['lr']  # the rate this step uses
+
+    def on_train_batch_end(self, trainer, task, *args):
+        lr = self._lr
+        sec = time.perf_counter() - self._t0
+        step = dict(step=trainer.global_step - 1, epoch=trainer.current_epoch, lr=lr, seconds=sec)
+        self.rows.append(step | task.stats)
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows)
+
+
+class DAMMPWarmup(Callback):
+    "Sets `task.flags['warmup']` while DAMMP's warm-up lasts (the paper counts `epochs`; or `steps`)."
+
+    def __init__(self, epochs: int | None = None, steps: int | None = None):
+        self.epochs, self.steps = epochs, steps
+
+    def on_train_batch_start(self, trainer, task, batch, i):
+        by_epoch = self.epochs is not None and trainer.current_epoch < self.epochs
+        by_step = self.steps is not None and trainer.global_step < self.steps
+        task.flags['warmup'] = by_epoch or by_step
+
+
+class Augment(Callback):
+    "Transforms each training batch (a dict) in place: `batch.update(fn(batch, task.generator))`."
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def on_train_batch_start(self, trainer, task, batch, i):
+        batch.update(self.fn(batch, task.generator))
+
+# %% ../nbs/09_training.ipynb #453a3fb8
+def _last_checkpoint(tcfg: TrainConfig) -> str:
+    "`last.ckpt` under `tcfg.out`, which must exist to resume."
+    p = tcfg.ckpt_dir / 'last.ckpt' if tcfg.out is not None else None
+    if p is None or not p.is_file():
+        raise CheckpointError(f'{p}: no last checkpoint to resume from under --out {tcfg.out}')
+    return str(p)
+
+
+def _fit(task, trainer, train_dl, val_dl, ckpt_path, tcfg):
+    "trainer.fit, turning a non-finite loss into a message that names the kept checkpoint."
+    for cb in trainer.callbacks:
+        if isinstance(cb, ResumeRNG):
+            cb.loaders = [train_dl]
+    try:
+        trainer.fit(task, train_dl, val_dl, ckpt_path=ckpt_path)
+    except NonFiniteLoss as e:
+        last = tcfg.ckpt_dir / 'last.ckpt' if tcfg.out is not None else None
+        kept = last if last is not None and last.is_file() else 'none written yet'
+        raise NonFiniteLoss(f'{e}; last good checkpoint: {kept}') from None
+
+
+def best_weights(task: Task, best: str | None):
+    "Load the best checkpoint's weights (EMA included) into `task`, when there is one."
+    if best and Path(best).is_file():
+        ck = torch.load(best, map_location='cpu', weights_only=True)
+        task.load_state_dict(ck['state_dict'])
+    return best
+
+# %% ../nbs/09_training.ipynb #9a0cc544
+def fit(
+    task: Task,  # model, loss and `TrainConfig`
+    train,  # a DataLoader, or a dict of equally long tensors (random batches)
+    val=None,  # a validation DataLoader (needs `task.val_fn`)
+    callbacks: list | None = None,  # e.g. `DAMMPWarmup`, `Augment`
+    monitor: str | None = None,  # validation metric that picks the best checkpoint
+    ckpt_path: str
+    | None = None,  # a checkpoint to resume from (default: `last.ckpt` if tcfg.resume)
+) -> dict:
+    "Train `task` with the one `Trainer`; returns the per-step history and the checkpoints."
+    tcfg = task.tcfg
+    L.seed_everything(tcfg.seed, workers=True, verbose=False)
+    seed_everything(tcfg.seed)
+    every = None
+    if isinstance(train, dict):
+        if tcfg.max_steps <= 0:
+            raise ValueError('fit: training on tensors needs TrainConfig.max_steps > 0')
+        train = tensor_loader(train, tcfg.batch_size, tcfg.max_steps, tcfg.seed)
+        every = min(tcfg.ckpt_every, tcfg.max_steps)
+    hist = History()
+    cbs = [hist, *(callbacks or [])]
+    manual = not task.automatic_optimization
+    trainer = make_trainer(tcfg, monitor, cbs, manual, every)
+    if ckpt_path is None and tcfg.resume:
+        ckpt_path = _last_checkpoint(tcfg)
+    _fit(task, trainer, train, val, ckpt_path, tcfg)
+    last = None if tcfg.out is None else tcfg.ckpt_dir / 'last.ckpt'
+    cb = trainer.checkpoint_callback
+    best = cb.best_model_path if cb is not None and monitor else None
+    return dict(
+        history=hist.frame(),
+        trainer=trainer,
+        best=best,
+        last=last,
+        epochs=trainer.current_epoch,
+        steps=trainer.global_step,
+        metrics={k: float(v) for k, v in trainer.callback_metrics.items()},
+    )
+
+# %% ../nbs/09_training.ipynb #c64f6f21
+def _psnr(x_hat, x):
+    "Mean PSNR of images in [-1, 1] (peak-to-peak 2)."
+    mse = ((x_hat.detach().float().clamp(-1, 1) - x.float()) ** 2).flatten(1).mean(1)
+    return (10 * torch.log10(4 / mse.clamp_min(1e-10))).mean()
+
+
+class EmbedderModule(Task):
+    "A `Task` for one modality's `LatentEmbedder` (`embedder_loss`, and its hinge GAN when `gan_weight` > 0)."
 
     def __init__(
         self,
@@ -278,154 +592,123 @@ class EmbedderModule(L.LightningModule):
         tcfg: TrainConfig | dict,
         key: str = 'image',
         modality: str = '',
-        img_size: int = 256,
-    ):  # sets the depth of the patch discriminator (3 layers from 64 px)
-        super().__init__()
+        img_size: int = 256,  # sets the depth of the patch discriminator (3 layers from 64 px)
+    ):
         ecfg, tcfg = _as(EmbedderConfig, ecfg), _as(TrainConfig, tcfg)
-        self.save_hyperparameters(
-            {
-                'kind': 'embedder',
-                'embedder': dataclasses.asdict(ecfg),
-                'train': dataclasses.asdict(tcfg),
-                'key': key,
-                'modality': modality,
-                'img_size': img_size,
-            }
-        )
-        self.ecfg, self.tcfg, self.key = ecfg, tcfg, key
-        self.model = LatentEmbedder(ecfg)
-        self.ema = EMA(self.model, tcfg.ema_decay)
-        self.disc = (
-            PatchDiscriminator(ecfg.in_ch, layers=max(1, min(3, int(math.log2(img_size)) - 3)))
-            if ecfg.gan_weight
-            else None
-        )
-        self.automatic_optimization = (
-            self.disc is None
-        )  # two optimisers (generator, discriminator) are stepped by hand
+        hp = {
+            'kind': 'embedder',
+            'embedder': dataclasses.asdict(ecfg),
+            'train': dataclasses.asdict(tcfg),
+            'key': key,
+            'modality': modality,
+            'img_size': img_size,
+        }
+        super().__init__(LatentEmbedder(ecfg), tcfg=tcfg, hparams=hp)
+        self.ecfg, self.key = ecfg, key
+        layers = max(1, min(3, int(math.log2(img_size)) - 3))
+        self.disc = PatchDiscriminator(ecfg.in_ch, layers=layers) if ecfg.gan_weight else None
+        # two optimisers (generator, discriminator) are stepped by hand
+        self.automatic_optimization = self.disc is None
 
-    def _log(self, stage, x, x_hat, loss):
-        mse = ((x_hat.detach().float().clamp(-1, 1) - x.float()) ** 2).flatten(1).mean(1)
-        psnr = (
-            10 * torch.log10(4 / mse.clamp_min(1e-10))
-        ).mean()  # images in [-1, 1]: peak-to-peak 2
-        self.log_dict(
-            {f'{stage}/loss': loss.detach(), f'{stage}/psnr': psnr},
-            prog_bar=stage == 'val',
-            batch_size=x.shape[0],
-            sync_dist=stage == 'val',
-        )  # validation metrics averaged over DDP ranks
-
-    def validation_step(self, batch, i):
-        x = batch[self.key]
-        x_hat, aux = self.ema.module(x)
-        loss, logs = embedder_loss(self.ema.module, x, x_hat, aux)
-        self._log('val', x, x_hat, loss)
-        self.log(
-            'val/rec', logs['rec'], batch_size=x.shape[0], sync_dist=True
-        )  # reconstruction terms only: selects the checkpoint
-
-    def on_train_batch_end(self, *args):
-        self.ema.update(self.model)
-
-    def configure_optimizers(self):
-        g = _configure_optim(self, self.model.parameters(), self.tcfg)
-        if self.disc is None:
-            return g
-        return [
-            g['optimizer'],
-            make_optimizer(self.disc.parameters(), 'adam', lr=self.tcfg.lr, betas=(0.5, 0.9)),
-        ], [g['lr_scheduler']]
-
-# %% ../nbs/09_training.ipynb #dee2791f
-def _embedder_train_step(self: EmbedderModule, batch, i):
-    "Generator step (and, with a GAN after `gan_start`, a discriminator step on the hinge loss)."
+# %% ../nbs/09_training.ipynb #842ff8e2
+@patch
+def compute_loss(self: EmbedderModule, batch) -> tuple:
     x = batch[self.key]
     x_hat, aux = self.model(x)
     loss, _ = embedder_loss(self.model, x, x_hat, aux, self.global_step, self.disc)
-    check_loss(loss, self.global_step, self.current_epoch)
-    self._log('train', x, x_hat, loss)
+    self._x_hat = x_hat.detach()
+    return loss, {'psnr': _psnr(x_hat, x)}
+
+
+@patch
+def validation_step(self: EmbedderModule, batch, i):
+    x = batch[self.key]
+    x_hat, aux = self.ema.module(x)
+    loss, logs = embedder_loss(self.ema.module, x, x_hat, aux)
+    # the reconstruction terms select the checkpoint: the VQ term can grow meanwhile
+    v = {'val/loss': loss, 'val/psnr': _psnr(x_hat, x), 'val/rec': logs['rec']}
+    self.log_dict(v, prog_bar=True, batch_size=x.shape[0], sync_dist=True)
+
+
+@patch
+def configure_optimizers(self: EmbedderModule):
+    g = _optim(self, self.model.parameters())
     if self.disc is None:
-        return loss
+        return g
+    d = make_optimizer(self.disc.parameters(), 'adam', lr=self.tcfg.lr, betas=(0.5, 0.9))
+    return [g['optimizer'], d], [g['lr_scheduler']]
+
+# %% ../nbs/09_training.ipynb #b46c34b5
+@patch
+def training_step(self: EmbedderModule, batch, i):
+    "Generator step; with a GAN after `gan_start`, also a discriminator step on the hinge loss."
+    if self.disc is None:
+        return Task.training_step(self, batch, i)
     opt, dopt = self.optimizers()
+    loss = Task.training_step(self, batch, i)
     opt.zero_grad()
     self.manual_backward(loss)
     if self.tcfg.grad_clip:
         self.clip_gradients(opt, self.tcfg.grad_clip, 'norm')
     opt.step()
     self.lr_schedulers().step()
+    self.ema_step()
     if self.global_step >= self.ecfg.gan_start:
-        d = hinge_d_loss(self.disc(x), self.disc(x_hat.detach()))
+        x = batch[self.key]
+        d = hinge_d_loss(self.disc(x), self.disc(self._x_hat))
         dopt.zero_grad()
         self.manual_backward(d)
         dopt.step()
         self.log('train/d_loss', d.detach(), batch_size=x.shape[0])
 
-
-EmbedderModule.training_step = _embedder_train_step
-
-# %% ../nbs/09_training.ipynb #2dd08f40
-class DiffusionModule(L.LightningModule):
-    "Trains DAMM-Diffusion's two-branch network with the DAMMP loss on frozen embedders' latents; EMA weights validate and sample."
+# %% ../nbs/09_training.ipynb #772a547a
+class DiffusionModule(Task):
+    "A `Task` for DAMM-Diffusion's two-branch network: DAMMP loss on frozen embedders' latents."
 
     def __init__(
         self,
         cfg: DAMMConfig | dict,
         tcfg: TrainConfig | dict,
         embedder_cfgs: dict,  # batch key -> EmbedderConfig (or dict)
-        embedders: dict | None = None,
-    ):  # batch key -> trained LatentEmbedder (None: built from the configs, weights from a checkpoint)
-        super().__init__()
+        embedders: dict
+        | None = None,  # batch key -> trained LatentEmbedder (None: from the configs)
+    ):
         cfg, tcfg = _as(DAMMConfig, cfg), _as(TrainConfig, tcfg)
         ecfgs = {k: _as(EmbedderConfig, v) for k, v in embedder_cfgs.items()}
-        self.save_hyperparameters(
-            {
-                'kind': 'damm',
-                'damm': dataclasses.asdict(cfg),
-                'train': dataclasses.asdict(tcfg),
-                'embedders': {k: dataclasses.asdict(v) for k, v in ecfgs.items()},
-            }
-        )
-        self.cfg, self.tcfg = cfg, tcfg
-        self.pipe = LatentDiffusionPipeline(
-            cfg, embedders or {k: LatentEmbedder(v) for k, v in ecfgs.items()}
-        )
-        self.ema = EMA(self.pipe.net, tcfg.ema_decay)
+        hp = {
+            'kind': 'damm',
+            'damm': dataclasses.asdict(cfg),
+            'train': dataclasses.asdict(tcfg),
+            'embedders': {k: dataclasses.asdict(v) for k, v in ecfgs.items()},
+        }
+        embs = embedders or {k: LatentEmbedder(v) for k, v in ecfgs.items()}
+        pipe = LatentDiffusionPipeline(cfg, embs)
+        super().__init__(pipe, tcfg=tcfg, ema_of='net', hparams=hp)
+        self.cfg = cfg
 
-    def training_step(self, batch, i):
-        loss, st = self.pipe.loss(batch, warmup=self.current_epoch < self.cfg.pretrain_epoch)
-        check_loss(loss, self.global_step, self.current_epoch)
-        self.log_dict(
-            {f'train/{k}': v for k, v in st.items()}, prog_bar=False, batch_size=len(batch['name'])
-        )
-        return loss
+    @property
+    def pipe(self) -> LatentDiffusionPipeline:
+        return self.model
 
-    def on_train_batch_end(self, *args):
-        self.ema.update(self.pipe.net)
+    def compute_loss(self, batch) -> tuple:
+        warm = self.flags.get('warmup', False)
+        return self.pipe.loss(batch, warmup=warm, generator=self.generator)
 
     def validation_step(self, batch, i):
-        g = torch.Generator(self.device).manual_seed(
-            i
-        )  # the same noise and timesteps at every validation
+        g = torch.Generator(self.device).manual_seed(i)  # the same draws at every validation
         loss, st = self.pipe.loss(batch, warmup=False, net=self.ema.module, generator=g)
         n = len(batch['name'])
-        self.log(
-            'val/loss', st['l_dammp'], prog_bar=True, batch_size=n, sync_dist=True
-        )  # the loss of the prediction DAMMP samples with
-        self.log_dict(
-            {'val/l_uni': st['l_uni'], 'val/l_multi': st['l_multi'], 'val/c': st['c']},
-            batch_size=n,
-            sync_dist=True,
-        )
+        # val/loss: the loss of the prediction DAMMP samples with
+        self.log('val/loss', st['l_dammp'], prog_bar=True, batch_size=n, sync_dist=True)
+        v = {'val/l_uni': st['l_uni'], 'val/l_multi': st['l_multi'], 'val/c': st['c']}
+        self.log_dict(v, batch_size=n, sync_dist=True)
 
-    def configure_optimizers(self):
-        return _configure_optim(self, self.pipe.net.parameters(), self.tcfg)
-
-    def ema_pipeline(self) -> LatentDiffusionPipeline:
-        "A copy of the pipeline carrying the EMA weights (what sampling uses)."
-        p = copy.deepcopy(self.pipe)
-        p.net.load_state_dict(self.ema.module.state_dict())
-        return p.eval()
+    def on_load_checkpoint(self, checkpoint):
+        "Also reads Lightning checkpoints of the earlier module, whose pipeline was `pipe`."
+        sd = checkpoint['state_dict']
+        for k in [k for k in sd if k.startswith('pipe.')]:
+            sd['model.' + k[len('pipe.') :]] = sd.pop(k)
+        Task.on_load_checkpoint(self, checkpoint)
 
 # %% ../nbs/09_training.ipynb #d85b3e25
 def check_modalities(root: str | Path, roles: dict):
@@ -570,28 +853,6 @@ def _resume_path(tcfg: TrainConfig, kind: str, expect: dict | None = None) -> tu
             )
     return str(p), hp
 
-# %% ../nbs/09_training.ipynb #f7d309c0
-def _fit(mod, trainer, train_dl, val_dl, ckpt_path, tcfg):
-    "trainer.fit, turning a non-finite loss into a message that names the kept checkpoint."
-    for cb in trainer.callbacks:
-        if isinstance(cb, ResumeRNG):
-            cb.loaders = [train_dl]
-    try:
-        trainer.fit(mod, train_dl, val_dl, ckpt_path=ckpt_path)
-    except NonFiniteLoss as e:
-        last = tcfg.ckpt_dir / 'last.ckpt'
-        raise NonFiniteLoss(
-            f"{e}; last good checkpoint: {last if last.is_file() else 'none written yet'}"
-        ) from None
-
-
-def _best_state(trainer, mod):
-    "Load the best checkpoint's weights into `mod` (when there is one)."
-    best = trainer.checkpoint_callback.best_model_path
-    if best and Path(best).is_file():
-        mod.load_state_dict(torch.load(best, map_location='cpu', weights_only=True)['state_dict'])
-    return best
-
 # %% ../nbs/09_training.ipynb #9dccee33
 def train_embedder(
     path_root: str | Path,  # data root with one folder per modality
@@ -615,20 +876,18 @@ def train_embedder(
     )
     ckpt, _ = _resume_path(tcfg, 'embedder', {'embedder': dataclasses.asdict(ecfg)})
     mod = EmbedderModule(ecfg, tcfg, 'image', data_name, img_size)
-    trainer = make_trainer(
-        tcfg, 'val/rec', manual=not mod.automatic_optimization
-    )  # the VQ term can grow while reconstructions improve
-    _fit(mod, trainer, train_dl, val_dl, ckpt, tcfg)
-    best = _best_state(trainer, mod)
+    # the VQ term can grow while the reconstructions improve: val/rec picks the best
+    r = fit(mod, train_dl, val_dl, monitor='val/rec', ckpt_path=ckpt)
+    best = best_weights(mod, r['best'])
     out = Path(tcfg.out) / 'embedder.pt'
     save_embedder(out, mod.ema.module, modality=data_name, img_size=img_size)
     return dict(
         embedder=out,
         best=best,
-        last=tcfg.ckpt_dir / 'last.ckpt',
-        epochs=trainer.current_epoch,
-        steps=trainer.global_step,
-        metrics={k: float(v) for k, v in trainer.callback_metrics.items()},
+        last=r['last'],
+        epochs=r['epochs'],
+        steps=r['steps'],
+        metrics=r['metrics'],
     )
 
 # %% ../nbs/09_training.ipynb #24206333
@@ -709,25 +968,19 @@ def train_diffusion(
     mod = DiffusionModule(cfg, tcfg, ecfgs, embs)
     if not ckpt:
         mod.hparams['damm']['scale'] = dict(estimate_scale(mod.pipe, train_dl))
-    trainer = make_trainer(tcfg)
-    _fit(mod, trainer, train_dl, val_dl, ckpt, tcfg)
-    best = _best_state(trainer, mod)
+    warm = DAMMPWarmup(epochs=cfg.pretrain_epoch)
+    r = fit(mod, train_dl, val_dl, [warm], monitor='val/loss', ckpt_path=ckpt)
+    best = best_weights(mod, r['best'])
     out = Path(tcfg.out) / 'damm.pt'
-    save_pipeline(
-        mod.ema_pipeline(),
-        out,
-        roles=roles,
-        img_size=img_size,
-        epoch=trainer.current_epoch,
-        step=trainer.global_step,
-    )
+    meta = dict(roles=roles, img_size=img_size, epoch=r['epochs'], step=r['steps'])
+    save_pipeline(mod.ema_model(), out, **meta)
     return dict(
         model=out,
         best=best,
-        last=tcfg.ckpt_dir / 'last.ckpt',
-        epochs=trainer.current_epoch,
-        steps=trainer.global_step,
-        metrics={k: float(v) for k, v in trainer.callback_metrics.items()},
+        last=r['last'],
+        epochs=r['epochs'],
+        steps=r['steps'],
+        metrics=r['metrics'],
     )
 
 
