@@ -11,7 +11,7 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from .core import CheckpointError, save_checkpoint, load_checkpoint
 from .unet import UNetConfig, NoiseUNet
 from .fusion import MMFM, UAFM
-from .diffusion import make_schedule, q_sample, sample
+from .diffusion import make_schedule, q_sample, sample, Denoiser
 from .embedder import EmbedderConfig, LatentEmbedder
 
 # %% auto #0
@@ -200,16 +200,6 @@ def dammp_select(eps_uni, eps_multi, U, gamma: float = 0.5):
         c,
     )
 
-# %% ../nbs/08_damm.ipynb #56b00c1c
-def _target(x0, noise, t, abar, pred: str):
-    "Regression target for a network predicting `pred` ('eps', 'x0' or 'v') from the clean latent and the noise."
-    if pred == 'eps':
-        return noise
-    if pred == 'x0':
-        return x0
-    a = abar.to(x0.device, x0.dtype)[t].view(-1, *[1] * (x0.ndim - 1))
-    return a.sqrt() * noise - (1 - a).sqrt() * x0  # v (Salimans & Ho 2022)
-
 # %% ../nbs/08_damm.ipynb #10354f06
 class DAMMPredictor:
     "`model(x_t, t, cond) -> prediction` for the generic samplers: DAMM-Diffusion in mode 'uni', 'multi' or 'damm', recording each step."
@@ -341,7 +331,7 @@ def _pipe_loss(
         eu,
         em,
         U,
-        _target(z[c.target], noise, t, self.sched.abar, c.pred),
+        Denoiser(net, self.sched, c.pred).target_of(z[c.target], noise, t),
         c.gamma,
         c.alpha,
         warmup,

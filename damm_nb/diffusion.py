@@ -7,11 +7,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 import torch
+from fastcore.basics import patch
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['SAMPLERS', 'Schedule', 'make_schedule', 'q_sample', 'pred_to_x0_eps', 'min_snr_weight', 'training_loss', 'Denoiser',
-           'as_denoiser', 'respace', 'ddpm_step', 'ddim_step', 'dpmpp_2m_step', 'ddpm_sample', 'ddim_sample',
+__all__ = ['TARGETS', 'SAMPLERS', 'Schedule', 'make_schedule', 'q_sample', 'Denoiser', 'as_denoiser', 'min_snr_weight',
+           'training_loss', 'respace', 'ddpm_step', 'ddim_step', 'dpmpp_2m_step', 'ddpm_sample', 'ddim_sample',
            'dpmpp_2m_sample', 'sample', 'sigma_to_t', 'sdedit']
 
 # %% ../nbs/05_diffusion.ipynb #1bfa18c0
@@ -117,26 +118,71 @@ def q_sample(
     ab = sched.abar[t.cpu()]
     return _bcast(ab.sqrt(), x0) * x0 + _bcast((1 - ab).sqrt(), x0) * noise, noise, t
 
-# %% ../nbs/05_diffusion.ipynb #f7140b7e
-def pred_to_x0_eps(
-    o: torch.Tensor,  # network output
-    x_t: torch.Tensor,  # noisy input
-    abar: float | torch.Tensor,  # ᾱ_t (a float or broadcastable tensor)
-    target: str = 'eps',  # what `o` is: 'eps', 'x0' or 'v'
-) -> tuple:
-    "Convert a prediction of ε, x0 or v into (x0_hat, eps_hat) (Salimans & Ho 2022 for v)."
-    a, s = (
-        (math.sqrt(abar), math.sqrt(1 - abar))
-        if isinstance(abar, float)
-        else (abar.sqrt(), (1 - abar).sqrt())
-    )
-    if target == 'eps':
+# %% ../nbs/05_diffusion.ipynb #93cbf151
+TARGETS = ('eps', 'x0', 'v')
+
+
+class Denoiser:
+    "A network predicting `target`, with its training target and its sampling-time (x0_hat, eps_hat)."
+
+    def __init__(
+        self,
+        model,  # model(x_t, t (B,) long, cond) -> prediction of `target`
+        sched: Schedule,  # the diffusion schedule
+        target: str = 'eps',  # what the network predicts: 'eps', 'x0' or 'v'
+        clip: float | None = None,  # clamp x0_hat to [-clip, clip] when sampling
+    ):
+        if target not in TARGETS:
+            raise ValueError(f"unknown target {target!r}; use 'eps', 'x0' or 'v'")
+        self.model, self.sched, self.target, self.clip = model, sched, target, clip
+
+    def scalings(self, t, like: torch.Tensor) -> tuple:
+        "(√ᾱ_t, √(1−ᾱ_t)) for an int t or (B,) time steps, broadcastable against `like`."
+        if isinstance(t, int):
+            ab = self.sched.abar_at(t)
+            return math.sqrt(ab), math.sqrt(1 - ab)
+        ab = self.sched.abar[t.cpu()]
+        return _bcast(ab.sqrt(), like), _bcast((1 - ab).sqrt(), like)
+
+# %% ../nbs/05_diffusion.ipynb #5b8e97ac
+@patch
+def target_of(self: Denoiser, x0, noise, t) -> torch.Tensor:
+    "What the network should output for x_t = √ᾱ x0 + √(1−ᾱ) noise: ε, x0 or v."
+    if self.target == 'eps':
+        return noise
+    if self.target == 'x0':
+        return x0
+    a, s = self.scalings(t, x0)
+    return a * noise - s * x0
+
+
+@patch
+def to_x0_eps(self: Denoiser, o, x_t, t) -> tuple:
+    "(x0_hat, eps_hat) from the network's output `o` at x_t."
+    a, s = self.scalings(t, x_t)
+    if self.target == 'eps':
         return (x_t - s * o) / a, o
-    if target == 'x0':
+    if self.target == 'x0':
         return o, (x_t - a * o) / s
-    if target == 'v':
-        return a * x_t - s * o, s * x_t + a * o
-    raise ValueError(f"unknown target {target!r}; use 'eps', 'x0' or 'v'")
+    return a * x_t - s * o, s * x_t + a * o
+
+# %% ../nbs/05_diffusion.ipynb #15bc73c1
+@patch
+def __call__(self: Denoiser, x_t: torch.Tensor, t: int, cond=None) -> tuple:
+    "Sampling-time (x0_hat, eps_hat) at the time step `t`, x0_hat clamped when `clip` is set."
+    tt = torch.full((x_t.shape[0],), t, device=x_t.device, dtype=torch.long)
+    o = self.model(x_t, tt, cond).to(x_t.dtype)
+    x0, eps = self.to_x0_eps(o, x_t, t)
+    if self.clip is not None:
+        x0 = x0.clamp(-self.clip, self.clip)
+        a, s = self.scalings(t, x_t)
+        eps = (x_t - a * x0) / s
+    return x0, eps
+
+
+def as_denoiser(model, sched: Schedule, target: str = 'eps', clip: float | None = None) -> Denoiser:
+    "`model` itself if it is already a `Denoiser`, else `Denoiser(model, sched, target, clip)`."
+    return model if isinstance(model, Denoiser) else Denoiser(model, sched, target, clip)
 
 # %% ../nbs/05_diffusion.ipynb #7b786925
 def min_snr_weight(
@@ -155,67 +201,37 @@ def min_snr_weight(
         return m / (snr + 1)
     raise ValueError(f"unknown target {target!r}; use 'eps', 'x0' or 'v'")
 
-# %% ../nbs/05_diffusion.ipynb #9c0e91bf
-def training_loss(
-    model,  # network: model(x_t, t, cond) -> prediction of `target`
+# %% ../nbs/05_diffusion.ipynb #5da42bfa
+@patch
+def loss(
+    self: Denoiser,
     x0: torch.Tensor,  # (B,...) clean data
-    sched: Schedule,  # the diffusion schedule
     cond: dict | None = None,  # conditioning, passed to the model untouched
-    target: str = 'eps',  # what the model predicts: 'eps', 'x0' or 'v'
-    loss: str = 'l1',  # 'l1' (DAMM) or 'mse' (Ho et al.; seed 001)
+    loss: str = 'l1',  # 'l1' (DAMM) or 'mse' (Ho et al.; the I-SPY1 study)
     min_snr: float | None = None,  # γ of Min-SNR-γ weighting; None for none
     generator: torch.Generator | None = None,  # source of t and noise
     reduce: bool = True,  # mean over the batch; False gives one loss per sample
     t: torch.Tensor | None = None,  # fixed time steps (else random per image)
     noise: torch.Tensor | None = None,  # fixed noise (else drawn)
 ) -> torch.Tensor:
-    "Denoising loss of Ho et al. 2020 (Algorithm 1) for an ε, x0 or v target, L1 or MSE, optionally Min-SNR-γ weighted."
+    "Denoising loss of Ho et al. 2020 (Algorithm 1) on this target, L1 or MSE, optionally Min-SNR-γ weighted."
     if loss not in ('l1', 'mse'):
         raise ValueError(f"unknown loss {loss!r}; use 'l1' or 'mse'")
-    x_t, noise, t = q_sample(x0, sched, t, noise, generator)
-    ab = sched.abar[t.cpu()]
-    if target == 'eps':
-        y = noise
-    elif target == 'x0':
-        y = x0
-    elif target == 'v':
-        y = _bcast(ab.sqrt(), x0) * noise - _bcast((1 - ab).sqrt(), x0) * x0
-    else:
-        raise ValueError(f"unknown target {target!r}; use 'eps', 'x0' or 'v'")
-    d = model(x_t, t, cond).float() - y.float()
+    x_t, noise, t = q_sample(x0, self.sched, t, noise, generator)
+    y = self.target_of(x0, noise, t)
+    d = self.model(x_t, t, cond).float() - y.float()
     per = (d.abs() if loss == 'l1' else d.square()).flatten(1).mean(1)
     if min_snr is not None:
-        per = per * min_snr_weight(ab, min_snr, target).to(per)
+        ab = self.sched.abar[t.cpu()]
+        per = per * min_snr_weight(ab, min_snr, self.target).to(per)
     return per.mean() if reduce else per
 
-# %% ../nbs/05_diffusion.ipynb #0416e22f
-class Denoiser:
-    "Wrap a network predicting `target` into `den(x_t, t, cond) -> (x0_hat, eps_hat)` for the samplers."
 
-    def __init__(
-        self,
-        model,  # model(x_t, t (B,) long, cond) -> prediction
-        sched: Schedule,
-        target: str = 'eps',  # 'eps', 'x0' or 'v'
-        clip: float | None = None,  # clamp x0_hat to [-clip, clip]
-    ):
-        self.model, self.sched, self.target, self.clip = model, sched, target, clip
-
-    def __call__(self, x_t: torch.Tensor, t: int, cond=None) -> tuple:
-        ab = self.sched.abar_at(t)
-        o = self.model(
-            x_t, torch.full((x_t.shape[0],), t, device=x_t.device, dtype=torch.long), cond
-        ).to(x_t.dtype)
-        x0, eps = pred_to_x0_eps(o, x_t, ab, self.target)
-        if self.clip is not None:
-            x0 = x0.clamp(-self.clip, self.clip)
-            eps = (x_t - math.sqrt(ab) * x0) / math.sqrt(1 - ab)
-        return x0, eps
-
-
-def as_denoiser(model, sched: Schedule, target: str = 'eps', clip: float | None = None) -> Denoiser:
-    "`model` itself if it is already a `Denoiser`, else `Denoiser(model, sched, target, clip)`."
-    return model if isinstance(model, Denoiser) else Denoiser(model, sched, target, clip)
+def training_loss(
+    model, x0: torch.Tensor, sched: Schedule, cond: dict | None = None, target: str = 'eps', **kw
+) -> torch.Tensor:
+    "`Denoiser(model, sched, target).loss(x0, cond, **kw)`."
+    return Denoiser(model, sched, target).loss(x0, cond, **kw)
 
 # %% ../nbs/05_diffusion.ipynb #a38c65e1
 def respace(
