@@ -61,7 +61,7 @@ def write_notebook(
     ]
     if progression:
         cells.append(
-            f"from damm_nb.explorer import ProgressionExplorer\nfrom damm_nb.progression import load_progression\n"
+            f"from damm_nb.explorer import ProgressionExplorer\nfrom damm_nb.experiments.progression import load_progression\n"
             f"ProgressionExplorer(load_progression({str(progression)!r}))"
         )
     nb = dict(

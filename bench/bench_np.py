@@ -4,7 +4,7 @@ Usage: python bench/bench_np.py [OUT] [--quick] [--n N] [--size S] [--epochs E] 
 """
 
 import argparse, torch
-from damm_nb.benchmark import run_np_benchmark, verdict_text
+from damm_nb.experiments.np_benchmark import run_np_benchmark, verdict_text
 
 p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 p.add_argument('out', nargs='?', default='runs/np_benchmark')

@@ -6,11 +6,8 @@ Writes DIR/denoising and DIR/progression (figures, table.md, per-image CSV, metr
 
 import argparse, time
 from pathlib import Path
-from damm_nb.progression import (
-    prepare_phantom,
-    run_denoising_experiment,
-    run_progression_experiment,
-)
+from damm_nb.experiments.denoising import prepare_phantom, run_denoising_experiment
+from damm_nb.experiments.progression import run_progression_experiment
 
 
 def main():

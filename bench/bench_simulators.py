@@ -1,4 +1,4 @@
-"""Throughput of the simulators in damm_nb.phantoms: TME samples/s at 64² and 256², breast-MRI phantom patients/s.
+"""Throughput of the simulators in damm_nb.tme and damm_nb.breast_phantom: TME samples/s at 64² and 256², breast-MRI phantom patients/s.
 
 Usage: python bench/bench_simulators.py [--workers N] [--quick]
 Writes to a temporary folder that is removed afterwards; prints one table.
@@ -7,7 +7,8 @@ Writes to a temporary folder that is removed afterwards; prints one table.
 import argparse, os, time, shutil, tempfile
 from _timing import timed, load_line
 from pathlib import Path
-from damm_nb.phantoms import simulate_tme, make_mri_phantom
+from damm_nb.tme import simulate_tme
+from damm_nb.breast_phantom import make_mri_phantom
 
 
 def main():

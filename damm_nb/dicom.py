@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_dicom.ipynb #5b78593c
 from __future__ import annotations
-import os, re, sys, json, time, hashlib, argparse, warnings, datetime as dt, math, multiprocessing as mp
+import os, re, sys, json, time, tempfile, hashlib, argparse, warnings, datetime as dt, math, multiprocessing as mp
 from pathlib import Path
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -17,8 +17,8 @@ from tqdm.auto import tqdm
 from .core import write_text, check_writable
 
 # %% auto #0
-__all__ = ['MANIFEST_COLUMNS', 'pseudonym', 'dicom_date', 'dicom_time', 'DicomError', 'index_dicom', 'read_series', 'scrub',
-           'plan_series', 'deidentify_clinical', 'convert_tree', 'dicom2npy_cli']
+__all__ = ['MANIFEST_COLUMNS', 'pseudonym', 'dicom_date', 'dicom_time', 'DicomError', 'read_header', 'index_dicom', 'read_series',
+           'scrub', 'plan_series', 'deidentify_clinical', 'convert_tree', 'dicom2npy_cli', 'read_upload_series']
 
 # %% ../nbs/01_dicom.ipynb #6de10053
 def pseudonym(
@@ -266,7 +266,7 @@ def _header_dict(ds, path, offset, size) -> dict:
 
 
 #| export
-def _read_header(path) -> tuple[dict | None, str | None]:
+def read_header(path) -> tuple[dict | None, str | None]:
     "(header dict, None) for a DICOM file, (None, reason) for anything to skip."
     path = Path(path)
     try:
@@ -293,7 +293,7 @@ def _read_header(path) -> tuple[dict | None, str | None]:
 
 
 def _read_headers(paths):
-    return [_read_header(p) for p in paths]
+    return [read_header(p) for p in paths]
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
@@ -583,7 +583,7 @@ def read_series(
     if headers is None:
         headers = []
         for p in paths:
-            h, reason = _read_header(p)
+            h, reason = read_header(p)
             if h is None:
                 raise DicomError(f'{p}: {reason}')
             headers.append(h)
@@ -970,3 +970,76 @@ def dicom2npy_cli(
         )
     except (OSError, ValueError) as e:
         p.error(str(e))
+
+# %% ../nbs/01_dicom.ipynb #522a3bd2
+def _upload_headers(files, d: Path) -> tuple[list, dict]:
+    "Write each (name, bytes) into folder `d` and read its header; a ValueError names the first file that is not a usable image."
+    hs, names = [], {}
+    for i, (name, data) in enumerate(files):
+        data = bytes(data)
+        if not data:
+            raise ValueError(f'{name}: the file is empty')
+        p = d / f'{i:05d}.dcm'
+        p.write_bytes(data)
+        names[str(p)] = name
+        h, reason = read_header(p)
+        if h is None:
+            raise ValueError(f'{name}: {reason}')
+        if h['truncated']:
+            raise ValueError(f'{name}: truncated file (cut inside the header)')
+        if h['pixel_offset'] is None:
+            raise ValueError(f'{name}: no pixel data (no PixelData element)')
+        need = dict(
+            Rows=h['rows'],
+            Columns=h['cols'],
+            ImagePositionPatient=h['position'] or h.get('frame_positions'),
+            ImageOrientationPatient=h['orientation'],
+        )
+        if miss := [k for k, v in need.items() if not v]:
+            raise ValueError(f"{name}: required tag(s) {', '.join(miss)} missing or malformed")
+        hs.append(h)
+    return hs, names
+
+# %% ../nbs/01_dicom.ipynb #78980ebe
+def read_upload_series(
+    files,  # [(file name, bytes), ...]: every file of one DICOM series
+    modality: str = 'MR',
+) -> tuple[np.ndarray, dict]:
+    "The (Z,Y,X) float32 volume that `convert_tree` would make of one uploaded series, and facts about it; ValueError naming the file otherwise."
+    files = list(files or [])
+    if not files:
+        raise ValueError('no files: upload every file of one DICOM series (one visit)')
+    with tempfile.TemporaryDirectory(prefix='damm_upload_') as d:
+        hs, names = _upload_headers(files, Path(d))
+        first = names[hs[0]['path']]
+        if other := [h for h in hs if h['series_uid'] != hs[0]['series_uid']]:
+            raise ValueError(
+                f"{names[other[0]['path']]}: from another series than {first} (SeriesInstanceUID differs); upload the files of one series"
+            )
+        if bad := [h for h in hs if h['modality'] != modality]:
+            raise ValueError(
+                f"{names[bad[0]['path']]}: modality {bad[0]['modality'] or '(none)'}, but the model was trained on {modality} series"
+            )
+        try:
+            vol, spacing = read_series([h['path'] for h in hs], hs)
+        except DicomError as e:
+            msg = str(e)
+            for p, n in names.items():
+                msg = msg.replace(p, n)
+            raise ValueError(msg.replace(d, 'the uploaded series')) from None
+    if vol.ndim == 2:
+        raise ValueError(
+            f'{first}: a single image; upload every slice of the series (the intensity scale is fitted to the whole volume)'
+        )
+    if vol.ndim != 3:
+        raise ValueError(
+            f'{first}: the series makes a volume of shape {vol.shape}, not (slices, rows, columns): several phases in one series?'
+        )
+    return vol, dict(
+        files=len(hs),
+        first=first,
+        modality=modality,
+        description=hs[0]['description'],
+        spacing=spacing,
+        shape=vol.shape,
+    )
