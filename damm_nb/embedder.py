@@ -16,8 +16,8 @@ from .core import save_checkpoint, load_checkpoint
 # %% auto #0
 __all__ = ['EmbedderConfig', 'ResBlock', 'Encoder', 'Decoder', 'nearest_code', 'VectorQuantizer', 'LatentEmbedder',
            'kl_std_normal', 'gaussian_window', 'ssim', 'PatchDiscriminator', 'hinge_d_loss', 'adaptive_gan_weight',
-           'recon_loss', 'embedder_loss', 'fit_embedder', 'reconstruction_metrics', 'save_embedder', 'load_embedder',
-           'demo_images']
+           'recon_loss', 'embedder_loss', 'embedder_step_loss', 'reconstruction_metrics', 'save_embedder',
+           'load_embedder', 'demo_images']
 
 # %% ../nbs/08_embedder.ipynb #76db6cfb
 @dataclass
@@ -356,44 +356,20 @@ def _images(batch, key: str | None = None) -> torch.Tensor:
         return batch[key]
     return batch[0] if isinstance(batch, (tuple, list)) else batch
 
-# %% ../nbs/08_embedder.ipynb #d72de860
-def fit_embedder(
-    model: LatentEmbedder,
-    batches,  # iterable of batches (tensors, tuples or dicts), cycled
-    steps: int = 100,
-    lr: float = 1e-3,
-    key: str | None = None,  # dict key of the modality
-    disc: nn.Module | None = None,
+# %% ../nbs/08_embedder.ipynb #371df5e2
+def embedder_step_loss(
+    key: str = 'image',  # the batch's key of the modality
     perceptual: Callable | None = None,
-    device=None,
-) -> list[dict]:
-    "Train `model` for `steps` steps; return the per-step loss logs."
-    device = device or next(model.parameters()).device
-    opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.5, 0.9))
-    dopt = (
-        torch.optim.Adam(disc.parameters(), lr=lr, betas=(0.5, 0.9)) if disc is not None else None
-    )
-    hist, it, model = [], iter(()), model.train()
-    for step in range(steps):
-        try:
-            b = next(it)
-        except StopIteration:
-            it = iter(batches)
-            b = next(it)
-        x = _images(b, key).to(device)
+):
+    "`loss_fn(model, batch, task)` for the one trainer: `embedder_loss` and its terms as statistics."
+
+    def loss_fn(model, batch, task):
+        x = _images(batch, key)
         x_hat, aux = model(x)
-        loss, logs = embedder_loss(model, x, x_hat, aux, step, disc, perceptual)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if dopt is not None and model.cfg.gan_weight and step >= model.cfg.gan_start:
-            dl = hinge_d_loss(disc(x), disc(x_hat.detach()))
-            dopt.zero_grad(set_to_none=True)
-            dl.backward()
-            dopt.step()
-            logs['d'] = dl.item()
-        hist.append(logs)
-    return hist
+        loss, logs = embedder_loss(model, x, x_hat, aux, task.global_step, None, perceptual)
+        return loss, {k: v for k, v in logs.items() if k != 'loss'}
+
+    return loss_fn
 
 # %% ../nbs/08_embedder.ipynb #e40b580f
 @torch.no_grad()

@@ -4,8 +4,7 @@
 
 # %% ../nbs/17_explorer.ipynb #d61a86f1
 from __future__ import annotations
-import base64, html, io
-from itertools import cycle
+import base64, dataclasses, html, io
 from pathlib import Path
 import numpy as np, torch, torch.nn.functional as F
 import matplotlib
@@ -25,7 +24,8 @@ from damm_nb.data import (
 )
 from .diffusion import sample, SAMPLERS
 from .unet import UNetConfig
-from .embedder import EmbedderConfig, LatentEmbedder, fit_embedder
+from .embedder import EmbedderConfig, LatentEmbedder, embedder_step_loss
+from .train import Task, TrainConfig, DAMMPWarmup, fit
 from .damm import DAMMConfig, DAMMPredictor, LatentDiffusionPipeline, estimate_scale
 from .experiments.np_benchmark import PixelSpace, PixelSpaceConfig
 from .experiments.progression import load_progression, predict_next_visit
@@ -98,36 +98,48 @@ def load_model(
     return pipe.eval()
 
 # %% ../nbs/17_explorer.ipynb #aa270b9a
+def _dammp_loss(model, batch, task):
+    "DAMMP's loss of a `LatentDiffusionPipeline` for the one trainer."
+    return model.loss(batch, warmup=task.flags.get('warmup', False), generator=task.generator)
+
+
+def _stack(ds, keys) -> dict:
+    "The items of a small data set as one tensor per key."
+    items = [ds[i] for i in range(len(ds))]
+    return {k: torch.stack([o[k] for o in items]) for k in keys}
+
+
 def quick_pipeline(
     root: str | Path,  # data root with QD/, CD31/, DAPI/ (e.g. from `simulate_tme`)
     img_size: int = 32,
-    emb_steps: int = 60,
-    steps: int = 100,  # image side, embedder and diffusion training steps
+    emb_steps: int = 60,  # training steps of each embedder
+    steps: int = 100,  # training steps of the diffusion network
     batch_size: int = 8,
     seed: int = 0,
     roles: dict | None = None,
 ) -> LatentDiffusionPipeline:
     "A tiny DAMM-Diffusion pipeline trained for a few steps on CPU: for demos and tests of the explorer, not for results."
-    g = seed_everything(seed)
-    dl = torch.utils.data.DataLoader(
-        PairedFolders(root, roles, img_size=img_size), batch_size, shuffle=True, generator=g
-    )
+    seed_everything(seed)
+    keys = ('target', 'vessels', 'nuclei')
+    data = _stack(PairedFolders(root, roles, img_size=img_size), keys)
+    tc = TrainConfig(out=None, batch_size=batch_size, seed=seed, ema_decay=0, progress=False)
     ecfg = EmbedderConfig(kind='vae', latent_ch=4, ch=(8, 16))
-    embs = {k: LatentEmbedder(ecfg) for k in ('target', 'vessels', 'nuclei')}
+    embs = {k: LatentEmbedder(ecfg) for k in keys}
     for k, e in embs.items():
         if emb_steps:
-            fit_embedder(e, dl, emb_steps, lr=3e-3, key=k)
+            etc = dataclasses.replace(tc, max_steps=emb_steps, lr=3e-3)
+            fit(Task(e, embedder_step_loss(k), etc), data)
     unet = UNetConfig(hid_chs=(16, 32), blocks=1, time_dim=32, emb_dim=64, groups=8)
-    pipe = LatentDiffusionPipeline(
-        DAMMConfig(latent_ch=4, uni_ch=4, multi_ch=4, unet=unet, steps=20), embs
-    )
-    estimate_scale(pipe, dl, 4)
-    opt = torch.optim.AdamW(pipe.net.parameters(), 2e-3) if steps else None
-    for i, b in zip(range(steps), cycle(dl)):
-        loss, _ = pipe.loss(b, warmup=i < steps // 2, generator=g)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    cfg = DAMMConfig(latent_ch=4, uni_ch=4, multi_ch=4, unet=unet, steps=20)
+    pipe = LatentDiffusionPipeline(cfg, embs)
+    estimate_scale(pipe, [data], 1)
+    if steps:
+        dtc = dataclasses.replace(tc, max_steps=steps, lr=2e-3)
+        fit(
+            Task(pipe, _dammp_loss, dtc, ema_of='net'),
+            data,
+            callbacks=[DAMMPWarmup(steps=steps // 2)],
+        )
     pipe.img_size = img_size
     return pipe.eval()
 

@@ -513,6 +513,13 @@ def _last_checkpoint(tcfg: TrainConfig) -> str:
     p = tcfg.ckpt_dir / 'last.ckpt' if tcfg.out is not None else None
     if p is None or not p.is_file():
         raise CheckpointError(f'{p}: no last checkpoint to resume from under --out {tcfg.out}')
+    try:
+        torch.load(p, map_location='cpu', weights_only=True)
+    except Exception as e:
+        msg = f'{type(e).__name__}: {str(e)[:200]}'
+        raise CheckpointError(
+            f'{p}: not a readable checkpoint (truncated or corrupt?): {msg}'
+        ) from e
     return str(p)
 
 
@@ -523,6 +530,13 @@ def _fit(task, trainer, train_dl, val_dl, ckpt_path, tcfg):
             cb.loaders = [train_dl]
     try:
         trainer.fit(task, train_dl, val_dl, ckpt_path=ckpt_path)
+    except RuntimeError as e:
+        if ckpt_path is None or 'state_dict' not in str(e):
+            raise
+        raise CheckpointError(
+            f'{ckpt_path}: written by another configuration, its weights do not fit the model; '
+            f'not resuming, and nothing was overwritten: {str(e)[:200]}'
+        ) from e
     except NonFiniteLoss as e:
         last = tcfg.ckpt_dir / 'last.ckpt' if tcfg.out is not None else None
         kept = last if last is not None and last.is_file() else 'none written yet'
