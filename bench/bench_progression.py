@@ -1,4 +1,4 @@
-"""Run seed 001's two experiments end to end on the breast-MRI phantom and print their tables.
+"""Run the I-SPY1 progression study's two experiments end to end on the breast-MRI phantom and print their tables.
 
 Usage: python bench/bench_progression.py [--out DIR] [--patients 20] [--steps 100] [--prog-steps 120] [--quick] [--device cpu]
 Writes DIR/denoising and DIR/progression (figures, table.md, per-image CSV, metrics.json); the phantom goes to DIR/phantom.

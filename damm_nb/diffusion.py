@@ -97,7 +97,7 @@ def q_sample(
     noise: torch.Tensor | None = None,  # ε; drawn if None
     generator: torch.Generator | None = None,  # source of t and ε
 ) -> tuple:
-    "Sample x_t ~ q(x_t | x_0) = N(√ᾱ_t x_0, (1−ᾱ_t) I) (Ho et al. 2020 eq. 4; seed 001 §5.2.1); returns (x_t, noise, t)."
+    "Sample x_t ~ q(x_t | x_0) = N(√ᾱ_t x_0, (1−ᾱ_t) I) (Ho et al. 2020 eq. 4; the I-SPY1 progression study §5.2.1); returns (x_t, noise, t)."
     B = x0.shape[0]
     if t is None:
         t = torch.randint(

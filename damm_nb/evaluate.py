@@ -425,7 +425,7 @@ def plot_loss_curves(
     size: float = 3.5,
     dpi: int = 70,
 ):
-    "Train and validation loss curves from a Lightning CSVLogger log (seed 001's Figure 3)."
+    "Train and validation loss curves from a Lightning CSVLogger log (the I-SPY1 progression study's Figure 3)."
     h = loss_history(path, x)
     if ax is None:
         fig, ax = plt.subplots(figsize=(size * 1.3, size), dpi=dpi)
