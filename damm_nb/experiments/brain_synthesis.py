@@ -177,6 +177,7 @@ def train_damm_pixels(data: dict, cfg: BrainExperimentConfig) -> tuple[DAMMNet, 
     )
     warm = int(cfg.warmup * cfg.steps)
     dc = DAMMConfig(latent_ch=1, uni_ch=1, multi_ch=1, pred=cfg.pred, pretrain_epoch=warm, unet=u)
+    seed_everything(cfg.seed)  # the initial weights depend on the seed alone
     net = DAMMNet(dc)
     sched = make_schedule(dc.schedule, T=dc.T, beta_start=dc.beta_start, beta_end=dc.beta_end)
     loss = functools.partial(_damm_pixel_loss, den=Denoiser(net, sched, dc.pred))
@@ -191,6 +192,7 @@ def _l1(net: torch.nn.Module, b: dict, task: Task) -> torch.Tensor:
 
 def train_seed_unet(data: dict, cfg: BrainExperimentConfig) -> SeedUNet:
     "The I-SPY1 progression study's U-Net as an L1 regression from [uni, multi] to the target, trained with `fit`; its EMA copy."
+    seed_everything(cfg.seed)
     net = SeedUNet(2, 1, cfg.unet_base, depth=min(3, int(np.log2(cfg.size)) - 2))
     task = Task(net, _l1, _tcfg(cfg))
     _fit(task, {'x': torch.cat([data['vessels'], data['nuclei']], 1), 'y': data['target']})
