@@ -16,8 +16,9 @@ from ..core import write_text, write_json, check_writable, seed_everything, get_
 from ..brain_phantom import MODALITIES, simulate_brain
 from ..data import PairedFolders
 from ..unet import SeedUNet, UNetConfig
-from ..diffusion import make_schedule, q_sample, sample
+from ..diffusion import Denoiser, make_schedule, q_sample, sample
 from ..damm import DAMMConfig, DAMMNet, DAMMPredictor, dammp_loss
+from ..train import TrainConfig, Task, DAMMPWarmup, fit
 from ..evaluate import psnr, ssim, summarize, results_table, panel_figure, save_figure
 
 # %% auto #0
@@ -134,72 +135,68 @@ def load_split(root: Path, cfg: BrainExperimentConfig) -> dict:
         | dict(root=Path(root))
     )
 
-
-def _batches(n, bs, g):
-    "Endless random mini-batch indices."
-    while True:
-        for i in torch.randperm(n, generator=g).split(bs):
-            yield i
-
 # %% ../../nbs/16_brain_synthesis.ipynb #c692ffcb
-def train_damm_pixels(
-    data: dict, cfg: BrainExperimentConfig, generator: torch.Generator
-) -> tuple[DAMMNet, list]:
-    "Train a pixel-space `DAMMNet` on the role tensors of `data`; returns it and the loss history."
-    dc = DAMMConfig(
-        latent_ch=1,
-        uni_ch=1,
-        multi_ch=1,
-        pred=cfg.pred,
-        pretrain_epoch=int(cfg.warmup * cfg.steps),
-        unet=UNetConfig(
-            hid_chs=cfg.hid_chs,
-            blocks=cfg.blocks,
-            groups=cfg.groups,
-            time_dim=2 * cfg.hid_chs[0],
-            emb_dim=4 * cfg.hid_chs[0],
-        ),
+def _tcfg(cfg: BrainExperimentConfig) -> TrainConfig:
+    "The trainer's settings: the experiment's steps, batch and lr; AdamW (torch's default decay), 5 % warm-up, cosine to 5 %."
+    return TrainConfig(
+        out=None,
+        max_steps=cfg.steps,
+        lr=cfg.lr,
+        weight_decay=0.01,
+        batch_size=cfg.batch_size,
+        warmup_steps=round(0.05 * cfg.steps),
+        min_lr_ratio=0.05,
+        seed=cfg.seed,
+        accelerator=cfg.device or 'auto',
+        devices=1,
+        progress=False,
     )
-    net = DAMMNet(dc).to(cfg.device)
-    sched = make_schedule(dc.schedule, T=dc.T, beta_start=dc.beta_start, beta_end=dc.beta_end)
-    opt = torch.optim.AdamW(net.parameters(), cfg.lr)
-    lr = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.steps, cfg.lr * 0.05)
-    hist, it = [], _batches(len(data['target']), cfg.batch_size, generator)
-    for s in range(cfg.steps):
-        i = next(it)
-        b = {k: data[k][i].to(cfg.device) for k in cfg.roles}
-        x_t, noise, t = q_sample(b['target'], sched, generator=generator)
-        t = t.to(cfg.device)
-        tgt = {'eps': noise, 'x0': b['target']}.get(dc.pred)
-        if tgt is None:
-            a = sched.abar.to(x_t)[t].view(-1, 1, 1, 1)
-            tgt = a.sqrt() * noise - (1 - a).sqrt() * b['target']
-        eu, em, U = net(x_t, t, {'vessels': b['vessels'], 'nuclei': b['nuclei']})
-        loss, st = dammp_loss(
-            eu, em, U, tgt, dc.gamma, dc.alpha, warmup=s < dc.pretrain_epoch, kind=dc.loss
-        )
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        opt.step()
-        lr.step()
-        hist.append({k: float(v) for k, v in st.items()} | dict(step=s))
-    return net.eval(), hist
+
+
+def _fit(task: Task, data: dict, callbacks: list | None = None) -> dict:
+    "`fit` without Lightning's notices that do not apply here: no validation set, the EMA copy in eval mode."
+    with warnings.catch_warnings():
+        for m in ('.*val_dataloader', '.*module\\(s\\) in eval mode', '.*LeafSpec'):
+            warnings.filterwarnings('ignore', message=m)
+        return fit(task, data, callbacks=callbacks)
+
+
+def _damm_pixel_loss(net: DAMMNet, b: dict, task: Task, den: Denoiser) -> tuple:
+    "DAMMP loss of a batch: diffuse the target, regress both branches on the denoiser's target."
+    x_t, noise, t = q_sample(b['target'], den.sched, generator=task.generator)
+    eu, em, U = net(x_t, t, {'vessels': b['vessels'], 'nuclei': b['nuclei']})
+    c, y = net.cfg, den.target_of(b['target'], noise, t)
+    return dammp_loss(eu, em, U, y, c.gamma, c.alpha, task.flags.get('warmup', False), c.loss)
 
 # %% ../../nbs/16_brain_synthesis.ipynb #0e3f9d9a
-def train_seed_unet(data: dict, cfg: BrainExperimentConfig, generator: torch.Generator) -> SeedUNet:
-    "Seed 001's U-Net as an L1 regression from [uni, multi] to the target."
-    net = SeedUNet(2, 1, cfg.unet_base, depth=min(3, int(np.log2(cfg.size)) - 2)).to(cfg.device)
-    opt = torch.optim.AdamW(net.parameters(), cfg.lr)
-    it = _batches(len(data['target']), cfg.batch_size, generator)
-    for s in range(cfg.steps):
-        i = next(it)
-        x = torch.cat([data['vessels'][i], data['nuclei'][i]], 1).to(cfg.device)
-        loss = F.l1_loss(net(x), data['target'][i].to(cfg.device))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return net.eval()
+def train_damm_pixels(data: dict, cfg: BrainExperimentConfig) -> tuple[DAMMNet, pd.DataFrame]:
+    "Train a pixel-space `DAMMNet` with `fit` on the role tensors of `data`; returns its EMA copy and the per-step history."
+    h = cfg.hid_chs
+    u = UNetConfig(
+        hid_chs=h, blocks=cfg.blocks, groups=cfg.groups, time_dim=2 * h[0], emb_dim=4 * h[0]
+    )
+    warm = int(cfg.warmup * cfg.steps)
+    dc = DAMMConfig(latent_ch=1, uni_ch=1, multi_ch=1, pred=cfg.pred, pretrain_epoch=warm, unet=u)
+    seed_everything(cfg.seed)  # the initial weights depend on the seed alone
+    net = DAMMNet(dc)
+    sched = make_schedule(dc.schedule, T=dc.T, beta_start=dc.beta_start, beta_end=dc.beta_end)
+    loss = functools.partial(_damm_pixel_loss, den=Denoiser(net, sched, dc.pred))
+    task = Task(net, loss, _tcfg(cfg))
+    r = _fit(task, {k: data[k] for k in cfg.roles}, [DAMMPWarmup(steps=warm)])
+    return task.ema_model().to(cfg.device), r['history']
+
+
+def _l1(net: torch.nn.Module, b: dict, task: Task) -> torch.Tensor:
+    return F.l1_loss(net(b['x']), b['y'])
+
+
+def train_seed_unet(data: dict, cfg: BrainExperimentConfig) -> SeedUNet:
+    "The I-SPY1 progression study's U-Net as an L1 regression from [uni, multi] to the target, trained with `fit`; its EMA copy."
+    seed_everything(cfg.seed)
+    net = SeedUNet(2, 1, cfg.unet_base, depth=min(3, int(np.log2(cfg.size)) - 2))
+    task = Task(net, _l1, _tcfg(cfg))
+    _fit(task, {'x': torch.cat([data['vessels'], data['nuclei']], 1), 'y': data['target']})
+    return task.ema_model().to(cfg.device)
 
 # %% ../../nbs/16_brain_synthesis.ipynb #8faf3d83
 @torch.no_grad()
@@ -404,7 +401,7 @@ def torch_threads(n: int | None):
 def _benchmark(out: Path, cfg: BrainExperimentConfig, root: Path, figures: bool, log) -> dict:
     "Simulate, train, synthesise, score and write the files; returns the metrics."
     t0 = time.time()
-    g = seed_everything(cfg.seed)
+    seed_everything(cfg.seed)
     log(
         f'simulating {cfg.subjects} training and {cfg.test_subjects} test subjects ({cfg.slices} slices of {cfg.size}², anatomy {cfg.source}) ...'
     )
@@ -413,8 +410,8 @@ def _benchmark(out: Path, cfg: BrainExperimentConfig, root: Path, figures: bool,
     log(
         f"training DAMM ({cfg.steps} steps of {cfg.batch_size}) and the seed U-Net on {len(tr['name'])} slices, device {cfg.device} ..."
     )
-    net, hist = train_damm_pixels(tr, cfg, g)
-    unet = train_seed_unet(tr, cfg, g)
+    net, hist = train_damm_pixels(tr, cfg)
+    unet = train_seed_unet(tr, cfg)
     t2 = time.time()
     log(
         f"synthesising {cfg.target} for {len(te['name'])} test slices with each method ({cfg.sample_steps} DDIM steps) ..."
@@ -434,7 +431,7 @@ def _benchmark(out: Path, cfg: BrainExperimentConfig, root: Path, figures: bool,
         ('per_image.csv', df.to_csv(index=False)),
         ('summary.csv', summ.to_csv()),
         ('dammp.csv', ch.to_csv(index=False)),
-        ('history.csv', pd.DataFrame(hist).to_csv(index=False)),
+        ('history.csv', hist.to_csv(index=False)),
         ('table.md', table + '\n'),
     ):
         write_text(out / fn, txt)
