@@ -523,13 +523,24 @@ def _last_checkpoint(tcfg: TrainConfig) -> str:
     return str(p)
 
 
+_NOTICES = (
+    '.*val_dataloader',  # a run without validation
+    '.*module\\(s\\) in eval mode',  # the EMA copy and frozen embedders
+    '.*LeafSpec',
+    '.*does not have many workers',  # tensors in memory need none
+)
+
+
 def _fit(task, trainer, train_dl, val_dl, ckpt_path, tcfg):
     "trainer.fit, turning a non-finite loss into a message that names the kept checkpoint."
     for cb in trainer.callbacks:
         if isinstance(cb, ResumeRNG):
             cb.loaders = [train_dl]
     try:
-        trainer.fit(task, train_dl, val_dl, ckpt_path=ckpt_path)
+        with warnings.catch_warnings():
+            for m in _NOTICES:  # Lightning's notices that do not apply to these runs
+                warnings.filterwarnings('ignore', message=m)
+            trainer.fit(task, train_dl, val_dl, ckpt_path=ckpt_path)
     except RuntimeError as e:
         if ckpt_path is None or 'state_dict' not in str(e):
             raise

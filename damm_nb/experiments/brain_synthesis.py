@@ -153,14 +153,6 @@ def _tcfg(cfg: BrainExperimentConfig) -> TrainConfig:
     )
 
 
-def _fit(task: Task, data: dict, callbacks: list | None = None) -> dict:
-    "`fit` without Lightning's notices that do not apply here: no validation set, the EMA copy in eval mode."
-    with warnings.catch_warnings():
-        for m in ('.*val_dataloader', '.*module\\(s\\) in eval mode', '.*LeafSpec'):
-            warnings.filterwarnings('ignore', message=m)
-        return fit(task, data, callbacks=callbacks)
-
-
 def _damm_pixel_loss(net: DAMMNet, b: dict, task: Task, den: Denoiser) -> tuple:
     "DAMMP loss of a batch: diffuse the target, regress both branches on the denoiser's target."
     x_t, noise, t = q_sample(b['target'], den.sched, generator=task.generator)
@@ -182,7 +174,7 @@ def train_damm_pixels(data: dict, cfg: BrainExperimentConfig) -> tuple[DAMMNet, 
     sched = make_schedule(dc.schedule, T=dc.T, beta_start=dc.beta_start, beta_end=dc.beta_end)
     loss = functools.partial(_damm_pixel_loss, den=Denoiser(net, sched, dc.pred))
     task = Task(net, loss, _tcfg(cfg))
-    r = _fit(task, {k: data[k] for k in cfg.roles}, [DAMMPWarmup(steps=warm)])
+    r = fit(task, {k: data[k] for k in cfg.roles}, callbacks=[DAMMPWarmup(steps=warm)])
     return task.ema_model().to(cfg.device), r['history']
 
 
@@ -195,7 +187,7 @@ def train_seed_unet(data: dict, cfg: BrainExperimentConfig) -> SeedUNet:
     seed_everything(cfg.seed)
     net = SeedUNet(2, 1, cfg.unet_base, depth=min(3, int(np.log2(cfg.size)) - 2))
     task = Task(net, _l1, _tcfg(cfg))
-    _fit(task, {'x': torch.cat([data['vessels'], data['nuclei']], 1), 'y': data['target']})
+    fit(task, {'x': torch.cat([data['vessels'], data['nuclei']], 1), 'y': data['target']})
     return task.ema_model().to(cfg.device)
 
 # %% ../../nbs/16_brain_synthesis.ipynb #8faf3d83
