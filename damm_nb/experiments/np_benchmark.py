@@ -4,17 +4,18 @@
 
 # %% ../../nbs/15_np_benchmark.ipynb #5e2a82aa
 from __future__ import annotations
-import dataclasses, math, time
+import dataclasses, logging, math, time, warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, asdict
 from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn as nn, torch.nn.functional as F
 from torch.utils.data import Dataset
-from tqdm.auto import tqdm
 from ..core import seed_everything, get_device, write_json, write_text, check_writable
 from ..tme import simulate_tme
 from ..data import PairedFolders, group_of, make_loaders
 from ..unet import SeedUNet, UNetConfig
 from ..damm import DAMMConfig, LatentDiffusionPipeline, save_pipeline
+from ..train import TrainConfig, Task, DAMMPWarmup, fit
 from damm_nb.evaluate import (
     run_benchmark,
     summarize,
@@ -27,9 +28,9 @@ from damm_nb.evaluate import (
 
 # %% auto #0
 __all__ = ['FLOOR', 'UNET_V', 'UNET_VN', 'UNI', 'MULTI', 'DAMM', 'NPBenchConfig', 'np_settings', 'truth_image', 'TMETiles',
-           'PixelSpaceConfig', 'PixelSpace', 'make_damm', 'train_damm', 'train_regressor', 'np_methods',
-           'branch_choice', 'branch_table', 'dammp_verdict', 'verdict_text', 'run_regime', 'np_report',
-           'run_np_benchmark']
+           'PixelSpaceConfig', 'PixelSpace', 'make_damm', 'np_train_config', 'epoch_history', 'damm_loss',
+           'l1_regression', 'train_damm', 'train_regressor', 'np_methods', 'branch_choice', 'branch_table',
+           'dammp_verdict', 'verdict_text', 'run_regime', 'np_report', 'run_np_benchmark']
 
 # %% ../../nbs/15_np_benchmark.ipynb #27fb93fa
 @dataclass
@@ -41,7 +42,11 @@ class NPBenchConfig:
     epochs: int = 16  # training epochs of every model
     warmup_frac: float = 0.4  # DAMMP warm-up: this fraction of the epochs trains both branches on the mean of their losses
     batch_size: int = 16
-    lr: float = 1e-3  # Adam, constant rate, gradient norm clipped to 1
+    lr: float = (
+        1e-3  # Adam, gradient norm clipped to 1; linear warm-up, then cosine decay to lr / 100
+    )
+    lr_warmup: float = 0.05  # share of the optimiser steps in the learning-rate warm-up
+    ema_decay: float = 0.999  # EMA of the weights, which are evaluated and saved (0: none)
     hid_chs: tuple = (16, 32)
     blocks: int = 1
     groups: int = 8
@@ -154,59 +159,103 @@ def make_damm(c: NPBenchConfig) -> LatentDiffusionPipeline:
 def _to(b: dict, dev) -> dict:
     return {k: v.to(dev) if torch.is_tensor(v) else v for k, v in b.items()}
 
-# %% ../../nbs/15_np_benchmark.ipynb #65d85dcf
-def train_damm(
-    pipe: LatentDiffusionPipeline,
-    loader,  # training batches with target, vessels, nuclei
-    epochs: int,
-    warmup: int,  # total epochs; DAMMP warm-up epochs
-    lr: float = 1e-3,
+# %% ../../nbs/15_np_benchmark.ipynb #c45810c7
+def np_train_config(
+    c: NPBenchConfig,
+    steps_per_epoch: int,  # batches of the training loader
     device='cpu',
     progress: bool = True,
+) -> TrainConfig:
+    "The `TrainConfig` of every model of the benchmark (Adam, warm-up and cosine decay, EMA); it writes no files."
+    dev = torch.device(device)
+    return TrainConfig(
+        out=None,
+        max_epochs=c.epochs,
+        lr=c.lr,
+        optimizer='adam',
+        warmup_steps=round(c.lr_warmup * c.epochs * steps_per_epoch),
+        batch_size=c.batch_size,
+        ema_decay=c.ema_decay,
+        seed=c.seed,
+        progress=progress,
+        accelerator='gpu' if dev.type == 'cuda' else dev.type,
+        devices=[dev.index] if dev.index is not None else 1,
+    )
+
+
+@contextmanager
+def _quiet():
+    "Lightning without its start-up messages and warnings that do not apply here (tiles in memory, no validation)."
+    log = logging.getLogger('lightning.pytorch')
+    level = log.level
+    log.setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            for m in (
+                'does not have many workers',
+                'no `val_dataloader`',
+                'LeafSpec',
+                'in eval mode',
+            ):
+                warnings.filterwarnings('ignore', f'.*{m}.*')  # the EMA copy stays in eval mode
+            yield
+    finally:
+        log.setLevel(level)
+
+
+def epoch_history(
+    h: pd.DataFrame,  # `fit`'s history: one row per optimiser step
+    cols=('loss',),
 ) -> pd.DataFrame:
-    "Train the two-branch network with DAMMP's loss; one row per epoch (loss, share of samples kept on the multi branch, mean c)."
-    pipe.to(device).train()
-    opt, hist = torch.optim.Adam(pipe.net.parameters(), lr), []
-    for ep in tqdm(range(epochs), desc='DAMM-Diffusion', leave=False, disable=not progress):
-        st = []
-        for b in loader:
-            loss, s = pipe.loss(_to(b, device), warmup=ep < warmup)
-            opt.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(pipe.net.parameters(), 1.0)
-            opt.step()
-            st.append({k: float(s[k]) for k in ('loss', 'use_multi', 'c')})
-        hist.append(dict(pd.DataFrame(st).mean()) | {'epoch': ep, 'warmup': int(ep < warmup)})
-    return pd.DataFrame(hist).set_index('epoch')
+    "Per-epoch means of the per-step history."
+    return h.groupby('epoch')[list(cols)].mean()
+
+# %% ../../nbs/15_np_benchmark.ipynb #229a87e6
+def damm_loss(pipe: LatentDiffusionPipeline, batch: dict, task: Task) -> tuple:
+    "DAMMP's loss of one batch (the mean of the two branch losses while `task.flags['warmup']`); the flag joins the stats."
+    warm = task.flags.get('warmup', False)
+    loss, st = pipe.loss(batch, warmup=warm, generator=task.generator)
+    return loss, st | {'warmup': float(warm)}
+
+
+def l1_regression(inputs: tuple):  # batch keys stacked as input channels
+    "Loss function of a deterministic regression: L1 between the model's output and the target."
+
+    def loss(model: nn.Module, b: dict, task: Task):
+        return F.l1_loss(model(torch.cat([b[k] for k in inputs], 1)), b['target'])
+
+    return loss
+
+
+def _fit_ema(task: Task, loader, callbacks=()) -> tuple:
+    "Train `task` with `fit`; (a copy of the model with the EMA weights, per-step history)."
+    task.model.train()  # fit keeps the modes the modules are in
+    with _quiet():
+        r = fit(task, loader, callbacks=list(callbacks))
+    return task.ema_model(), r['history']
+
+# %% ../../nbs/15_np_benchmark.ipynb #b52d810c
+def train_damm(
+    pipe: LatentDiffusionPipeline,  # trained in place; the EMA weights come back in a copy
+    loader,  # training batches with target, vessels, nuclei
+    warmup: int,  # DAMMP warm-up epochs
+    tcfg: TrainConfig,  # e.g. `np_train_config`
+    callbacks=(),
+) -> tuple:
+    "Train the two-branch network with DAMMP's loss; (pipeline with the EMA weights, per-step history with the warm-up flag)."
+    task = Task(pipe, damm_loss, tcfg, ema_of='net')
+    return _fit_ema(task, loader, [DAMMPWarmup(epochs=warmup), *callbacks])
 
 
 def train_regressor(
-    model: nn.Module,
+    model: nn.Module,  # trained in place; the EMA weights come back in a copy
     loader,
     inputs: tuple,  # batch keys stacked as input channels
-    epochs: int,
-    lr: float = 1e-3,
-    device='cpu',
-    progress: bool = True,
-) -> list:
-    "Train a deterministic regression (seed 001's U-Net) with L1 on the target; the mean loss per epoch."
-    model.to(device).train()
-    opt, hist = torch.optim.Adam(model.parameters(), lr), []
-    for ep in tqdm(
-        range(epochs), desc='U-Net ' + '+'.join(inputs), leave=False, disable=not progress
-    ):
-        tot = 0.0
-        for b in loader:
-            loss = F.l1_loss(
-                model(torch.cat([b[k] for k in inputs], 1).to(device)), b['target'].to(device)
-            )
-            opt.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            tot += loss.item()
-        hist.append(tot / len(loader))
-    return hist
+    tcfg: TrainConfig,
+    callbacks=(),
+) -> tuple:
+    "Train a deterministic regression (seed 001's U-Net) with L1 on the target; (model with the EMA weights, per-step history)."
+    return _fit_ema(Task(model, l1_regression(inputs), tcfg), loader, callbacks)
 
 # %% ../../nbs/15_np_benchmark.ipynb #94289d3e
 FLOOR, UNET_V, UNET_VN = 'floor: noise-free NP field', 'U-Net: vessels', 'U-Net: vessels+nuclei'
@@ -333,7 +382,7 @@ def verdict_text(v: dict) -> str:
 
 # %% ../../nbs/15_np_benchmark.ipynb #7bac9ec1
 def _train_all(root, c: NPBenchConfig, device, progress):
-    "Train the DAMM model and the two regressions on the training slides of `root`; (pipe, unets, history, seconds)."
+    "Train the DAMM model and the two regressions on the training slides of `root`; (pipe, unets, history, seconds), EMA weights."
     seed_everything(c.seed)
     dl = make_loaders(
         PairedFolders(root, img_size=c.size, split='train', cache=True, seed=c.seed),
@@ -341,21 +390,18 @@ def _train_all(root, c: NPBenchConfig, device, progress):
         num_workers=0,
         seed=c.seed,
     )[0]
-    t0 = time.time()
-    pipe = make_damm(c)
-    hist = {
-        'damm': train_damm(
-            pipe, dl, c.epochs, round(c.warmup_frac * c.epochs), c.lr, device, progress
-        )
-    }
+    tc, t0 = np_train_config(c, len(dl), device, progress), time.time()
+    pipe, h = train_damm(make_damm(c), dl, round(c.warmup_frac * c.epochs), tc)
+    cols = ('loss', 'use_multi', 'c', 'warmup')
+    hist = {'damm': epoch_history(h, cols).astype({'warmup': int}), 'steps': len(h)}
     t1 = time.time()
     unets = {}
     for name, keys in ((UNET_V, ('vessels',)), (UNET_VN, ('vessels', 'nuclei'))):
         seed_everything(c.seed)
-        m = SeedUNet(len(keys), 1, c.unet_base, c.unet_depth)
-        hist[name] = train_regressor(m, dl, keys, c.epochs, c.lr, device, progress)
-        unets[name] = (m, keys)
-    return pipe, unets, hist, dict(train_damm_s=t1 - t0, train_unets_s=time.time() - t1)
+        m, h = train_regressor(SeedUNet(len(keys), 1, c.unet_base, c.unet_depth), dl, keys, tc)
+        hist[name] = epoch_history(h).loss.tolist()
+        unets[name] = (m.to(device), keys)
+    return pipe.to(device), unets, hist, dict(train_damm_s=t1 - t0, train_unets_s=time.time() - t1)
 
 # %% ../../nbs/15_np_benchmark.ipynb #1627c00b
 def _panels(te, store, df, n: int = 4):
