@@ -428,7 +428,8 @@ def _optim(mod: L.LightningModule, params) -> dict:
 # %% ../nbs/11_training.ipynb #ebbdf995
 @patch
 def on_train_start(self: Task):
-    "The task's generator on the model's device, at its saved state when the run resumes."
+    "Train mode; the task's generator on the model's device, at its saved state when the run resumes."
+    self.model.train()  # Lightning keeps each module's mode: a model handed over in eval mode would stay so
     g = torch.Generator(self.device).manual_seed(self.tcfg.seed)
     if self._gen_state is not None:
         g.set_state(self._gen_state)
