@@ -72,7 +72,7 @@ def flip_batch(
     g: torch.Generator | None = None,
     keys=('x',),  # the tensors to flip, all with the same draw
 ) -> dict:
-    "The tensors `keys` of a batch with each item flipped left-right with probability 1/2 (one draw per item, shared by the keys)."
+    "The tensors `keys` of a batch, each item flipped left-right with probability 1/2 (one draw shared by the keys)."
     x = batch[keys[0]]
     dev = g.device if g is not None else x.device
     f = (torch.rand(x.shape[0], generator=g, device=dev) < 0.5).to(x.device)
@@ -102,7 +102,7 @@ def ddpm_loss(
     target: str = 'eps',  # what the model predicts: 'eps' (Ho et al.), 'x0' or 'v'
     t_focus: int | None = None,  # see `focused_t`
 ) -> torch.Tensor:
-    "MSE denoising loss of Ho et al. 2020 (Algorithm 1) by `Denoiser.loss`, t from `focused_t`, t and noise from the task's generator."
+    "MSE loss of Ho et al. 2020 (Algorithm 1) by `Denoiser.loss`; t (`focused_t`) and noise from the task's generator."
     x0, g = batch['x'], task.generator
     t = focused_t(len(x0), sched.T, t_focus, g)
     cond = {'concat': batch['cond']} if 'cond' in batch else None
@@ -117,7 +117,7 @@ def small_train_config(
     device=None,  # 'cuda', 'mps', 'cpu' or None for the best available
     progress: bool = True,
 ) -> TrainConfig:
-    "The experiments' `TrainConfig`: AdamW (weight decay 1e-4), 5 % linear warm-up, cosine decay to 5 % of `lr`, the default EMA, no files."
+    "The experiments' `TrainConfig`: AdamW (decay 1e-4), 5 % warm-up, cosine to 5 % of `lr`, default EMA, no files."
     dev = get_device(device)
     return TrainConfig(
         out=None,
@@ -142,7 +142,7 @@ def train_small(
     tcfg: TrainConfig,  # from `small_train_config`
     flip=('x',),  # keys flipped left-right together (`flip_batch`); () for none
 ) -> tuple:
-    "Train `model` by `fit` on tensors in memory; (a copy of the model with the EMA weights, in eval mode; the per-step history)."
+    "Train `model` by `fit` on tensors in memory; (a copy with the EMA weights, in eval mode; the per-step history)."
     task = Task(model, loss_fn, tcfg)
     cbs = [Augment(functools.partial(flip_batch, keys=tuple(flip)))] if flip else []
     r = fit(task, data, callbacks=cbs)

@@ -385,7 +385,7 @@ def progression_verdict(
     baseline: str = 'no change',
     metrics=tuple(_BETTER),
 ) -> dict:
-    "Per metric: `method` against `baseline` by their 95 % bootstrap intervals: one beats the other when the intervals do not overlap, else undecided."
+    "Per metric, `method` against `baseline` by 95 % bootstrap intervals: a winner only if they do not overlap."
     a, b, out = summ.loc[method], summ.loc[baseline], {}
     for m in metrics:
         overlap = bool(a[f'{m}_lo'] <= b[f'{m}_hi'] and b[f'{m}_lo'] <= a[f'{m}_hi'])
@@ -499,7 +499,7 @@ def save_progression(
     series: str = 'post',
     modality: str = 'MR',
 ) -> Path:
-    "Save the conditional DDPM (the weights in `models['ddpm']`: the EMA weights of `train_progression_models`) and everything needed to run it on a new series, atomically."
+    "Save the conditional DDPM (`models['ddpm']`: EMA weights) and all a new series needs, atomically."
     m, s = models['ddpm'], models['sched']
     save_checkpoint(
         path,
