@@ -61,7 +61,7 @@ def main():
     )
     print(
         f"\n## Progression ({prog['train_s']} s training, {prog['eval_s']} s evaluation)\n\n{prog['table']}\n\n{prog['table_by_interval']}"
-        f"\n\ndiffusion better than no change: {prog['diffusion_beats_no_change']}\ntotal {time.time() - t0:.0f} s"
+        f"\n\n{prog['verdict_text']}\ntotal {time.time() - t0:.0f} s"
     )
 
 

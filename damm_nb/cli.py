@@ -154,12 +154,12 @@ def stage_progression(cfg: DemoConfig) -> dict:
         progress=True,
     )
     return dict(
-        diffusion_beats_no_change=r['diffusion_beats_no_change'],
+        verdict={m: v['outcome'] for m, v in r['verdict'].items()},
         train_s=r['train_s'],
         eval_s=r['eval_s'],
         checkpoints=[r['checkpoint']],
         mask_rule_test_dice=r['mask_rule']['test_dice'],
-        _table=r['table'],
+        _table=r['table'] + '\n\n' + r['verdict_text'].replace('\n', '  \n'),
         _figures=['progression/' + f for f in sorted(r['figures'])],
     )
 

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/13_denoising.ipynb #4a548203
 from __future__ import annotations
-import json, math, time
+import functools, json, math, time
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -13,17 +13,18 @@ import torch.nn.functional as F
 import matplotlib.pyplot as plt
 import seaborn as sns
 from tqdm.auto import tqdm
-from ..core import get_device, seed_everything, write_json, write_text, check_writable
+from ..core import get_device, write_json, write_text, check_writable
 from ..breast_phantom import make_mri_phantom
 from ..dicom import convert_tree
 from ..data import LongitudinalSlices
 from ..unet import NoiseUNet, UNetConfig
-from ..diffusion import make_schedule, q_sample, sample, sigma_to_t
+from ..diffusion import Denoiser, make_schedule, sample, sigma_to_t
+from ..train import TrainConfig, Task, Augment, fit
 from ..evaluate import evaluate_batch, summarize, results_table, panel_figure, save_figure
 
 # %% auto #0
-__all__ = ['prepare_phantom', 'slice_tensor', 'random_flip', 'diffusion_loss', 'fit_model', 'denoise', 'small_unet_config',
-           'n_params', 'ssim_histograms', 'plot_losses', 'run_denoising_experiment']
+__all__ = ['prepare_phantom', 'slice_tensor', 'flip_batch', 'focused_t', 'ddpm_loss', 'small_train_config', 'train_small',
+           'denoise', 'small_unet_config', 'n_params', 'ssim_histograms', 'plot_losses', 'run_denoising_experiment']
 
 # %% ../../nbs/13_denoising.ipynb #8bb68c09
 def prepare_phantom(
@@ -66,64 +67,86 @@ def slice_tensor(
     )
 
 # %% ../../nbs/13_denoising.ipynb #91e5ad04
-def random_flip(x: torch.Tensor, g: torch.Generator | None = None) -> torch.Tensor:
-    "Flip each image of the batch left-right with probability 1/2."
-    f = torch.rand(x.shape[0], generator=g).to(x.device) < 0.5
-    return torch.where(f[:, None, None, None], x.flip(-1), x)
+def flip_batch(
+    batch: dict,  # name -> (B,C,H,W) tensor
+    g: torch.Generator | None = None,
+    keys=('x',),  # the tensors to flip, all with the same draw
+) -> dict:
+    "The tensors `keys` of a batch, each item flipped left-right with probability 1/2 (one draw shared by the keys)."
+    x = batch[keys[0]]
+    dev = g.device if g is not None else x.device
+    f = (torch.rand(x.shape[0], generator=g, device=dev) < 0.5).to(x.device)
+    return {k: torch.where(f[:, None, None, None], batch[k].flip(-1), batch[k]) for k in keys}
 
 
-def diffusion_loss(
-    model,
-    x0: torch.Tensor,
-    sched,  # clean batch (B,C,H,W) and the schedule
-    cond: torch.Tensor | None = None,  # conditioning images (B,cc,H,W), concatenated by the model
-    t_focus: int | None = None,  # half of the batch draws t from [0, t_focus] instead of [0, T)
-    target: str = 'eps',  # what the model predicts: 'eps' (Ho et al.) or 'x0'
+def focused_t(
+    n: int,
+    T: int,  # how many time steps to draw, and the schedule's length
+    t_focus: int
+    | None = None,  # the first half of them is drawn from [0, t_focus] instead of [0, T)
     g: torch.Generator | None = None,
 ) -> torch.Tensor:
-    "MSE denoising loss of Ho et al. 2020 (Algorithm 1) for an ε or x0 target, optionally with t concentrated below `t_focus`."
-    B = x0.shape[0]
-    t = torch.randint(0, sched.T, (B,), generator=g)
+    "n time steps, uniform on [0, T), or with `t_focus` half of them uniform on [0, t_focus]."
+    dev = g.device if g is not None else 'cpu'
+    t = torch.randint(0, T, (n,), generator=g, device=dev)
     if t_focus is not None:
-        t[: B // 2] = torch.randint(0, t_focus + 1, (B // 2,), generator=g)
-    noise = torch.randn(x0.shape, generator=g).to(x0)
-    x_t, noise, t = q_sample(x0, sched, t.to(x0.device), noise)
-    if target not in ('eps', 'x0'):
-        raise ValueError(f"diffusion_loss: unknown target {target!r}; use 'eps' or 'x0'")
-    return F.mse_loss(
-        model(x_t, t, None if cond is None else {'concat': cond}), noise if target == 'eps' else x0
-    )
+        t[: n // 2] = torch.randint(0, t_focus + 1, (n // 2,), generator=g, device=dev)
+    return t
+
+# %% ../../nbs/13_denoising.ipynb #194e1a1e
+def ddpm_loss(
+    model,
+    batch: dict,
+    task,  # `Task`'s loss signature: batch['x'] the clean images, batch['cond'] (if any) concatenated
+    sched=None,  # the diffusion schedule
+    target: str = 'eps',  # what the model predicts: 'eps' (Ho et al.), 'x0' or 'v'
+    t_focus: int | None = None,  # see `focused_t`
+) -> torch.Tensor:
+    "MSE loss of Ho et al. 2020 (Algorithm 1) by `Denoiser.loss`; t (`focused_t`) and noise from the task's generator."
+    x0, g = batch['x'], task.generator
+    t = focused_t(len(x0), sched.T, t_focus, g)
+    cond = {'concat': batch['cond']} if 'cond' in batch else None
+    return Denoiser(model, sched, target).loss(x0, cond, loss='mse', t=t, generator=g)
 
 # %% ../../nbs/13_denoising.ipynb #88f92c2f
-def fit_model(
-    model: torch.nn.Module,
-    loss_fn,  # loss_fn(model, idx (B,) long, generator) -> scalar loss
-    n: int,  # number of training items (indices 0..n-1)
-    steps: int = 500,
+def small_train_config(
+    steps: int,
     batch_size: int = 16,
     lr: float = 2e-3,
     seed: int = 0,
+    device=None,  # 'cuda', 'mps', 'cpu' or None for the best available
     progress: bool = True,
-    desc: str = 'train',
-) -> list:
-    "Train `model` for `steps` AdamW steps with cosine decay on random index batches; returns the loss per step."
-    g = seed_everything(seed)
-    model.train()
-    opt = torch.optim.AdamW(model.parameters(), lr, weight_decay=1e-4)
-    sch = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(steps, 1), eta_min=lr * 0.05)
-    hist, bar = [], tqdm(range(steps), desc=desc, disable=not progress, leave=False, mininterval=2)
-    for _ in bar:
-        loss = loss_fn(model, torch.randint(0, n, (min(batch_size, n),), generator=g), g)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sch.step()
-        hist.append(float(loss.detach()))
-        if len(hist) % 20 == 0:
-            bar.set_postfix(loss=f'{np.mean(hist[-20:]):.4f}')
-    model.eval()
-    return hist
+) -> TrainConfig:
+    "The experiments' `TrainConfig`: AdamW (decay 1e-4), 5 % warm-up, cosine to 5 % of `lr`, default EMA, no files."
+    dev = get_device(device)
+    return TrainConfig(
+        out=None,
+        max_steps=steps,
+        lr=lr,
+        weight_decay=1e-4,
+        optimizer='adamw',
+        warmup_steps=round(0.05 * steps),
+        min_lr_ratio=0.05,
+        batch_size=batch_size,
+        seed=seed,
+        progress=progress,
+        accelerator=dev.type,
+        devices=1 if dev.index is None else [dev.index],
+    )
+
+
+def train_small(
+    model: torch.nn.Module,
+    loss_fn,  # loss_fn(model, batch, task), e.g. `ddpm_loss`
+    data: dict,  # name -> tensor, all of the same length (random batches by step)
+    tcfg: TrainConfig,  # from `small_train_config`
+    flip=('x',),  # keys flipped left-right together (`flip_batch`); () for none
+) -> tuple:
+    "Train `model` by `fit` on tensors in memory; (a copy with the EMA weights, in eval mode; the per-step history)."
+    task = Task(model, loss_fn, tcfg)
+    cbs = [Augment(functools.partial(flip_batch, keys=tuple(flip)))] if flip else []
+    r = fit(task, data, callbacks=cbs)
+    return task.ema_model(), r['history']
 
 # %% ../../nbs/13_denoising.ipynb #5069e62f
 @torch.no_grad()
@@ -140,11 +163,9 @@ def denoise(
 ) -> torch.Tensor:
     "Denoise `y` by starting the reverse process at the time step that matches its noise level `sigma`."
     t = sigma_to_t(sched, sigma)
-    ab = float(sched.abar[t])
-    x_t = math.sqrt(ab) * y
+    x_t = math.sqrt(sched.abar_at(t)) * y
     if method == 'x0':
-        eps = model(x_t, torch.full((y.shape[0],), t, device=y.device, dtype=torch.long), cond)
-        return (x_t - math.sqrt(1 - ab) * eps) / math.sqrt(ab)
+        return Denoiser(model, sched, 'eps')(x_t, t, cond)[0]
     if method not in ('ddim', 'ddpm'):
         raise ValueError(f"denoise: unknown method {method!r}; use 'x0', 'ddim' or 'ddpm'")
     n = t + 1 if steps is None else min(steps, t + 1)
@@ -306,23 +327,13 @@ def run_denoising_experiment(
     if max_test:
         xt, names, pats = xt[:max_test], names[:max_test], pats[:max_test]
     torch.manual_seed(seed)  # the initial weights come from the seed, not from whatever ran before
-    sched, model = (
-        make_schedule('linear', T=1000),
-        NoiseUNet(small_unet_config(hid_chs=hid_chs)).to(dev),
+    sched, model = make_schedule('linear', T=1000), NoiseUNet(small_unet_config(hid_chs=hid_chs))
+    loss = functools.partial(
+        ddpm_loss, sched=sched, t_focus=int(1.5 * sigma_to_t(sched, max(sigmas))) + 1
     )
-    x, xt, tf = x.to(dev), xt.to(dev), int(1.5 * sigma_to_t(sched, max(sigmas))) + 1
-    hist = fit_model(
-        model,
-        lambda m, i, g: diffusion_loss(m, random_flip(x[i], g), sched, t_focus=tf, g=g),
-        len(x),
-        steps,
-        batch_size,
-        lr,
-        seed,
-        progress,
-        'DDPM',
-    )
-    t1 = time.time()
+    tcfg = small_train_config(steps, batch_size, lr, seed, dev, progress)
+    model, hist = train_small(model, loss, {'x': x}, tcfg)
+    model, xt, t1 = model.to(dev), xt.to(dev), time.time()
     df, show = _denoise_rows(model, xt, names, pats, sched, sigmas, sample_steps, seed, progress)
     show['clean'] = xt[:1].clamp(-1, 1)
     info = dict(
@@ -333,12 +344,14 @@ def run_denoising_experiment(
         test_patients=sorted(set(pats)),
         steps=steps,
         batch_size=batch_size,
+        warmup_steps=tcfg.warmup_steps,
+        ema_decay=tcfg.ema_decay,
         params=n_params(model),
         schedule='linear T=1000',
         t_of_sigma={str(s): sigma_to_t(sched, s) for s in sigmas},
         train_s=round(t1 - t0, 1),
         eval_s=round(time.time() - t1, 1),
         device=str(dev),
-        final_loss=float(np.mean(hist[-50:])),
+        final_loss=float(hist.loss.iloc[-50:].mean()),
     )
-    return _denoise_report(df, show, sigmas, out, hist, info)
+    return _denoise_report(df, show, sigmas, out, hist.loss.values, info)

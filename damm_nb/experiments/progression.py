@@ -4,7 +4,7 @@
 
 # %% ../../nbs/14_progression.ipynb #a05ab774
 from __future__ import annotations
-import json, math, time
+import functools, json, math, time
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -38,18 +38,19 @@ from damm_nb.evaluate import (
     dice,
 )
 from damm_nb.experiments.denoising import (
-    diffusion_loss,
-    fit_model,
+    ddpm_loss,
     n_params,
     plot_losses,
-    random_flip,
+    small_train_config,
     small_unet_config,
+    train_small,
 )
 
 # %% auto #0
-__all__ = ['DT_SCALE', 'KPP_GRID', 'truth_masks', 'mask_slice', 'pair_tensors', 'progression_cond', 'progression_target',
-           'from_change', 'train_progression_models', 'sample_progression', 'density_proxy', 'kpp_forecast', 'fit_kpp',
-           'physical_predictions', 'pooled_dice', 'apply_mask_rule', 'fit_mask_rule', 'save_progression',
+__all__ = ['DT_SCALE', 'KPP_GRID', 'VERDICT_METHOD', 'truth_masks', 'mask_slice', 'pair_tensors', 'progression_cond',
+           'progression_target', 'from_change', 'regression_loss', 'train_progression_models', 'sample_progression',
+           'density_proxy', 'kpp_forecast', 'fit_kpp', 'physical_predictions', 'progression_verdict',
+           'progression_verdict_text', 'pooled_dice', 'apply_mask_rule', 'fit_mask_rule', 'save_progression',
            'load_progression', 'run_progression_experiment', 'series_slices', 'predict_next_visit']
 
 # %% ../../nbs/14_progression.ipynb #1dfa88a2
@@ -131,6 +132,11 @@ def from_change(d: dict, r: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return (d['xk'] + 2 * r[:, :1]).clamp(-1, 1), (d['mk'].float() + r[:, 1:]) > 0.5
 
 # %% ../../nbs/14_progression.ipynb #dfc32f4a
+def regression_loss(model, batch: dict, task) -> torch.Tensor:
+    "MSE of a deterministic regression of batch['x'] from the conditioning images batch['cond']."
+    return F.mse_loss(model(batch['cond']), batch['x'])
+
+
 def train_progression_models(
     d: dict,
     steps: int = 1500,
@@ -142,49 +148,27 @@ def train_progression_models(
     seed: int = 0,
     progress: bool = True,
 ) -> dict:
-    "Train the conditional DDPM (x0 target, MSE) and the SeedUNet regression (MSE) on the change visit k → k+1."
+    "Train the conditional DDPM (x0 target, MSE) and the SeedUNet regression (MSE) on the change visit k → k+1; both EMA weights."
     dev = get_device(device)
     mu, sd = d['cov'].mean(0), d['cov'].std(0).clamp(min=1e-3)
-    c, y = progression_cond(d, mu, sd).to(dev), progression_target(d).to(dev)
-    sched = make_schedule('linear', T=1000)
+    data = {'x': progression_target(d), 'cond': progression_cond(d, mu, sd)}
+    sched, cc = make_schedule('linear', T=1000), data['cond'].shape[1]
+    torch.manual_seed(seed)  # initial weights from the seed
+    ddpm = NoiseUNet(small_unet_config(2, 2, cc, hid_chs))
+    loss = functools.partial(ddpm_loss, sched=sched, target='x0')
+    tcfg = small_train_config(steps, batch_size, lr, seed, dev, progress)
+    ddpm, h_d = train_small(ddpm, loss, data, tcfg, flip=('x', 'cond'))
     torch.manual_seed(seed)
-    ddpm = NoiseUNet(small_unet_config(2, 2, c.shape[1], hid_chs)).to(
-        dev
-    )  # initial weights from the seed
-    flip = lambda i, g: random_flip(torch.cat([y[i], c[i]], 1), g).split([2, c.shape[1]], 1)
-    h_d = fit_model(
-        ddpm,
-        lambda m, i, g: (lambda yy, cc: diffusion_loss(m, yy, sched, cc, target='x0', g=g))(
-            *flip(i, g)
-        ),
-        len(y),
-        steps,
-        batch_size,
-        lr,
-        seed,
-        progress,
-        'progression DDPM',
-    )
-    torch.manual_seed(seed)
-    reg = SeedUNet(c.shape[1], 2, base=16, depth=3).to(dev)
-    h_r = fit_model(
-        reg,
-        lambda m, i, g: (lambda yy, cc: F.mse_loss(m(cc), yy))(*flip(i, g)),
-        len(y),
-        reg_steps or steps,
-        batch_size,
-        lr,
-        seed,
-        progress,
-        'SeedUNet',
-    )
+    reg = SeedUNet(cc, 2, base=16, depth=3)
+    tcfg = small_train_config(reg_steps or steps, batch_size, lr, seed, dev, progress)
+    reg, h_r = train_small(reg, regression_loss, data, tcfg, flip=('x', 'cond'))
     return dict(
-        ddpm=ddpm,
-        reg=reg,
+        ddpm=ddpm.to(dev),
+        reg=reg.to(dev),
         sched=sched,
         cov_mean=mu,
         cov_std=sd,
-        hist={'diffusion (x0 MSE)': h_d, 'SeedUNet (MSE)': h_r},
+        hist={'diffusion (x0 MSE)': h_d.loss.values, 'SeedUNet (MSE)': h_r.loss.values},
         params={'diffusion': n_params(ddpm), 'SeedUNet': n_params(reg)},
     )
 
@@ -389,6 +373,50 @@ def _progression_figures(d, preds, spread, keep, out, hist, curve):
     return sorted(figs)
 
 # %% ../../nbs/14_progression.ipynb #844ad2d4
+VERDICT_METHOD = (
+    'diffusion (mean of K)'  # the diffusion forecast the verdict judges, declared before any run
+)
+_BETTER = {'dice': 1, 'vol_abs': -1, 'psnr': 1, 'ssim': 1}
+
+
+def progression_verdict(
+    summ: pd.DataFrame,  # from `summarize(..., by='method')`
+    method: str = VERDICT_METHOD,
+    baseline: str = 'no change',
+    metrics=tuple(_BETTER),
+) -> dict:
+    "Per metric, `method` against `baseline` by 95 % bootstrap intervals: a winner only if they do not overlap."
+    a, b, out = summ.loc[method], summ.loc[baseline], {}
+    for m in metrics:
+        overlap = bool(a[f'{m}_lo'] <= b[f'{m}_hi'] and b[f'{m}_lo'] <= a[f'{m}_hi'])
+        first = _BETTER[m] * a[m] > _BETTER[m] * b[m]
+        win, lose = (method, baseline) if first else (baseline, method)
+        out[m] = dict(
+            method=method,
+            mean=float(a[m]),
+            ci=[float(a[f'{m}_lo']), float(a[f'{m}_hi'])],
+            baseline=baseline,
+            baseline_mean=float(b[m]),
+            baseline_ci=[float(b[f'{m}_lo']), float(b[f'{m}_hi'])],
+            intervals_overlap=overlap,
+            outcome='intervals overlap: undecided' if overlap else f'{win} beats {lose}',
+        )
+    return out
+
+# %% ../../nbs/14_progression.ipynb #d3b1ff03
+def _with_ci(x: float, ci) -> str:
+    return f'{x:.4g} [{ci[0]:.4g}, {ci[1]:.4g}]'
+
+
+def progression_verdict_text(v: dict) -> str:
+    "One Markdown line per metric from `progression_verdict`."
+    return '\n'.join(
+        f"- {m.upper()}: {r['method']} {_with_ci(r['mean'], r['ci'])} vs {r['baseline']} "
+        f"{_with_ci(r['baseline_mean'], r['baseline_ci'])}: {r['outcome']}"
+        for m, r in v.items()
+    )
+
+# %% ../../nbs/14_progression.ipynb #dbac75bc
 def _progression_report(df, out, figs, info):
     "Summary tables (all test slices, and by interval), the verdict against no change, metrics.json."
     ms = ['dice', 'vol_err', 'vol_abs', 'psnr', 'ssim', 'spread_rho']
@@ -400,20 +428,17 @@ def _progression_report(df, out, figs, info):
         summarize(df, by=['interval', 'method'], metrics=['dice', 'psnr', 'ssim']),
         metrics=['dice', 'psnr', 'ssim'],
     )
-    mean = df.groupby('method')[['dice', 'vol_abs', 'psnr', 'ssim']].mean()
-    nc, best = mean.loc['no change'], mean.loc[['diffusion (1 sample)', 'diffusion (mean of K)']]
-    verdict = {
-        m: bool((best[m] > nc[m]).any()) if m != 'vol_abs' else bool((best[m] < nc[m]).any())
-        for m in mean.columns
-    }
-    write_text(Path(out) / 'table.md', table + '\n\n' + by_int + '\n')
+    verdict = progression_verdict(summ)
+    text = progression_verdict_text(verdict)
+    write_text(Path(out) / 'table.md', table + '\n\n' + by_int + '\n\n' + text + '\n')
     write_text(Path(out) / 'per_slice.csv', df.to_csv(index=False))
     res = dict(
         info,
         table=table,
         table_by_interval=by_int,
         summary=json.loads(summ.reset_index().to_json(orient='records')),
-        diffusion_beats_no_change=verdict,
+        verdict=verdict,
+        verdict_text=text,
         figures=figs,
         out=str(out),
     )
@@ -474,7 +499,7 @@ def save_progression(
     series: str = 'post',
     modality: str = 'MR',
 ) -> Path:
-    "Save the conditional DDPM and everything needed to run it on a new series, atomically."
+    "Save the conditional DDPM (`models['ddpm']`: EMA weights) and all a new series needs, atomically."
     m, s = models['ddpm'], models['sched']
     save_checkpoint(
         path,
