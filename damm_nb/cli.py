@@ -117,7 +117,7 @@ def stage_tme(cfg: DemoConfig) -> dict:
 
 # %% ../nbs/18_demo.ipynb #685d5092
 def stage_denoising(cfg: DemoConfig) -> dict:
-    "Seed 001's denoising experiment on the phantom's test patients."
+    "The I-SPY1 progression study's denoising experiment on the phantom's test patients."
     r = run_denoising_experiment(
         Path(cfg.data_dir) / 'phantom_mri_npy',
         Path(cfg.out) / 'denoising',
@@ -207,7 +207,7 @@ STAGES = [
     ('MRI phantom → DICOM', stage_mri_phantom),
     ('DICOM → arrays', stage_convert),
     ('TME simulator', stage_tme),
-    ('Denoising (seed 001)', stage_denoising),
+    ('Denoising (the I-SPY1 progression study)', stage_denoising),
     ('Tumour progression', stage_progression),
     ('Nanoparticle benchmark', stage_np_benchmark),
     ('Brain MRI synthesis', stage_brain),
