@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_training.ipynb #8e658c7e
 from __future__ import annotations
-import argparse, copy, dataclasses, functools, math, os, random, sys, time, warnings, logging
+import argparse, contextlib, copy, dataclasses, functools, math, os, random, sys, time, warnings, logging
 import numpy as np
 import pandas as pd
 from fastcore.basics import patch
@@ -237,6 +237,18 @@ def lr_factor(
     return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * u))
 
 # %% ../nbs/11_training.ipynb #cf581fce
+@contextlib.contextmanager
+def _quiet_lightning():
+    "Without Lightning's start-up lines (devices found, tips) at every run; warnings still show."
+    log = logging.getLogger('lightning.pytorch.utilities.rank_zero')
+    old = log.level
+    log.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        log.setLevel(old)
+
+
 def _checkpoints(tcfg: TrainConfig, monitor: str | None, steps: int | None) -> list:
     "The best (by `monitor`) and the last checkpoint; with no monitor, the last one (every `steps`)."
     if monitor is None:
@@ -275,24 +287,25 @@ def make_trainer(
         for k in ('limit_train_batches', 'limit_val_batches')
         if (v := getattr(tcfg, k)) is not None
     }
-    return L.Trainer(
-        max_epochs=tcfg.max_epochs,
-        max_steps=tcfg.max_steps,
-        accelerator=tcfg.accelerator,
-        devices=tcfg.devices,
-        strategy=tcfg.strategy,
-        num_nodes=tcfg.num_nodes,
-        precision=resolve_precision(tcfg.precision, tcfg.accelerator),
-        callbacks=cbs,
-        logger=False if tcfg.out is None else CSVLogger(tcfg.out, name='logs'),
-        enable_checkpointing=tcfg.out is not None,
-        gradient_clip_val=None if manual else tcfg.grad_clip,
-        log_every_n_steps=tcfg.log_every_n_steps,
-        enable_progress_bar=tcfg.progress,
-        enable_model_summary=False,
-        default_root_dir=tcfg.out,
-        **lim,
-    )
+    with _quiet_lightning():
+        return L.Trainer(
+            max_epochs=tcfg.max_epochs,
+            max_steps=tcfg.max_steps,
+            accelerator=tcfg.accelerator,
+            devices=tcfg.devices,
+            strategy=tcfg.strategy,
+            num_nodes=tcfg.num_nodes,
+            precision=resolve_precision(tcfg.precision, tcfg.accelerator),
+            callbacks=cbs,
+            logger=False if tcfg.out is None else CSVLogger(tcfg.out, name='logs'),
+            enable_checkpointing=tcfg.out is not None,
+            gradient_clip_val=None if manual else tcfg.grad_clip,
+            log_every_n_steps=tcfg.log_every_n_steps,
+            enable_progress_bar=tcfg.progress,
+            enable_model_summary=False,
+            default_root_dir=tcfg.out,
+            **lim,
+        )
 
 # %% ../nbs/11_training.ipynb #0896e528
 class EMA(nn.Module):
@@ -538,7 +551,7 @@ def _fit(task, trainer, train_dl, val_dl, ckpt_path, tcfg):
         if isinstance(cb, ResumeRNG):
             cb.loaders = [train_dl]
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _quiet_lightning():
             for m in _NOTICES:  # Lightning's notices that do not apply to these runs
                 warnings.filterwarnings('ignore', message=m)
             trainer.fit(task, train_dl, val_dl, ckpt_path=ckpt_path)
