@@ -11,8 +11,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['double_conv', 'SeedUNet', 'check_input', 'UNetConfig', 'timestep_embedding', 'ResBlock', 'SelfAttention', 'DownLevel',
-           'UpLevel', 'MidBlock', 'NoiseUNet']
+__all__ = ['double_conv', 'RegressionUNet', 'check_input', 'UNetConfig', 'timestep_embedding', 'ResBlock', 'SelfAttention',
+           'DownLevel', 'UpLevel', 'MidBlock', 'NoiseUNet']
 
 # %% ../nbs/06_unet.ipynb #abce842d
 def double_conv(
@@ -30,7 +30,7 @@ def double_conv(
     )
 
 # %% ../nbs/06_unet.ipynb #c57c707f
-class SeedUNet(nn.Module):
+class RegressionUNet(nn.Module):
     "The I-SPY1 progression study's U-Net (§5.1): double-conv encoder with max-pool, double-conv bottleneck, ConvTranspose2d decoder with `torch.cat` skips."
 
     def __init__(
@@ -51,7 +51,7 @@ class SeedUNet(nn.Module):
         self.head = nn.Conv2d(base, out_ch, 1)
 
     def forward(self, x):
-        check_input(x, self.in_ch, self.depth, 'SeedUNet')
+        check_input(x, self.in_ch, self.depth, 'RegressionUNet')
         skips = []
         for enc in self.enc:
             x = enc(x)

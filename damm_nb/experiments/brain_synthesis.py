@@ -15,7 +15,7 @@ import torch, torch.nn.functional as F
 from ..core import write_text, write_json, check_writable, seed_everything, get_device
 from ..brain_phantom import MODALITIES, simulate_brain
 from ..data import PairedFolders
-from ..unet import SeedUNet, UNetConfig
+from ..unet import RegressionUNet, UNetConfig
 from ..diffusion import Denoiser, make_schedule, q_sample, sample
 from ..damm import DAMMConfig, DAMMNet, DAMMPredictor, dammp_loss
 from ..train import TrainConfig, Task, DAMMPWarmup, fit
@@ -23,7 +23,7 @@ from ..evaluate import psnr, ssim, summarize, results_table, panel_figure, save_
 
 # %% auto #0
 __all__ = ['QUICK', 'FULL', 'BrainExperimentConfig', 'method_labels', 'simulate_sets', 'load_split', 'train_damm_pixels',
-           'train_seed_unet', 'synthesise', 'tumour_psnr', 'predict_all', 'score_all', 'brain_verdict',
+           'train_regression_unet', 'synthesise', 'tumour_psnr', 'predict_all', 'score_all', 'brain_verdict',
            'example_slices', 'torch_threads', 'run_brain_experiment']
 
 # %% ../../nbs/16_brain_synthesis.ipynb #245500c7
@@ -51,7 +51,7 @@ class BrainExperimentConfig:
     lr: float = 2e-3
     warmup: float = 0.4  # DAMMP warm-up fraction of the steps
     sample_steps: int = 20
-    unet_base: int = 8  # DDIM steps; SeedUNet width
+    unet_base: int = 8  # DDIM steps; RegressionUNet width
     device: str | None = None  # cuda, mps or cpu; None: the best available
     threads: int | None = (
         1  # torch CPU threads while it runs (None: torch's setting); on a small shared CPU more threads spin against each other
@@ -182,10 +182,10 @@ def _l1(net: torch.nn.Module, b: dict, task: Task) -> torch.Tensor:
     return F.l1_loss(net(b['x']), b['y'])
 
 
-def train_seed_unet(data: dict, cfg: BrainExperimentConfig) -> SeedUNet:
+def train_regression_unet(data: dict, cfg: BrainExperimentConfig) -> RegressionUNet:
     "The I-SPY1 progression study's U-Net as an L1 regression from [uni, multi] to the target, trained with `fit`; its EMA copy."
     seed_everything(cfg.seed)
-    net = SeedUNet(2, 1, cfg.unet_base, depth=min(3, int(np.log2(cfg.size)) - 2))
+    net = RegressionUNet(2, 1, cfg.unet_base, depth=min(3, int(np.log2(cfg.size)) - 2))
     task = Task(net, _l1, _tcfg(cfg))
     fit(task, {'x': torch.cat([data['vessels'], data['nuclei']], 1), 'y': data['target']})
     return task.ema_model().to(cfg.device)
@@ -225,13 +225,13 @@ def tumour_psnr(pred, target, mask, data_range: float = 2.0) -> np.ndarray:
 
 # %% ../../nbs/16_brain_synthesis.ipynb #2aa0832f
 def predict_all(
-    net: DAMMNet, unet: SeedUNet, te: dict, cfg: BrainExperimentConfig
+    net: DAMMNet, unet: RegressionUNet, te: dict, cfg: BrainExperimentConfig
 ) -> tuple[dict, dict]:
-    "The test targets from each method (seed U-Net; uni, multi branch alone; DAMM with DAMMP) and DAMMP's records."
+    "The test targets from each method (regression U-Net; uni, multi branch alone; DAMM with DAMMP) and DAMMP's records."
     uni, multi, damm = method_labels(cfg)
     with torch.no_grad():
         preds = {
-            'seed U-Net': unet(torch.cat([te['vessels'], te['nuclei']], 1).to(cfg.device))
+            'U-Net regression': unet(torch.cat([te['vessels'], te['nuclei']], 1).to(cfg.device))
             .clamp(-1, 1)
             .cpu()
         }
@@ -308,25 +308,27 @@ def brain_verdict(
     choice: dict,  # from `_choice_summary`
     cfg: BrainExperimentConfig,
 ) -> dict:
-    "Per regime: DAMM's PSNR against the better single branch and the seed U-Net; with a text line per regime and one on DAMMP's choice."
+    "Per regime: DAMM's PSNR against the better single branch and the regression U-Net; with a text line per regime and one on DAMMP's choice."
     uni, multi, damm = method_labels(cfg)
     out, lines = {}, []
     for r in ('consistent', 'divergent'):
         if f'{damm} / {r}' not in summ.index:
             continue
-        p = {m: float(summ.loc[f'{m} / {r}', 'psnr']) for m in (uni, multi, damm, 'seed U-Net')}
+        p = {
+            m: float(summ.loc[f'{m} / {r}', 'psnr']) for m in (uni, multi, damm, 'U-Net regression')
+        }
         best = max((uni, multi), key=p.get)
         win = p[damm] > p[best]
         out[r] = dict(
             damm_psnr=p[damm],
             best_branch=best,
             best_branch_psnr=p[best],
-            seed_unet_psnr=p['seed U-Net'],
+            unet_psnr=p['U-Net regression'],
             damm_beats_best_branch=win,
         )
         lines.append(
             f"{r}: DAMM (DAMMP) {p[damm]:.2f} dB {'beats' if win else 'does not beat'} the better single branch, "
-            f"{best} ({p[best]:.2f} dB); seed U-Net {p['seed U-Net']:.2f} dB"
+            f"{best} ({p[best]:.2f} dB); regression U-Net {p['U-Net regression']:.2f} dB"
         )
     lines.append(
         f"DAMMP chose the multi-modal branch on {choice['use_multi_consistent']:.0%} of sampling steps for consistent subjects and "
@@ -400,10 +402,10 @@ def _benchmark(out: Path, cfg: BrainExperimentConfig, root: Path, figures: bool,
     tr, te = (load_split(d, cfg) for d in simulate_sets(root, cfg))
     t1 = time.time()
     log(
-        f"training DAMM ({cfg.steps} steps of {cfg.batch_size}) and the seed U-Net on {len(tr['name'])} slices, device {cfg.device} ..."
+        f"training DAMM ({cfg.steps} steps of {cfg.batch_size}) and the regression U-Net on {len(tr['name'])} slices, device {cfg.device} ..."
     )
     net, hist = train_damm_pixels(tr, cfg)
-    unet = train_seed_unet(tr, cfg)
+    unet = train_regression_unet(tr, cfg)
     t2 = time.time()
     log(
         f"synthesising {cfg.target} for {len(te['name'])} test slices with each method ({cfg.sample_steps} DDIM steps) ..."
@@ -456,7 +458,7 @@ def run_brain_experiment(
     | None = None,  # where the simulated sets go (default out/'data'); reused when there
     **overrides,  # other fields of `BrainExperimentConfig`
 ) -> dict:
-    "Simulate, train and benchmark brain-contrast synthesis (seed U-Net, uni, multi, DAMM+DAMMP, floor); writes the report files, returns the metrics."
+    "Simulate, train and benchmark brain-contrast synthesis (regression U-Net, uni, multi, DAMM+DAMMP, floor); writes the report files, returns the metrics."
     over = {
         **(QUICK if quick else {}),
         **overrides,

@@ -13,7 +13,7 @@ from torch.utils.data import Dataset
 from ..core import seed_everything, get_device, write_json, write_text, check_writable
 from ..tme import simulate_tme
 from ..data import PairedFolders, group_of, make_loaders
-from ..unet import SeedUNet, UNetConfig
+from ..unet import RegressionUNet, UNetConfig
 from ..damm import DAMMConfig, LatentDiffusionPipeline, save_pipeline
 from ..train import TrainConfig, Task, DAMMPWarmup, fit
 from damm_nb.evaluate import (
@@ -297,7 +297,7 @@ def _diffusion(pipe, mode, device, seed, store):
 # %% ../../nbs/15_np_benchmark.ipynb #7ce9d642
 def np_methods(
     pipe: LatentDiffusionPipeline,  # trained DAMM model (all three diffusion modes)
-    unets: dict,  # name -> (trained SeedUNet, input batch keys)
+    unets: dict,  # name -> (trained RegressionUNet, input batch keys)
     device='cpu',
     seed: int = 0,  # seed of x_T (the same for every diffusion mode)
     floor: bool = True,  # add the noise-free floor (needs 'truth' in the batches)
@@ -400,7 +400,9 @@ def _train_all(root, c: NPBenchConfig, device, progress):
     unets = {}
     for name, keys in ((UNET_V, ('vessels',)), (UNET_VN, ('vessels', 'nuclei'))):
         seed_everything(c.seed)
-        m, h = train_regressor(SeedUNet(len(keys), 1, c.unet_base, c.unet_depth), dl, keys, tc)
+        m, h = train_regressor(
+            RegressionUNet(len(keys), 1, c.unet_base, c.unet_depth), dl, keys, tc
+        )
         hist[name] = epoch_history(h).loss.tolist()
         unets[name] = (m.to(device), keys)
     return pipe.to(device), unets, hist, dict(train_damm_s=t1 - t0, train_unets_s=time.time() - t1)

@@ -24,7 +24,7 @@ from damm_nb.core import (
 from ..breast_phantom import fisher_kpp
 from ..dicom import pseudonym, read_upload_series
 from ..data import LongitudinalPairs, fit_size, scale_pm1
-from ..unet import NoiseUNet, UNetConfig, SeedUNet
+from ..unet import NoiseUNet, UNetConfig, RegressionUNet
 from ..diffusion import make_schedule, sample
 from damm_nb.evaluate import (
     evaluate_batch,
@@ -148,7 +148,7 @@ def train_progression_models(
     seed: int = 0,
     progress: bool = True,
 ) -> dict:
-    "Train the conditional DDPM (x0 target, MSE) and the SeedUNet regression (MSE) on the change visit k → k+1; both EMA weights."
+    "Train the conditional DDPM (x0 target, MSE) and the U-Net regression (MSE) on the change visit k → k+1; both EMA weights."
     dev = get_device(device)
     mu, sd = d['cov'].mean(0), d['cov'].std(0).clamp(min=1e-3)
     data = {'x': progression_target(d), 'cond': progression_cond(d, mu, sd)}
@@ -159,7 +159,7 @@ def train_progression_models(
     tcfg = small_train_config(steps, batch_size, lr, seed, dev, progress)
     ddpm, h_d = train_small(ddpm, loss, data, tcfg, flip=('x', 'cond'))
     torch.manual_seed(seed)
-    reg = SeedUNet(cc, 2, base=16, depth=3)
+    reg = RegressionUNet(cc, 2, base=16, depth=3)
     tcfg = small_train_config(reg_steps or steps, batch_size, lr, seed, dev, progress)
     reg, h_r = train_small(reg, regression_loss, data, tcfg, flip=('x', 'cond'))
     return dict(
@@ -168,8 +168,8 @@ def train_progression_models(
         sched=sched,
         cov_mean=mu,
         cov_std=sd,
-        hist={'diffusion (x0 MSE)': h_d.loss.values, 'SeedUNet (MSE)': h_r.loss.values},
-        params={'diffusion': n_params(ddpm), 'SeedUNet': n_params(reg)},
+        hist={'diffusion (x0 MSE)': h_d.loss.values, 'U-Net regression (MSE)': h_r.loss.values},
+        params={'diffusion': n_params(ddpm), 'RegressionUNet': n_params(reg)},
     )
 
 # %% ../../nbs/14_progression.ipynb #627d72b4
@@ -581,7 +581,7 @@ def run_progression_experiment(
     phys = physical_predictions(te, tr, size, progress=progress)
     preds = {
         'no change': (te['xk'], te['mk']),
-        'SeedUNet regression': from_change(te, r_reg),
+        'U-Net regression': from_change(te, r_reg),
         'Fisher-KPP': phys[:2],
         'diffusion (1 sample)': from_change(te, smp[0]),
         'diffusion (mean of K)': from_change(te, smp.mean(0)),
