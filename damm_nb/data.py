@@ -22,10 +22,10 @@ except ImportError:
     tifffile = None
 
 # %% auto #0
-__all__ = ['IMG_EXTS', 'LUMA601', 'MANIFEST_COLS', 'ImageReadError', 'read_image', 'to_channels', 'max_value', 'scale_pm1',
-           'fit_size', 'group_of', 'split_groups', 'load_or_make_splits', 'match_names', 'PairedFolders',
-           'default_workers', 'make_loaders', 'read_manifest', 'LongitudinalSlices', 'read_clinical',
-           'LongitudinalPairs']
+__all__ = ['IMG_EXTS', 'LUMA601', 'NEW_SPLIT_HINT', 'MANIFEST_COLS', 'ImageReadError', 'read_image', 'to_channels', 'max_value',
+           'scale_pm1', 'fit_size', 'group_of', 'split_groups', 'load_or_make_splits', 'match_names',
+           'modality_folders', 'PairedFolders', 'default_workers', 'make_loaders', 'read_manifest',
+           'LongitudinalSlices', 'read_clinical', 'LongitudinalPairs']
 
 # %% ../nbs/05_data.ipynb #a2693ff1
 IMG_EXTS = ('.png', '.jpg', '.jpeg', '.tif', '.tiff')
@@ -195,7 +195,12 @@ def split_groups(
     lab[order[n_test : n_test + n_val]] = 'val'
     return dict(zip(ug, lab))
 
-# %% ../nbs/05_data.ipynb #3f27a0d9
+# %% ../nbs/05_data.ipynb #836dec38
+NEW_SPLIT_HINT = (
+    "the training commands' --new_split flag (regenerate=True in Python) makes a new split"
+)
+
+
 def load_or_make_splits(
     root: str | Path,  # folder that holds (or will hold) the split file
     names,  # item names (file names, or patients)
@@ -203,41 +208,59 @@ def load_or_make_splits(
     fractions=(0.8, 0.1, 0.1),
     seed: int = 0,
     fname: str = 'splits.csv',  # split file inside `root`
-    regenerate: bool = False,  # rewrite the file when it no longer matches `names`
+    regenerate: bool = False,  # make and write a new split when the file no longer fits `names`
 ) -> pd.DataFrame:
-    "Read root/splits.csv (columns name, group, split) if it matches `names`, else make a grouped split and write it."
+    "Read root/splits.csv (columns name, group, split) if it fits `names`, else make a grouped split and write it."
     path = Path(root) / fname
     df = pd.DataFrame({'name': list(map(str, names)), 'group': list(map(str, groups))})
     if path.exists():
         old = pd.read_csv(path, dtype=str, keep_default_na=False)
-        bad = _splits_mismatch(old, df)
+        bad, gone = _splits_mismatch(old, df)
         if not bad:
-            return old.set_index('name').loc[df.name].reset_index()
+            return _drop_gone(path, old, gone).set_index('name').loc[df.name].reset_index()
         if not regenerate:
-            raise ValueError(
-                f'{path}: {bad}; delete the file or pass regenerate=True to make a new split'
-            )
+            raise ValueError(f'{path}: {bad}; {NEW_SPLIT_HINT}')
         warnings.warn(f'{path}: {bad}; writing a new split')
     df['split'] = df.group.map(split_groups(df.group, fractions, seed))
+    _write_splits(path, df)
+    return df
+
+# %% ../nbs/05_data.ipynb #2dae4a39
+def _splits_mismatch(old: pd.DataFrame, new: pd.DataFrame) -> tuple[str, set]:
+    "(what makes the saved split unusable, or '', names it holds that the data no longer has)."
+    if list(old.columns[:3]) != ['name', 'group', 'split']:
+        return f'columns {list(old.columns)}, expected name, group, split', set()
+    if not old.split.isin(['train', 'val', 'test']).all():
+        return f'unknown split labels {sorted(set(old.split) - {"train", "val", "test"})}', set()
+    a, b = set(old.name), set(new.name)
+    if b - a:  # a new item could land in any split: only a new split places it
+        return f'{len(b - a)} names not in the saved split (e.g. {sorted(b - a)[:3]})', a - b
+    g = old.set_index('name').group.loc[new.name].values != new.group.values
+    if g.any():
+        return f'groups differ for {g.sum()} names (e.g. {list(new.name[g][:3])})', a - b
+    return '', a - b
+
+
+def _drop_gone(path: Path, old: pd.DataFrame, gone: set) -> pd.DataFrame:
+    "The saved split without the names the data lost (nothing can leak), rewritten, with a warning."
+    if not gone:
+        return old
+    warnings.warn(
+        f'{path}: {len(gone)} names of the saved split are gone from the data '
+        f'and dropped from it: {sorted(gone)[:5]}'
+    )
+    kept = old[~old.name.isin(gone)]
+    _write_splits(path, kept)
+    return kept
+
+
+def _write_splits(path: Path, df: pd.DataFrame):
     try:
         write_text(path, df.to_csv(index=False))
     except OSError as e:
         warnings.warn(
             f'{path}: cannot write the split file ({e}); the split (deterministic by seed) is used unsaved'
         )
-    return df
-
-
-def _splits_mismatch(old: pd.DataFrame, new: pd.DataFrame) -> str:
-    if list(old.columns[:3]) != ['name', 'group', 'split']:
-        return f'columns {list(old.columns)}, expected name, group, split'
-    if not old.split.isin(['train', 'val', 'test']).all():
-        return f'unknown split labels {sorted(set(old.split) - {"train", "val", "test"})}'
-    a, b = set(old.name), set(new.name)
-    if a != b:
-        return f'names differ from the data: {len(b - a)} new (e.g. {sorted(b - a)[:3]}), {len(a - b)} gone (e.g. {sorted(a - b)[:3]})'
-    g = old.set_index('name').group.loc[new.name].values != new.group.values
-    return f'groups differ for {g.sum()} names (e.g. {list(new.name[g][:3])})' if g.any() else ''
 
 # %% ../nbs/05_data.ipynb #90670481
 def _list_images(folder: Path) -> set[str]:
@@ -276,6 +299,11 @@ def match_names(
         raise FileNotFoundError(f'{root}: no image present in all of {list(folders)}')
     return names, lack
 
+# %% ../nbs/05_data.ipynb #8a7acde2
+def modality_folders(root: str | Path) -> list[str]:
+    "The sub-folders of `root` that hold images: its modalities (a `truth/` of arrays is not one)."
+    return sorted(p.name for p in Path(root).iterdir() if p.is_dir() and _list_images(p))
+
 # %% ../nbs/05_data.ipynb #d294c0cf
 class PairedFolders(Dataset):
     "Items {role: (channels,img_size,img_size) tensor in [-1,1], 'name': file name} from one folder per modality."
@@ -297,8 +325,9 @@ class PairedFolders(Dataset):
         | Callable = r'^([^_]+)_',  # regex or function: file name -> group for the split
         fractions=(0.8, 0.1, 0.1),
         seed: int = 0,
-        regenerate: bool = False,
-    ):  # see `load_or_make_splits`
+        regenerate: bool = False,  # see `load_or_make_splits`
+        split_over=None,  # folders whose common names are split (default: the roles' folders)
+    ):
         self.root, self.roles = (
             Path(root),
             dict(roles or {'target': 'QD', 'vessels': 'CD31', 'nuclei': 'DAPI'}),
@@ -315,17 +344,28 @@ class PairedFolders(Dataset):
             warnings.warn(
                 f'{self.root}: skipped {len(self.skipped)} name(s) not present in every modality folder, e.g. {list(self.skipped)[:5]} (see .skipped)'
             )
-        self.splits = load_or_make_splits(
-            self.root,
-            names,
-            list(map(_grouper(group_by), names)),
-            fractions,
-            seed,
-            regenerate=regenerate,
+        over = list(split_over or self.roles.values())
+        pairs = (
+            names
+            if set(over) == set(self.roles.values())
+            else match_names(self.root, over, 'skip')[0]
         )
+        grouper = _grouper(group_by)
+        groups = list(map(grouper, pairs))
+        self.splits = load_or_make_splits(
+            self.root, pairs, groups, fractions, seed, regenerate=regenerate
+        )
+        self.unsplit = sorted(set(names) - set(self.splits.name))
+        if self.unsplit:
+            warnings.warn(
+                f'{self.root}: {len(self.unsplit)} name(s) not in every folder of {over} '
+                f'belong to no split, e.g. {self.unsplit[:5]} (see .unsplit)'
+            )
         if split not in (None, 'train', 'val', 'test'):
             raise ValueError(f"split must be 'train', 'val', 'test' or None, got {split!r}")
-        self.names = names if split is None else list(self.splits.name[self.splits.split == split])
+        in_split = set(self.splits.name)
+        keep = [n for n in names if n in in_split]
+        self.names = keep if split is None else list(self.splits.name[self.splits.split == split])
         self.cache, self._cache = cache, {}
 
     def __len__(self):

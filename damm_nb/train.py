@@ -43,7 +43,7 @@ from damm_nb.damm import (
     estimate_scale,
     _ARCH,
 )
-from .data import PairedFolders, make_loaders
+from .data import PairedFolders, make_loaders, modality_folders
 
 # %% auto #0
 __all__ = ['DEFAULT_ROLES', 'TrainConfig', 'resolve_precision', 'NonFiniteLoss', 'check_loss', 'TensorBatches', 'StepBatches',
@@ -793,13 +793,23 @@ def check_finite_data(
     return len(ds)
 
 
-def paired_splits(root, roles: dict, img_size: int, channels: int = 1):
-    "Train and validation datasets of `PairedFolders` over the grouped splits of `root/splits.csv`."
+def paired_splits(
+    root,
+    roles: dict,
+    img_size: int,
+    channels: int = 1,
+    new_split: bool = False,  # make a new split when the saved one does not fit the data
+):
+    "Train and validation sets of `PairedFolders`; the saved split covers the names complete in every modality folder."
     check_modalities(root, roles)
-    tr, va = (
-        PairedFolders(root, roles=roles, img_size=img_size, channels=channels, split=s)
-        for s in ('train', 'val')
+    over = sorted(set(modality_folders(root)) | set(roles.values()))
+    kw = dict(
+        roles=roles, img_size=img_size, channels=channels, regenerate=new_split, split_over=over
     )
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message='.*writing a new split')  # asked for
+        tr = PairedFolders(root, split='train', **kw)
+    va = PairedFolders(root, split='val', **kw)
     if len(tr) == 0 or len(va) == 0:
         raise ValueError(
             f'{root}: the split gives {len(tr)} training and {len(va)} validation items; need both > 0'
@@ -901,13 +911,14 @@ def train_embedder(
     ecfg: EmbedderConfig | None = None,
     tcfg: TrainConfig | None = None,
     channels: int = 1,
+    new_split: bool = False,  # make a new split when the saved one does not fit the data
 ) -> dict:
     "Train one modality's latent embedder; exports the best EMA weights to `out/embedder.pt`. Returns paths and metrics."
     tcfg = dataclasses.replace(tcfg or TrainConfig(), batch_size=batch_size)
     ecfg = ecfg or EmbedderConfig(in_ch=channels)
     L.seed_everything(tcfg.seed, workers=True, verbose=False)
     seed_everything(tcfg.seed)
-    tr, va = paired_splits(path_root, {'image': data_name}, img_size, channels)
+    tr, va = paired_splits(path_root, {'image': data_name}, img_size, channels, new_split)
     check_finite_data(tr, ['image'])
     check_finite_data(va, ['image'])
     train_dl, val_dl, _ = make_loaders(
@@ -974,6 +985,7 @@ def train_diffusion(
     tcfg: TrainConfig | None = None,
     roles: dict | None = None,  # batch key -> folder; keys must be cfg.target, cfg.uni, cfg.multi
     channels: int = 1,
+    new_split: bool = False,  # make a new split when the saved one does not fit the data
 ) -> dict:
     "Train DAMM-Diffusion on frozen embedders' latents; exports the best EMA pipeline to `out/damm.pt`. Returns paths and metrics."
     tcfg = dataclasses.replace(tcfg or TrainConfig(), batch_size=batch_size)
@@ -1000,7 +1012,7 @@ def train_diffusion(
     )
     if ckpt:
         cfg.scale = hp['damm']['scale']
-    tr, va = paired_splits(path_root, roles, img_size, channels)
+    tr, va = paired_splits(path_root, roles, img_size, channels, new_split)
     check_finite_data(tr, list(roles))
     check_finite_data(va, list(roles))
     train_dl, val_dl = _latent_loaders(tr, va, embs, tcfg, batch_size)
@@ -1036,6 +1048,11 @@ def _num(s: str):
 
 
 def _common_args(p: argparse.ArgumentParser):
+    p.add_argument(
+        '--new_split',
+        action='store_true',
+        help='make a new train/val/test split when the saved splits.csv does not fit the data (new files)',
+    )
     p.add_argument(
         '--path_root',
         required=True,
@@ -1180,6 +1197,7 @@ def train_embedder_run(argv=None):
         ecfg,
         _tcfg(a, f'runs/embedder_{a.data_name}'),
         a.channels,
+        a.new_split,
     )
 
 
@@ -1255,6 +1273,7 @@ def train_diffusion_run(argv=None):
         _tcfg(a, 'runs/damm'),
         roles,
         a.channels,
+        a.new_split,
     )
 
 
