@@ -18,7 +18,7 @@ from ..breast_phantom import make_mri_phantom
 from ..dicom import convert_tree
 from ..data import LongitudinalSlices
 from ..unet import NoiseUNet, UNetConfig
-from ..diffusion import Denoiser, make_schedule, sample, sigma_to_t
+from ..diffusion import Denoiser, make_schedule, sdedit, sigma_to_t
 from ..train import TrainConfig, Task, Augment, fit
 from ..evaluate import evaluate_batch, summarize, results_table, panel_figure, save_figure
 
@@ -161,7 +161,7 @@ def denoise(
     generator: torch.Generator | None = None,
     progress: bool = False,
 ) -> torch.Tensor:
-    "Denoise `y` by starting the reverse process at the time step that matches its noise level `sigma`."
+    "Denoise `y` from the time step of its noise level: one-step x0_hat, or `sdedit` with at most `steps`."
     t = sigma_to_t(sched, sigma)
     x_t = math.sqrt(sched.abar_at(t)) * y
     if method == 'x0':
@@ -169,17 +169,8 @@ def denoise(
     if method not in ('ddim', 'ddpm'):
         raise ValueError(f"denoise: unknown method {method!r}; use 'x0', 'ddim' or 'ddpm'")
     n = t + 1 if steps is None else min(steps, t + 1)
-    return sample(
-        model,
-        x_t,
-        sched,
-        method=method,
-        steps=n,
-        cond=cond,
-        generator=generator,
-        progress=progress,
-        start_t=t,
-    )
+    kw = dict(cond=cond, generator=generator, progress=progress)
+    return sdedit(model, y, sched, sigma, method, n, **kw)  # from t(σ) down to 0
 
 # %% ../../nbs/13_denoising.ipynb #503f78fd
 def small_unet_config(
