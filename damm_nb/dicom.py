@@ -602,7 +602,8 @@ def scrub(
     text: str,  # free text, e.g. a series description or an error message
     phi,  # identifying strings to remove
 ) -> str:
-    "`text` with every string of `phi` (case-insensitive, longest first) replaced by '[removed]', and every date by '[date]'."
+    """`text` with every string of `phi` (case-insensitive, longest first) replaced by '[removed]',
+    and every date by '[date]'."""
     for s in sorted(
         set(phi), key=len, reverse=True
     ):  # whole words only: 'Ann' goes, 'Annotation' stays
@@ -624,7 +625,8 @@ def _slug(text: str) -> str:
 
 # %% ../nbs/01_dicom.ipynb #690abadc
 def _visits(series: pd.DataFrame) -> pd.DataFrame:
-    "Per (patient_id, study_uid): visit number (0-based, by date then time, undated last) and days since the first visit."
+    """Per (patient_id, study_uid): visit number (0-based, by date then time, undated last) and days
+    since the first visit."""
     st = series.drop_duplicates(['patient_id', 'study_uid'])[
         ['patient_id', 'study_uid', 'study_date', 'study_time', 'date_problem']
     ].copy()
@@ -973,7 +975,8 @@ def dicom2npy_cli(
 
 # %% ../nbs/01_dicom.ipynb #522a3bd2
 def _upload_headers(files, d: Path) -> tuple[list, dict]:
-    "Write each (name, bytes) into folder `d` and read its header; a ValueError names the first file that is not a usable image."
+    """Write each (name, bytes) into folder `d` and read its header; a ValueError names the first
+    file that is not a usable image."""
     hs, names = [], {}
     for i, (name, data) in enumerate(files):
         data = bytes(data)
@@ -1005,7 +1008,8 @@ def read_upload_series(
     files,  # [(file name, bytes), ...]: every file of one DICOM series
     modality: str = 'MR',
 ) -> tuple[np.ndarray, dict]:
-    "The (Z,Y,X) float32 volume that `convert_tree` would make of one uploaded series, and facts about it; ValueError naming the file otherwise."
+    """The (Z,Y,X) float32 volume that `convert_tree` would make of one uploaded series, and facts
+    about it; ValueError naming the file otherwise."""
     files = list(files or [])
     if not files:
         raise ValueError('no files: upload every file of one DICOM series (one visit)')

@@ -1,1 +1,1 @@
-"""The experiments: each module runs one study end to end on the library above (`13_denoising` ... `16_brain_synthesis`)."""
+"""The experiments: each module runs one study on the library (notebooks 13 to 16)."""
