@@ -4,8 +4,7 @@
 
 # %% ../../nbs/15_np_benchmark.ipynb #5e2a82aa
 from __future__ import annotations
-import dataclasses, logging, math, time, warnings
-from contextlib import contextmanager
+import dataclasses, math, time
 from dataclasses import dataclass, asdict
 from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn as nn, torch.nn.functional as F
@@ -185,26 +184,6 @@ def np_train_config(
     )
 
 
-@contextmanager
-def _quiet():
-    "Lightning without its start-up messages and warnings that do not apply here (tiles in memory, no validation)."
-    log = logging.getLogger('lightning.pytorch')
-    level = log.level
-    log.setLevel(logging.WARNING)
-    try:
-        with warnings.catch_warnings():
-            for m in (
-                'does not have many workers',
-                'no `val_dataloader`',
-                'LeafSpec',
-                'in eval mode',
-            ):
-                warnings.filterwarnings('ignore', f'.*{m}.*')  # the EMA copy stays in eval mode
-            yield
-    finally:
-        log.setLevel(level)
-
-
 def epoch_history(
     h: pd.DataFrame,  # `fit`'s history: one row per optimiser step
     cols=('loss',),
@@ -232,9 +211,7 @@ def l1_regression(inputs: tuple):  # batch keys stacked as input channels
 
 def _fit_ema(task: Task, loader, callbacks=()) -> tuple:
     "Train `task` with `fit`; (a copy of the model with the EMA weights, per-step history)."
-    task.model.train()  # fit keeps the modes the modules are in
-    with _quiet():
-        r = fit(task, loader, callbacks=list(callbacks))
+    r = fit(task, loader, callbacks=list(callbacks))
     return task.ema_model(), r['history']
 
 # %% ../../nbs/15_np_benchmark.ipynb #b52d810c
