@@ -15,9 +15,10 @@ from tqdm.auto import tqdm
 from .core import atomic_write, write_text, check_writable, run_command
 
 # %% auto #0
-__all__ = ['QD_GAIN', 'TRUTH_KEYS', 'neumann_laplacian', 'solve_np_transport', 'tumour_geometry', 'vessel_tree',
-           'rasterise_vessels', 'nuclei_field', 'render_nuclei', 'tme_field', 'render_qd', 'render_cd31', 'render_dapi',
-           'degrade_dapi', 'simulate_tme', 'simulate_tme_cli']
+__all__ = ['QD_GAIN', 'TRUTH_KEYS', 'ORACLE_KINDS', 'neumann_laplacian', 'solve_np_transport', 'tumour_geometry', 'vessel_tree',
+           'rasterise_vessels', 'nuclei_field', 'render_nuclei', 'tme_geometry', 'with_nuclei', 'tme_physics',
+           'tme_field', 'render_qd', 'render_cd31', 'render_dapi', 'degrade_dapi', 'render_slide', 'simulate_tme',
+           'OracleError', 'tme_oracle', 'simulate_tme_cli']
 
 # %% ../nbs/03_tme.ipynb #b5cac8a1
 @functools.lru_cache(maxsize=4)
@@ -187,39 +188,62 @@ def render_nuclei(nuc: np.ndarray, shape: tuple, win: int = 3) -> tuple:
     return img, img > 0
 
 # %% ../nbs/03_tme.ipynb #4d7d1daf
-def tme_field(shape: tuple, rng: np.random.Generator) -> dict:
-    """One simulated tissue field: tumour, vessels, nuclei, permeability, free NP concentration
-    (sparse solve) and cellular uptake."""
+def tme_geometry(
+    shape: tuple,
+    rng: np.random.Generator,
+    nuclei_rng: np.random.Generator
+    | None = None,  # draw the nuclei from this one instead (vessels kept, nuclei new)
+) -> dict:
+    "What the images show of a field: tumour, vessels and nuclei. The first draws of a slide's generator."
     centre, R = tumour_geometry(shape, rng)
     v = rasterise_vessels(vessel_tree(shape, centre, R, rng), shape)
-    nuc, necrosis = nuclei_field(shape, centre, R, v['vessels'], v['dist'], rng)
-    dapi, occ = render_nuclei(nuc, shape)
+    return (
+        v | dict(centre=centre, R=R) | with_nuclei(v | dict(centre=centre, R=R), nuclei_rng or rng)
+    )
+
+
+def with_nuclei(g: dict, rng: np.random.Generator) -> dict:
+    "Nuclei for the tumour and vessels of `g`: image, occupancy, necrosis and smoothed density."
+    shape = g['vessels'].shape
+    nuc, necrosis = nuclei_field(shape, g['centre'], g['R'], g['vessels'], g['dist'], rng)
+    img, occ = render_nuclei(nuc, shape)
+    n = ndimage.gaussian_filter(
+        occ.astype(float), 1.5
+    )  # float64: the solve sees it at full precision
+    return dict(nuclei_img=img, nuclei_mask=occ, necrosis=necrosis, nuclei=n)
+
+
+def tme_physics(g: dict, rng: np.random.Generator) -> dict:
+    """What the images do not show: the slide's D, k_u, k_d and each vessel's permeability, drawn
+    independently of the geometry `g`; then the free NP concentration (sparse solve) and uptake."""
+    shape = g['vessels'].shape
     prm = dict(
         D=rng.uniform(10, 40),
         k_u=rng.uniform(0.2, 0.8),
         k_d=rng.uniform(0.01, 0.03),
         k_e=0.1,
-        tumour_radius=R,
+        tumour_radius=g['R'],
     )
     P_branch = np.exp(
-        rng.normal(np.log(0.4), 0.8, v['branch'].max() + 2)
+        rng.normal(np.log(0.4), 0.8, g['branch'].max() + 2)
     )  # EPR: leakiness varies vessel to vessel
-    in_tumour = np.hypot(*(np.mgrid[: shape[0], : shape[1]] - centre[:, None, None])) < R
-    P = np.where(v['vessels'], P_branch[v['branch']] * (1 + 1.5 * in_tumour), 0.0)
-    n = ndimage.gaussian_filter(occ.astype(float), 1.5)
+    in_tumour = np.hypot(*(np.mgrid[: shape[0], : shape[1]] - g['centre'][:, None, None])) < g['R']
+    P = np.where(g['vessels'], P_branch[g['branch']] * (1 + 1.5 * in_tumour), 0.0)
+    n = g['nuclei']
     c = solve_np_transport(prm['D'], prm['k_u'] * n + prm['k_d'], P)
-    return dict(
-        v,
+    return g | dict(
         nuclei=n.astype(np.float32),
-        nuclei_mask=occ,
-        nuclei_img=dapi,
-        necrosis=necrosis,
         P=P.astype(np.float32),
         c=c.astype(np.float32),
         uptake=(prm['k_u'] / prm['k_e'] * n * c).astype(np.float32),
         params=prm,
-        centre=centre,
     )
+
+
+def tme_field(shape: tuple, rng: np.random.Generator) -> dict:
+    """One simulated tissue field: tumour, vessels, nuclei (`tme_geometry`), then permeability, free NP
+    concentration and cellular uptake (`tme_physics`), all from one generator."""
+    return tme_physics(tme_geometry(shape, rng), rng)
 
 # %% ../nbs/03_tme.ipynb #c8e08bc8
 QD_GAIN = 80.0  # grey levels per unit of (uptake + free NP) concentration, c_v = 1
@@ -312,16 +336,19 @@ def _save_png(path, img):
         Image.fromarray(img).save(f, format='PNG', compress_level=1)
 
 
-def _tme_slide(job):
-    "Simulate one slide (a 2×2-tile field); write its tiles' images and truth; return their meta rows."
-    dst, slide, tiles, size, seed, kinds = job
+def render_slide(
+    seed: int, slide: int, size: int, tiles=range(4), kinds: dict | None = None
+) -> dict:
+    """Replay one slide (a 2×2-tile field) from its seed: name -> its QD, CD31 and DAPI images, truth
+    and meta row. Nothing is written."""
+    kinds = kinds or {}
     rng = np.random.default_rng([seed, slide])
     shape = (2 * size, 2 * size)
     f = tme_field(shape, rng)
     f['QD'], f['np_field'], f['aggregates'] = render_qd(f, rng)
     f['CD31'], f['DAPI'] = render_cd31(f, rng), render_dapi(f, rng)
     other = render_dapi(_other_nuclei(shape, rng), rng) if 'other_field' in kinds.values() else None
-    rows = []
+    out = {}
     for t in tiles:
         sl = np.s_[(t // 2) * size : (t // 2 + 1) * size, (t % 2) * size : (t % 2 + 1) * size]
         kind, name = kinds.get(t, ''), f'IMG{slide:04d}_{t}.png'
@@ -332,25 +359,35 @@ def _tme_slide(job):
             if kind == 'degraded'
             else f['DAPI'][sl]
         )
-        for mod, img in (('QD', f['QD'][sl]), ('CD31', f['CD31'][sl]), ('DAPI', dapi)):
-            _save_png(Path(dst) / mod / name, img)
-        with atomic_write(Path(dst) / 'truth' / name.replace('.png', '.npz')) as fh:
-            np.savez_compressed(fh, **{k: f[k][sl] for k in TRUTH_KEYS}, dapi_true=f['DAPI'][sl])
         ves = f['vessels'][sl]
-        rows.append(
-            dict(
-                name=name,
-                slide=slide,
-                tile=t,
-                divergent=int(bool(kind)),
-                divergent_kind=kind,
-                **f['params'],
+        row = dict(name=name, slide=slide, tile=t, divergent=int(bool(kind)), divergent_kind=kind)
+        out[name] = dict(
+            images=dict(QD=f['QD'][sl], CD31=f['CD31'][sl], DAPI=dapi),
+            truth={k: f[k][sl] for k in TRUTH_KEYS} | dict(dapi_true=f['DAPI'][sl]),
+            row=row
+            | f['params']
+            | dict(
                 P_median=float(np.median(f['P'][sl][ves])) if ves.any() else 0.0,
                 vessel_fraction=float(ves.mean()),
                 nuclei_fraction=float(f['nuclei_mask'][sl].mean()),
                 np_mean=float(f['np_field'][sl].mean()),
-            )
+                seed=seed,
+                size=size,
+            ),
         )
+    return out
+
+
+def _tme_slide(job):
+    "Simulate one slide; write its tiles' images and truth; return their meta rows."
+    dst, slide, tiles, size, seed, kinds = job
+    rows = []
+    for name, o in render_slide(seed, slide, size, tiles, kinds).items():
+        for mod, img in o['images'].items():
+            _save_png(Path(dst) / mod / name, img)
+        with atomic_write(Path(dst) / 'truth' / name.replace('.png', '.npz')) as fh:
+            np.savez_compressed(fh, **o['truth'])
+        rows.append(o['row'])
     return rows
 
 # %% ../nbs/03_tme.ipynb #2fdc20c4
@@ -405,6 +442,106 @@ def simulate_tme(
             rows += r
     write_text(dst / 'meta.csv', pd.DataFrame(rows).to_csv(index=False))
     return dst
+
+# %% ../nbs/03_tme.ipynb #7221beec
+ORACLE_KINDS = {
+    'multi': 'oracle: vessels and nuclei (multi-modal)',
+    'uni': 'oracle: vessels only (uni-modal)',
+}
+
+
+class OracleError(ValueError):
+    "The folder cannot have an oracle: not written by `simulate_tme`, or changed since."
+
+
+def _oracle_slide(job) -> dict:
+    """Posterior draws of one slide's tiles: name -> kind -> (K, size, size) uint8 QD images. The
+    replay is checked against the stored QD images first."""
+    root, seed, slide, size, tiles, divergent, K, kinds = job
+    replay = render_slide(seed, slide, size, tiles, divergent)
+    for name, o in replay.items():
+        stored = np.asarray(Image.open(Path(root) / 'QD' / name))
+        if not np.array_equal(stored, o['images']['QD']):
+            raise OracleError(
+                f'{Path(root) / "QD" / name}: the replay of slide {slide} from seed {seed} does not '
+                'reproduce this image: the folder was changed or written by another simulator version'
+            )
+    g = tme_geometry((2 * size, 2 * size), np.random.default_rng([seed, slide]))
+    draws = {}
+    for kind in kinds:
+        one = []
+        for k in range(K):
+            rng = np.random.default_rng([seed, slide, 2**30 + list(ORACLE_KINDS).index(kind), k])
+            gk = g if kind == 'multi' else g | with_nuclei(g, rng)
+            one.append(render_qd(tme_physics(gk, rng), rng)[0])
+        draws[kind] = np.stack(one)
+    return {
+        f'IMG{slide:04d}_{t}.png': {
+            k: d[:, (t // 2) * size : (t // 2 + 1) * size, (t % 2) * size : (t % 2 + 1) * size]
+            for k, d in draws.items()
+        }
+        for t in tiles
+    }
+
+
+def _oracle_meta(root: Path) -> pd.DataFrame:
+    "meta.csv of a simulated folder, indexed by name; an `OracleError` that says why where there is none."
+    meta = root / 'meta.csv'
+    if not meta.is_file() or not (root / 'truth').is_dir():
+        raise OracleError(
+            f'{root}: no oracle: it has no meta.csv and truth/ from simulate_tme '
+            '(real data have no oracle; only simulated folders do)'
+        )
+    m = pd.read_csv(meta, keep_default_na=False)
+    miss = [c for c in ('name', 'slide', 'tile', 'seed', 'size', 'divergent_kind') if c not in m]
+    if miss:
+        raise OracleError(
+            f'{meta}: no oracle: no {", ".join(miss)} column(s), so the slides cannot be replayed '
+            '(written by another program or an older simulate_tme: simulate the folder again)'
+        )
+    return m.set_index('name')
+
+
+def tme_oracle(
+    root: str | Path,  # a folder written by `simulate_tme`
+    names=None,  # tiles (file names); default: all
+    K: int = 32,  # posterior draws per tile
+    kinds=tuple(ORACLE_KINDS),  # 'multi' (geometry known) and/or 'uni' (vessels known)
+    workers: int = 1,
+    progress: bool = True,
+) -> dict:
+    """Exact posterior draws of each tile's QD image given its geometry: name -> kind -> (K, H, W)
+    uint8. Cached in root/oracle/ beside the truth; only missing tiles are computed."""
+    root = Path(root)
+    meta = _oracle_meta(root)
+    names = list(meta.index) if names is None else [Path(n).name for n in names]
+    unknown = [n for n in names if n not in meta.index]
+    if unknown:
+        raise OracleError(f'{root / "meta.csv"}: no rows for {unknown[:5]} ({len(unknown)} names)')
+    out, todo = {}, set()
+    for n in names:
+        p = root / 'oracle' / (Path(n).stem + '.npz')
+        if p.is_file():
+            with np.load(p) as z:
+                if all(k in z and len(z[k]) >= K for k in kinds):
+                    out[n] = {k: z[k][:K] for k in kinds}
+                    continue
+        todo.add(int(meta.loc[n, 'slide']))
+    jobs = []
+    for s in sorted(todo):
+        rows = meta[meta.slide == s]
+        kinds_of = {int(t): k for t, k in zip(rows.tile, rows.divergent_kind) if k}
+        seed, size = int(rows.seed.iloc[0]), int(rows['size'].iloc[0])
+        jobs.append((str(root), seed, s, size, sorted(rows.tile.astype(int)), kinds_of, K, kinds))
+    with _pool(workers) as pool:
+        it = (pool.imap if pool else map)(_oracle_slide, jobs)
+        for res in tqdm(it, total=len(jobs), desc='oracle', leave=False) if progress else it:
+            for n, d in res.items():
+                with atomic_write(root / 'oracle' / (Path(n).stem + '.npz')) as fh:
+                    np.savez_compressed(fh, **d)
+                if n in names:
+                    out[n] = d
+    return {n: out[n] for n in names}
 
 # %% ../nbs/03_tme.ipynb #aa468dab
 def simulate_tme_cli(argv=None):
