@@ -20,9 +20,10 @@ from .core import atomic_write
 
 # %% auto #0
 __all__ = ['to_numpy', 'mse', 'mae', 'psnr', 'ssim', 'to_mask', 'dice', 'voxel_volume', 'volume_error', 'evaluate_batch',
-           'bootstrap_ci', 'summarize', 'results_table', 'panel_figure', 'save_figure', 'metric_histograms',
-           'find_metrics_csv', 'loss_history', 'plot_loss_curves', 'sample_spread', 'uafm_uncertainty', 'calibration',
-           'plot_calibration', 'run_benchmark']
+           'bootstrap_ci', 'paired_difference', 'ratio_ci', 'summarize', 'results_table', 'panel_figure', 'save_figure',
+           'metric_histograms', 'find_metrics_csv', 'loss_history', 'plot_loss_curves', 'sample_spread',
+           'uafm_uncertainty', 'calibration', 'plot_calibration', 'pit', 'coverage', 'crps', 'spread', 'sample_scores',
+           'run_benchmark']
 
 # %% ../nbs/12_evaluation.ipynb #89b8669e
 def to_numpy(x) -> np.ndarray:
@@ -211,6 +212,72 @@ def bootstrap_ci(
     idx = np.random.default_rng(seed).integers(0, len(sums), (n, len(sums)))
     lo, hi = np.quantile(sums[idx].sum(1) / counts[idx].sum(1), [alpha / 2, 1 - alpha / 2])
     return float(v.mean()), float(lo), float(hi)
+
+# %% ../nbs/12_evaluation.ipynb #503699ac
+def paired_difference(
+    df: pd.DataFrame,  # per-item table, one row per (method, item)
+    metric: str,
+    a: str,
+    b: str,  # the two methods compared: a − b
+    item: str = 'name',  # column that pairs the rows of a and b
+    groups: str | None = 'slide',  # cluster column (slide, patient): resampled whole
+    lower_is_better: bool | None = None,  # default: True for mse/mae/crps/err-like metrics
+    method: str = 'method',
+    n: int = 2000,
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> dict:
+    """Mean of the paired per-item difference a − b and its cluster-bootstrap (1−alpha) interval, with
+    the verdict: which is better, or 'undecided' when the interval holds 0."""
+    miss = [c for c in (metric, item, method, *([groups] if groups else [])) if c not in df.columns]
+    if miss:
+        raise KeyError(f'no column {miss[0]!r} in the table (columns: {list(df.columns)})')
+    pa = df[df[method] == a].set_index(item)
+    pb = df[df[method] == b].set_index(item)
+    both = pa.index.intersection(pb.index)
+    if not len(both):
+        raise ValueError(f'{a!r} and {b!r} have no {item} in common: nothing to pair')
+    diff = pa.loc[both, metric].to_numpy(float) - pb.loc[both, metric].to_numpy(float)
+    gr = None if groups is None else pa.loc[both, groups].to_numpy()
+    m, lo, hi = bootstrap_ci(diff, n, alpha, seed, gr)
+    low = (
+        lower_is_better
+        if lower_is_better is not None
+        else any(k in metric for k in ('mse', 'mae', 'crps', 'err'))
+    )
+    better = None if lo <= 0 <= hi else (a if (hi < 0) == low else b)
+    return dict(
+        metric=metric,
+        a=a,
+        b=b,
+        diff=m,
+        lo=lo,
+        hi=hi,
+        n_items=len(both),
+        n_groups=len(both) if gr is None else int(pd.Series(gr).nunique()),
+        better=better,
+        verdict=f'{better} is better' if better else 'undecided (the interval holds 0)',
+    )
+
+
+def ratio_ci(
+    num,
+    den,  # per-item values; the ratio is sum(num) / sum(den) (e.g. MSE of a model and of the oracle)
+    groups=None,  # cluster label per item: resample whole clusters
+    n: int = 2000,
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    "Ratio of totals sum(num)/sum(den) and its (cluster) percentile-bootstrap interval, as (ratio, lo, hi)."
+    a, b = to_numpy(num).ravel(), to_numpy(den).ravel()
+    gr = np.arange(len(a)) if groups is None else np.asarray(groups).ravel()
+    if not len(a) == len(b) == len(gr):
+        raise ValueError(f'{len(a)} numerators, {len(b)} denominators, {len(gr)} group labels')
+    _, gi = np.unique(gr, return_inverse=True)
+    sa, sb = np.bincount(gi, a), np.bincount(gi, b)
+    idx = np.random.default_rng(seed).integers(0, len(sa), (n, len(sa)))
+    lo, hi = np.quantile(sa[idx].sum(1) / sb[idx].sum(1), [alpha / 2, 1 - alpha / 2])
+    return float(a.sum() / b.sum()), float(lo), float(hi)
 
 # %% ../nbs/12_evaluation.ipynb #dc0fc7b6
 def summarize(
@@ -523,6 +590,66 @@ def plot_calibration(
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+# %% ../nbs/12_evaluation.ipynb #5ee0081a
+def pit(
+    samples,  # (K, B, ...) K samples per item
+    target,  # (B, ...)
+    seed: int = 0,  # seed of the randomisation of ties
+) -> np.ndarray:
+    "Randomised probability-integral-transform value of the target among the samples, per pixel: (B, ...)."
+    s, y = to_numpy(samples), to_numpy(target)
+    if s.ndim < 2 or s.shape[1:] != y.shape:
+        raise ValueError(f'samples {s.shape} must be (K, *target.shape) with target {y.shape}')
+    below, ties = (s < y).sum(0), (s == y).sum(0)
+    v = np.random.default_rng(seed).random(y.shape)
+    return (below + v * (ties + 1)) / (len(s) + 1)
+
+
+def coverage(samples, target, level: float = 0.9, seed: int = 0) -> np.ndarray:
+    "Per item: share of pixels whose target lies in the samples' central `level` interval (by the PIT)."
+    u = pit(samples, target, seed)
+    return (np.abs(u - 0.5) <= level / 2).reshape(len(u), -1).mean(1)
+
+
+def crps(samples, target, fair: bool = True) -> np.ndarray:
+    """Per item: mean over pixels of the ensemble CRPS E|X−y| − ½E|X−X'| (fair: the unbiased
+    K(K−1) form of the second term)."""
+    s, y = to_numpy(samples), to_numpy(target)
+    K = len(s)
+    if K < 2 and fair:
+        raise ValueError('the fair CRPS needs K >= 2 samples')
+    first = np.abs(s - y).mean(0)
+    w = 2 * np.arange(K) - K + 1  # sum_{i,j} |x_i - x_j| = 2 sum_i (2i - K + 1) x_(i), sorted
+    pairs = 2 * np.tensordot(w, np.sort(s, 0), axes=(0, 0))
+    return (first - 0.5 * pairs / (K * (K - 1) if fair else K * K)).reshape(len(y), -1).mean(1)
+
+
+def spread(samples) -> np.ndarray:
+    "Per item: RMS over pixels of the per-pixel sample standard deviation (unbiased variance)."
+    s = to_numpy(samples)
+    return np.sqrt(s.var(0, ddof=1).reshape(s.shape[1], -1).mean(1))
+
+
+def sample_scores(
+    samples,  # (K, B, ...)
+    target,  # (B, ...)
+    seed: int = 0,
+) -> pd.DataFrame:
+    """One row per item: MSE of the mean of the K samples and of one sample, the spread, CRPS and the
+    coverage of the 50 % and 90 % central intervals."""
+    s, y = to_numpy(samples), to_numpy(target)
+    flat = lambda a: a.reshape(len(y), -1).mean(1)
+    return pd.DataFrame(
+        dict(
+            mse_mean=flat((s.mean(0) - y) ** 2),
+            mse_one=flat((s[0] - y) ** 2),
+            spread=spread(s),
+            crps=crps(s, y),
+            cov50=coverage(s, y, 0.5, seed),
+            cov90=coverage(s, y, 0.9, seed),
+        )
+    )
 
 # %% ../nbs/12_evaluation.ipynb #15b5b93b
 def _per_image(v, B: int):
