@@ -320,6 +320,7 @@ def summarize(
 # %% ../nbs/12_evaluation.ipynb #c4d035e2
 _FORMATS = {
     'mse': '.2e',
+    'mse_over_oracle': '.2f',
     'mae': '.4f',
     'psnr': '.2f',
     'ssim': '.4f',
@@ -330,6 +331,7 @@ _FORMATS = {
 }
 _LABELS = {
     'mse': 'MSE',
+    'mse_over_oracle': 'MSE / oracle',
     'mae': 'MAE',
     'psnr': 'PSNR (dB)',
     'ssim': 'SSIM',

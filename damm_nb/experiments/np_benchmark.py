@@ -4,14 +4,23 @@
 
 # %% ../../nbs/15_np_benchmark.ipynb #5e2a82aa
 from __future__ import annotations
-import dataclasses, math, time
+import dataclasses, json, math, time
+import lightning as L
+import matplotlib.pyplot as plt
 from dataclasses import dataclass, asdict
 from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn as nn, torch.nn.functional as F
 from torch.utils.data import Dataset
-from ..core import seed_everything, get_device, write_json, write_text, check_writable
-from ..tme import simulate_tme
-from ..data import PairedFolders, group_of, make_loaders
+from damm_nb.core import (
+    seed_everything,
+    get_device,
+    write_json,
+    write_text,
+    check_writable,
+    atomic_write,
+)
+from ..tme import simulate_tme, tme_oracle, ORACLE_KINDS
+from ..data import PairedFolders, group_of, make_loaders, scale_pm1
 from ..unet import RegressionUNet, UNetConfig
 from ..damm import DAMMConfig, LatentDiffusionPipeline, save_pipeline
 from ..train import TrainConfig, Task, DAMMPWarmup, fit
@@ -23,13 +32,21 @@ from damm_nb.evaluate import (
     save_figure,
     metric_histograms,
     uafm_uncertainty,
+    sample_scores,
+    paired_difference,
+    ratio_ci,
+    bootstrap_ci,
 )
 
 # %% auto #0
-__all__ = ['FLOOR', 'UNET_V', 'UNET_VN', 'UNI', 'MULTI', 'DAMM', 'NPBenchConfig', 'np_settings', 'truth_image', 'TMETiles',
-           'PixelSpaceConfig', 'PixelSpace', 'make_damm', 'np_train_config', 'epoch_history', 'damm_loss',
-           'l1_regression', 'train_damm', 'train_regressor', 'np_methods', 'branch_choice', 'branch_table',
-           'dammp_verdict', 'verdict_text', 'run_regime', 'np_report', 'run_np_benchmark']
+__all__ = ['FLOOR', 'UNET_V', 'UNET_VN', 'UNI', 'MULTI', 'DAMM', 'ORACLE', 'ORACLE_UNI', 'ORACLE_DRAW', 'ONE', 'VESSELS_ONLY',
+           'STUDY_TARGETS', 'NPBenchConfig', 'np_settings', 'truth_image', 'TMETiles', 'PixelSpaceConfig', 'PixelSpace',
+           'make_damm', 'np_train_config', 'epoch_history', 'damm_loss', 'l1_regression', 'train_damm',
+           'train_regressor', 'oracle_of', 'oracle_tensors', 'np_methods', 'branch_choice', 'branch_table',
+           'dammp_verdict', 'verdict_text', 'oracle_ratios', 'sample_table', 'sample_markdown', 'evaluate_models',
+           'run_regime', 'np_report', 'run_np_benchmark', 'StudyConfig', 'tile_tensors', 'Probe', 'regression_probe',
+           'diffusion_probe', 'train_curve', 'target_table', 'np_study', 'plot_curves', 'frame_markdown',
+           'study_markdown']
 
 # %% ../../nbs/15_np_benchmark.ipynb #27fb93fa
 @dataclass
@@ -60,9 +77,14 @@ class NPBenchConfig:
         3  # the I-SPY1 progression study's U-Net (channels of the first level, max-pools)
     )
     pred: str = 'x0'  # what the diffusion network predicts: 'x0' learns in a few hundred CPU steps; 'eps' (the paper's) needs far more
+    loss: str = 'l1'  # per-pixel loss of the diffusion branches: 'l1' (the paper's) or 'l2'
     sampler: str = 'ddim'
     steps: int = 20
     eta: float = 0.0  # sampling of the diffusion models (scaled_linear schedule, T=1000)
+    k_samples: int = (
+        8  # diffusion samples per tile: their mean is the prediction, their spread is scored
+    )
+    oracle_k: int = 32  # posterior draws per tile of the simulator's Bayes oracle
     seed: int = 0
 
 
@@ -150,6 +172,7 @@ def make_damm(c: NPBenchConfig) -> LatentDiffusionPipeline:
         gamma=c.gamma,
         alpha=c.alpha,
         pred=c.pred,
+        loss=c.loss,
         sampler=c.sampler,
         steps=c.steps,
         eta=c.eta,
@@ -246,6 +269,23 @@ UNI, MULTI, DAMM = (
     'diffusion: multi, no DAMMP',
     'DAMM-Diffusion (DAMMP)',
 )
+ORACLE, ORACLE_UNI, ORACLE_DRAW = (
+    ORACLE_KINDS['multi'],
+    ORACLE_KINDS['uni'],
+    'oracle: one posterior draw (multi-modal)',
+)
+ONE = ', 1 sample'  # suffix of a diffusion method's single-sample row
+VESSELS_ONLY = (UNET_V, UNI, UNI + ONE, ORACLE_UNI)  # scored against the vessels-only oracle
+
+
+def oracle_of(method: str) -> str:
+    """The oracle row a method's MSE is divided by: the posterior mean given the same modalities, or
+    for a single sample one posterior draw; the oracles themselves against the multi-modal one."""
+    one = method.endswith(ONE) or method == ORACLE_DRAW
+    uni = method in VESSELS_ONLY and not method.startswith('oracle')
+    if one:
+        return ORACLE_UNI + ONE if uni else ORACLE_DRAW
+    return ORACLE_UNI if uni else ORACLE
 
 
 def _regression(model, inputs, device, store):
@@ -258,23 +298,52 @@ def _regression(model, inputs, device, store):
     return f
 
 
-def _diffusion(pipe, mode, device, seed, store):
+def _diffusion(pipe, mode, device, seed, store, K: int = 1):
+    """K samples per tile, x_T from one generator per mode (so every mode starts from the same noise);
+    the prediction is their mean; store keeps the samples by tile name."""
     g = torch.Generator().manual_seed(seed)
 
     def f(b):
-        img, rec = pipe.sample(_to(b, device), mode=mode, generator=g)
-        out = {'pred': img.cpu()}
+        recs, samples = [], []
+        for _ in range(K):
+            img, rec = pipe.sample(_to(b, device), mode=mode, generator=g)
+            samples.append(img.cpu())
+            recs.append(rec)
+        s = torch.stack(samples)  # (K, B, C, H, W)
+        out = {'pred': s.mean(0)}
         store.setdefault('pred', []).append(out['pred'])
+        store.setdefault('one', []).append(s[0])
+        store.setdefault('samples', {}).update(zip(b['name'], s.unbind(1)))
         if mode == 'damm':
-            um = rec['use_multi'].float()  # (steps, B)
-            out |= dict(uni_frac=1 - um.mean(0), c=rec['c'].mean(0))
-            store.setdefault('use_multi', []).append(rec['use_multi'])
-            store.setdefault('U', []).append(rec['U'].mean(0))
+            um = torch.cat([r['use_multi'] for r in recs]).float()  # (K * steps, B)
+            out |= dict(uni_frac=1 - um.mean(0), c=torch.stack([r['c'] for r in recs]).mean((0, 1)))
+            store.setdefault('use_multi', []).append(um)
+            store.setdefault('U', []).append(torch.stack([r['U'] for r in recs]).mean((0, 1)))
         return out
 
     return f
 
+
+def _lookup(table: dict):
+    "A method that returns the stored prediction of each tile of the batch."
+    return lambda b: torch.stack([table[n] for n in b['name']])
+
 # %% ../../nbs/15_np_benchmark.ipynb #7ce9d642
+def oracle_tensors(
+    root: str | Path,
+    names,
+    K: int = 32,
+    progress: bool = False,
+) -> dict:
+    """The Bayes oracle of each tile in the QD image's [-1, 1] scale: kind ('multi', 'uni') -> name -> (K,
+    1, H, W) draws."""
+    o = tme_oracle(root, names, K=K, progress=progress)
+    return {
+        k: {n: torch.from_numpy(scale_pm1(d[k].astype(np.float32)))[:, None] for n, d in o.items()}
+        for k in ORACLE_KINDS
+    }
+
+
 def np_methods(
     pipe: LatentDiffusionPipeline,  # trained DAMM model (all three diffusion modes)
     unets: dict,  # name -> (trained RegressionUNet, input batch keys)
@@ -283,16 +352,27 @@ def np_methods(
     floor: bool = True,  # add the noise-free floor (needs 'truth' in the batches)
     store: dict
     | None = None,  # filled with every method's predictions (and DAMMP's choices and maps)
+    K: int = 1,  # samples per tile of each diffusion mode; with K > 1 each mode also gets its single-sample row
+    oracle: dict | None = None,  # from `oracle_tensors`: adds the oracle rows
 ) -> dict:
-    """name -> callable(batch) for `run_benchmark`: the floor, the regressions and the three
-    sampling modes of one DAMM model."""
+    """name -> callable(batch) for `run_benchmark`: the floor and oracles, the regressions and the three
+    sampling modes of one DAMM model (mean of K samples, and one sample)."""
     store = {} if store is None else store
     m = {FLOOR: lambda b: b['truth']} if floor else {}
+    if oracle is not None:
+        m[ORACLE] = _lookup({n: d.mean(0) for n, d in oracle['multi'].items()})
+        m[ORACLE_UNI] = _lookup({n: d.mean(0) for n, d in oracle['uni'].items()})
+        m[ORACLE_DRAW] = _lookup({n: d[0] for n, d in oracle['multi'].items()})
+        m[ORACLE_UNI + ONE] = _lookup({n: d[0] for n, d in oracle['uni'].items()})
     for name, (model, keys) in unets.items():
         m[name] = _regression(model, keys, device, store.setdefault(name, []))
     pipe.eval()
     for name, mode in ((UNI, 'uni'), (MULTI, 'multi'), (DAMM, 'damm')):
-        m[name] = _diffusion(pipe, mode, device, seed, store.setdefault(name, {}))
+        m[name] = _diffusion(pipe, mode, device, seed, store.setdefault(name, {}), K)
+    if K > 1:
+        for name in (UNI, MULTI, DAMM):
+            s = store[name].setdefault('samples', {})
+            m[name + ONE] = lambda b, s=s: torch.stack([s[n][0] for n in b['name']])
     return m
 
 # %% ../../nbs/15_np_benchmark.ipynb #d7669699
@@ -331,36 +411,44 @@ def branch_table(bc: pd.DataFrame) -> str:
     return '\n'.join(lines)
 
 # %% ../../nbs/15_np_benchmark.ipynb #8d3f6bee
-_BETTER = {'mse': -1, 'psnr': 1, 'ssim': 1}
-
-
 def dammp_verdict(
-    summ: pd.DataFrame,  # from `summarize(..., by='method')`
+    df: pd.DataFrame,  # per-image table of `run_benchmark` (method, name, slide and the metrics)
     metrics=('mse', 'psnr', 'ssim'),
+    seed: int = 0,
 ) -> dict:
-    """Per metric: DAMMP's mean, the best single branch (uni or multi) and its mean, whether DAMMP
-    beats it, whether the intervals overlap."""
+    """Per metric: DAMMP against the better single branch (uni or multi, by its mean), decided by the
+    paired difference over the same tiles with slides resampled (`paired_difference`)."""
     out = {}
     for m in metrics:
-        s = _BETTER[m]
-        best = max((UNI, MULTI), key=lambda k: s * summ.loc[k, m])
-        d, o = summ.loc[DAMM], summ.loc[best]
+        low = m == 'mse'
+        means = df[df.method.isin([UNI, MULTI])].groupby('method')[m].mean()
+        best = means.idxmin() if low else means.idxmax()
+        r = paired_difference(df, m, DAMM, best, groups='slide', lower_is_better=low, seed=seed)
         out[m] = dict(
-            dammp=float(d[m]),
+            dammp=float(df[df.method == DAMM][m].mean()),
             best_branch=best,
-            best=float(o[m]),
-            dammp_beats_best=bool(s * d[m] > s * o[m]),
-            intervals_overlap=bool(d[f'{m}_lo'] <= o[f'{m}_hi'] and o[f'{m}_lo'] <= d[f'{m}_hi']),
+            best=float(means[best]),
+            diff=r['diff'],
+            diff_lo=r['lo'],
+            diff_hi=r['hi'],
+            dammp_beats_best=r['better'] == DAMM,
+            decided=r['better'] is not None,
         )
     return out
 
 
 def verdict_text(v: dict) -> str:
     "One Markdown line per metric from `dammp_verdict`."
+    word = lambda r: (
+        'DAMMP is better'
+        if r['dammp_beats_best']
+        else 'DAMMP is worse'
+        if r['decided']
+        else 'undecided (the interval holds 0)'
+    )
     return '\n'.join(
-        f"- {m.upper()}: DAMMP {r['dammp']:.4g} vs best single branch ({r['best_branch']}) {r['best']:.4g}: "
-        f"{'DAMMP is better' if r['dammp_beats_best'] else 'DAMMP does NOT beat it'}"
-        f"{' (95 % intervals overlap)' if r['intervals_overlap'] else ' (intervals do not overlap)'}"
+        f"- {m.upper()}: DAMMP {r['dammp']:.4g} vs the better single branch ({r['best_branch']}) {r['best']:.4g}; "
+        f"paired difference {r['diff']:+.3g} [{r['diff_lo']:+.3g}, {r['diff_hi']:+.3g}] (95 %, slides resampled): {word(r)}"
         for m, r in v.items()
     )
 
@@ -414,6 +502,146 @@ def _panels(te, store, df, n: int = 4):
     labels = [f"{o['name'][:-4]}{' div' if o.get('divergent') == 1 else ''}" for o in items]
     return panel_figure(rows, n=len(idx), row_labels=labels, size=1.1)
 
+# %% ../../nbs/15_np_benchmark.ipynb #28b2eedb
+def oracle_ratios(
+    df: pd.DataFrame,  # per-image table with method, name, slide, mse
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Per method: its total MSE over that of its oracle (`oracle_of`) on the same tiles, with the
+    slide-resampled interval: columns mse_over_oracle, _lo, _hi and the oracle's name."""
+    mse = df.pivot_table(index='name', columns='method', values='mse')
+    slide = df.drop_duplicates('name').set_index('name').slide.loc[mse.index]
+    rows = {}
+    for m in df.method.unique():
+        o = oracle_of(m)
+        if o not in mse.columns or m == FLOOR and ORACLE not in mse.columns:
+            continue
+        r = ratio_ci(mse[m], mse[o], slide.to_numpy(), seed=seed)
+        rows[m] = dict(
+            mse_over_oracle=r[0], mse_over_oracle_lo=r[1], mse_over_oracle_hi=r[2], oracle=o
+        )
+    return pd.DataFrame.from_dict(rows, orient='index')
+
+
+def sample_table(
+    samples: dict,  # method -> name -> (K, 1, H, W) samples (the oracles' draws included)
+    targets: dict,  # name -> (1, H, W) target
+    slides: dict,  # name -> slide
+    seed: int = 0,
+) -> tuple:
+    """Per tile scores of each method's K samples (`sample_scores`), and per method: spread ratio and
+    CRPS over the oracle's (same modalities), coverage of the 50 % and 90 % intervals, with intervals."""
+    parts = []
+    for m, by in samples.items():
+        names = list(by)
+        sc = sample_scores(
+            torch.stack([by[n] for n in names], 1), torch.stack([targets[n] for n in names]), seed
+        )
+        parts.append(sc.assign(method=m, name=names, slide=[slides[n] for n in names]))
+    per = pd.concat(parts, ignore_index=True)
+    rows = {}
+    for m in samples:
+        o = ORACLE_UNI if m == UNI else ORACLE
+        a, b = per[per.method == m].set_index('name'), per[per.method == o].set_index('name')
+        if not len(b):
+            continue
+        b = b.loc[a.index]
+        r = dict(oracle=o)
+        for k, col in (('spread_ratio', 'spread'), ('crps_over_oracle', 'crps')):
+            r[k], r[k + '_lo'], r[k + '_hi'] = ratio_ci(
+                a[col], b[col], a.slide.to_numpy(), seed=seed
+            )
+        for k, col in (('coverage50', 'cov50'), ('coverage90', 'cov90'), ('crps', 'crps')):
+            r[k], r[k + '_lo'], r[k + '_hi'] = bootstrap_ci(a[col], groups=a.slide, seed=seed)
+        rows[m] = r
+    return per, pd.DataFrame.from_dict(rows, orient='index')
+
+
+def sample_markdown(st: pd.DataFrame) -> str:
+    "Markdown of `sample_table`'s summary."
+    f = lambda r, k, s: f"{r[k]:{s}} [{r[k + '_lo']:{s}}, {r[k + '_hi']:{s}}]"
+    lines = [
+        '| samples of | spread / oracle | coverage 50 % | coverage 90 % | CRPS | CRPS / oracle |',
+        '|---|---|---|---|---|---|',
+    ]
+    for m, r in st.iterrows():
+        lines.append(
+            f"| {m} | {f(r, 'spread_ratio', '.2f')} | {f(r, 'coverage50', '.3f')} | {f(r, 'coverage90', '.3f')} "
+            f"| {f(r, 'crps', '.4f')} | {f(r, 'crps_over_oracle', '.2f')} |"
+        )
+    return '\n'.join(lines)
+
+# %% ../../nbs/15_np_benchmark.ipynb #c6a82904
+def evaluate_models(
+    root: str | Path,
+    pipe: LatentDiffusionPipeline,
+    unets: dict,  # name -> (RegressionUNet, input keys)
+    c: NPBenchConfig,
+    device='cpu',
+    progress: bool = False,
+    max_tiles: int | None = None,  # the first slides' tiles of the test split, up to this many
+    split: str = 'test',
+) -> dict:
+    """Every method on the test tiles, with the oracle rows and K-sample scores where the simulator's
+    truth exists: the per-tile tables, their summaries and each method's headline numbers."""
+    te = TMETiles(root, c.size, split, c.seed)
+    if not len(te):
+        raise ValueError(f'{root}: the {split} split is empty: more slides are needed')
+    idx = list(range(min(len(te), max_tiles or len(te))))
+    sub = torch.utils.data.Subset(te, idx)
+    names = [te.pf.names[i] for i in idx]
+    truth, secs, t0 = te.meta is not None, {}, time.time()
+    orc = oracle_tensors(root, names, c.oracle_k) if truth else None
+    secs['oracle_s'] = time.time() - t0
+    store, t0 = {}, time.time()
+    ms = np_methods(
+        pipe, unets, device, c.seed, floor=truth, store=store, K=c.k_samples, oracle=orc
+    )
+    df = run_benchmark(
+        ms,
+        make_loaders(None, None, sub, batch_size=c.batch_size, num_workers=0)[2],
+        keep=('name', 'slide', 'divergent'),
+        progress=progress,
+    )
+    for m in (UNI, MULTI, DAMM):  # a single sample costs 1/K of the K samples' time
+        df.loc[df.method == m + ONE, 'time_s'] = df[df.method == m].time_s.to_numpy() / c.k_samples
+    secs['evaluate_s'] = time.time() - t0
+    summ = summarize(
+        df, by='method', metrics=['mse', 'psnr', 'ssim', 'time_s'], groups='slide', seed=c.seed
+    )
+    cols, per_s, st = ['mse', 'psnr', 'ssim', 'time_s'], None, None
+    if truth:
+        summ = summ.join(oracle_ratios(df, c.seed).drop(columns='oracle'))
+        cols.insert(1, 'mse_over_oracle')
+        if c.k_samples > 1:
+            smp = {m: store[m]['samples'] for m in (UNI, MULTI, DAMM)}
+            smp |= {ORACLE: orc['multi'], ORACLE_UNI: orc['uni']}
+            tg = {n: te[i]['target'] for n, i in zip(names, idx)}
+            per_s, st = sample_table(smp, tg, dict(zip(df.name, df.slide)), c.seed)
+    methods = {
+        m: {
+            k: float(summ.loc[m, k])
+            for k in ('mse', 'psnr', 'ssim', 'mse_over_oracle')
+            if k in summ
+        }
+        for m in summ.index
+    }
+    for m, r in st.iterrows() if st is not None else []:
+        methods[m] |= {
+            k: float(r[k]) for k in ('spread_ratio', 'coverage50', 'coverage90', 'crps_over_oracle')
+        }
+    return dict(
+        te=te,
+        df=df,
+        summ=summ,
+        st=st,
+        per_s=per_s,
+        store=store,
+        cols=cols,
+        methods=methods,
+        seconds=secs,
+    )
+
 # %% ../../nbs/15_np_benchmark.ipynb #28520e10
 def run_regime(
     root: str | Path,  # data folder (QD/, CD31/, DAPI/; meta.csv and truth/ when simulated)
@@ -429,30 +657,25 @@ def run_regime(
     pipe, unets, hist, secs = _train_all(root, c, device, progress)
     ckpt = out / f'np_{tag}_damm.pt'
     save_pipeline(pipe, ckpt, img_size=c.size, data_root=str(root), settings=asdict(c))
-    te = TMETiles(root, c.size, 'test', c.seed)
-    if not len(te):
-        raise ValueError(f'{root}: the test split is empty: more slides are needed')
-    truth = te.meta is not None
-    store, t0 = {}, time.time()
-    ms = np_methods(pipe, unets, device, c.seed, floor=truth, store=store)
-    df = run_benchmark(
-        ms,
-        make_loaders(None, None, te, batch_size=c.batch_size, num_workers=0)[2],
-        keep=('name', 'slide', 'divergent'),
-        progress=progress,
+    ev = evaluate_models(root, pipe, unets, c, device, progress)
+    secs |= ev['seconds']
+    te, df, summ, st, per_s, store, cols = (
+        ev[k] for k in ('te', 'df', 'summ', 'st', 'per_s', 'store', 'cols')
     )
-    secs['evaluate_s'] = time.time() - t0
-    summ = summarize(
-        df, by='method', metrics=['mse', 'psnr', 'ssim', 'time_s'], groups='slide', seed=c.seed
-    )
-    bc, verdict = branch_choice(df), dammp_verdict(summ)
-    table = results_table(summ, ['mse', 'psnr', 'ssim', 'time_s'])
+    bc, verdict = branch_choice(df), dammp_verdict(df, seed=c.seed)
+    table = results_table(summ, cols)
     write_text(out / f'np_{tag}_table.md', table + '\n')
     write_text(out / f'np_{tag}_branch.md', branch_table(bc) + '\n')
     write_text(out / f'np_{tag}_per_image.csv', df.to_csv(index=False))
+    if st is not None:
+        write_text(out / f'np_{tag}_samples.md', sample_markdown(st) + '\n')
+        write_text(out / f'np_{tag}_samples_per_image.csv', per_s.to_csv(index=False))
+    plain = ~df.method.str.startswith('oracle') & ~df.method.str.endswith(ONE)
     save_figure(_panels(te, store, df), out / f'np_{tag}_panels.png', dpi=70)
     save_figure(
-        metric_histograms(df[df.method != FLOOR], ('ssim', 'psnr'), by='method', size=3.5),
+        metric_histograms(
+            df[plain & (df.method != FLOOR)], ('ssim', 'psnr'), by='method', size=3.5
+        ),
         out / f'np_{tag}_hist.png',
         dpi=70,
     )
@@ -466,9 +689,11 @@ def run_regime(
         ),
         seconds={k: round(v, 2) for k, v in secs.items()},
         summary=summ.to_dict(orient='index'),
+        methods=ev['methods'],
         branch=bc.to_dict(orient='index'),
         verdict=verdict,
         table=table,
+        samples_table=None if st is None else sample_markdown(st),
         branch_table=branch_table(bc),
         train_history={
             k: (v.to_dict(orient='list') if isinstance(v, pd.DataFrame) else v)
@@ -480,9 +705,10 @@ def run_regime(
 
 # %% ../../nbs/15_np_benchmark.ipynb #38e021e5
 def _sim(sim_dir: Path, c: NPBenchConfig, r: float, progress: bool) -> Path:
-    "Simulated TME folder of one regime, reused when complete."
+    "Simulated TME folder of one regime, reused when complete and replayable (meta.csv has the seed)."
     dst = sim_dir / f'tme_n{c.n}_s{c.size}_seed{c.seed}_div{r:g}'
-    if (dst / 'meta.csv').exists() and len(pd.read_csv(dst / 'meta.csv')) == c.n:
+    meta = dst / 'meta.csv'
+    if meta.exists() and len(m := pd.read_csv(meta)) == c.n and 'seed' in m:
         return dst
     return simulate_tme(dst, n=c.n, size=c.size, seed=c.seed, divergent=r, progress=progress)
 
@@ -502,6 +728,20 @@ def np_report(res: dict) -> str:
             '',
             r['table'],
             '',
+            *(
+                [
+                    'MSE / oracle: the total MSE over that of the Bayes oracle given the same modalities '
+                    '(its posterior mean; for one sample, one posterior draw) on the same tiles.',
+                    '',
+                    f"The {s['k_samples']} samples of each diffusion mode against the oracle's posterior "
+                    '(spread and CRPS as ratios to the oracle of the same modalities; a calibrated sampler covers 50 % and 90 %):',
+                    '',
+                    r['samples_table'],
+                    '',
+                ]
+                if r.get('samples_table')
+                else []
+            ),
             verdict_text(r['verdict']),
             '',
             "DAMMP's branch choice:",
@@ -569,3 +809,401 @@ def run_np_benchmark(
         },
     )
     return res
+
+# %% ../../nbs/15_np_benchmark.ipynb #94e471ae
+@dataclass
+class StudyConfig:
+    "Settings of the learning-curve study (`np_study`); the models' shapes are `NPBenchConfig`'s."
+
+    n: int = 4000  # simulated tiles (split 80/10/10 by slide)
+    size: int = 32
+    divergent: float = 0.0
+    batch_size: int = 32
+    lr: float = 1e-3
+    lr_warmup: float = 0.02  # share of the steps in the learning-rate warm-up
+    ema_decay: float = 0.999
+    steps_regression: int = 4000  # optimiser steps of each regression
+    steps_damm: int = 5000  # of the DAMM model with the chosen target and loss
+    variants: tuple = (
+        'x0-l1',
+        'x0-l2',
+        'eps-l2',
+        'v-l2',
+    )  # (prediction target)-(loss) compared first
+    variant_steps: int = 800
+    variant_ema: float = 0.995  # a shorter average for the short runs
+    probe_every: int = 500  # steps between probes (and checkpoints)
+    probe_tiles: int = 32  # validation tiles scored by each probe
+    probe_k: int = 4  # samples per tile and mode in a probe
+    test_tiles: int = 160  # test tiles of the final evaluation
+    k_samples: int = 8
+    oracle_k: int = 32
+    seed: int = 0
+    model: dict = dataclasses.field(
+        default_factory=dict
+    )  # `NPBenchConfig` overrides (network shapes, sampling steps)
+
+    def bench(self, variant: str | None = None) -> NPBenchConfig:
+        "The `NPBenchConfig` of the study's models (diffusion target and loss from `variant`, e.g. 'x0-l2')."
+        pred, loss = (variant or 'x0-l1').split('-')
+        return np_settings(
+            n=self.n,
+            size=self.size,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            ema_decay=self.ema_decay,
+            k_samples=self.k_samples,
+            oracle_k=self.oracle_k,
+            seed=self.seed,
+            pred=pred,
+            loss=loss,
+            **self.model,
+        )
+
+
+def tile_tensors(
+    root: str | Path, split: str, size: int = 32, seed: int = 0, max_tiles: int | None = None
+) -> dict:
+    "A split's tiles as stacked tensors ('target', 'vessels', 'nuclei'), with their names and slides."
+    pf = PairedFolders(root, img_size=size, split=split, seed=seed)
+    idx = range(min(len(pf), max_tiles or len(pf)))
+    items = [pf[i] for i in idx]
+    out = {k: torch.stack([o[k] for o in items]) for k in ('target', 'vessels', 'nuclei')}
+    return out | dict(name=[o['name'] for o in items], slide=[group_of(o['name']) for o in items])
+
+# %% ../../nbs/15_np_benchmark.ipynb #62816c3a
+class Probe(L.Callback):
+    """Scores the EMA weights every `every` steps and at the last one with `fn(task) -> dict`; rows go to
+    a CSV (rewritten atomically) with the step and the training seconds (probes excluded), kept over resumes."""
+
+    def __init__(self, fn, every: int, csv: str | Path | None = None, **tags):
+        self.fn, self.every, self.csv, self.tags, self.rows = fn, every, csv, tags, []
+
+    def on_train_start(self, trainer, task):
+        s = trainer.global_step
+        if self.csv is not None and Path(self.csv).is_file():
+            old = pd.read_csv(self.csv)
+            self.rows = old[old.step <= s].to_dict('records')
+        self.base = self.rows[-1]['train_s'] if self.rows else 0.0
+        self.t0, self.paused = time.perf_counter(), 0.0
+
+    def on_train_batch_end(self, trainer, task, *args):
+        s = trainer.global_step
+        if s % self.every and s != trainer.max_steps:
+            return
+        t = time.perf_counter()
+        train_s = self.base + t - self.t0 - self.paused
+        with torch.no_grad():
+            r = self.fn(task)
+        self.rows.append(self.tags | dict(step=s, train_s=round(train_s, 2)) | r)
+        if self.csv is not None:
+            write_text(self.csv, pd.DataFrame(self.rows).to_csv(index=False))
+        self.paused += time.perf_counter() - t
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows)
+
+
+def _sum_ratio(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float(a.sum() / b.sum())
+
+
+def regression_probe(keys: tuple, probe: dict, oracle: dict):
+    """`Probe` function of a regression: MSE of its EMA model on the probe tiles over the oracle's
+    (vessels only for one input)."""
+    kind = 'uni' if keys == ('vessels',) else 'multi'
+    ref = torch.stack([oracle[kind][n].mean(0) for n in probe['name']])
+    y = probe['target']
+    per = lambda p: ((p - y) ** 2).flatten(1).mean(1)
+
+    def f(task):
+        m = task.ema_model()
+        p = m(torch.cat([probe[k] for k in keys], 1)).clamp(-1, 1)
+        return dict(mse=float(per(p).mean()), mse_over_oracle=_sum_ratio(per(p), per(ref)))
+
+    return f
+
+
+def diffusion_probe(probe: dict, oracle: dict, K: int = 4, modes=('uni', 'multi'), seed: int = 0):
+    """`Probe` function of the DAMM model: per sampling mode, the mean of K samples (MSE over the
+    oracle's, same modalities) and the samples' CRPS over the oracle draws'."""
+    y = probe['target']
+    ref = {
+        k: sample_scores(torch.stack([oracle[k][n] for n in probe['name']], 1), y)
+        for k in ('uni', 'multi')
+    }
+
+    def f(task):
+        pipe, out = task.ema_model(), {}
+        for mode in modes:
+            g = torch.Generator().manual_seed(seed)
+            s = torch.stack([pipe.sample(probe, mode=mode, generator=g)[0] for _ in range(K)])
+            sc, o = sample_scores(s, y), ref['uni' if mode == 'uni' else 'multi']
+            out[f'{mode}_mse_over_oracle'] = float(sc.mse_mean.sum() / o.mse_mean.sum())
+            out[f'{mode}_crps_over_oracle'] = float(sc.crps.sum() / o.crps.sum())
+            out[f'{mode}_spread_ratio'] = float(sc.spread.sum() / o.spread.sum())
+        return out
+
+    return f
+
+# %% ../../nbs/15_np_benchmark.ipynb #c62e05f8
+def train_curve(
+    work: Path,  # this run's folder: checkpoints/, curve.csv, done.json
+    task: Task,  # its tcfg.max_steps is the run's length
+    tensors: dict,  # training tensors (`tile_tensors`)
+    probe_fn,
+    every: int,
+    callbacks=(),
+    **tags,  # columns of every curve row, e.g. method='U-Net: vessels'
+) -> tuple:
+    """Train `task` on `tensors` with probes and checkpoints every `every` steps, resuming from the last
+    checkpoint; a finished run is only loaded. Returns (task with its final weights, curve)."""
+    work = Path(work)
+    last, done, csv = work / 'checkpoints' / 'last.ckpt', work / 'done.json', work / 'curve.csv'
+    task.tcfg = dataclasses.replace(
+        task.tcfg, out=str(work), ckpt_every=every, resume=last.is_file(), progress=False
+    )
+    if done.is_file() and last.is_file():
+        task.load_state_dict(torch.load(last, map_location='cpu', weights_only=True)['state_dict'])
+        return task, pd.read_csv(csv)
+    probe = Probe(probe_fn, every, csv, **tags)
+    t0 = time.time()
+    r = fit(
+        task,
+        {k: v for k, v in tensors.items() if torch.is_tensor(v)},
+        callbacks=[probe, *callbacks],
+    )
+    r['trainer'].save_checkpoint(
+        last
+    )  # the final step (the periodic checkpoints may stop short of it)
+    write_json(
+        done, dict(steps=task.tcfg.max_steps, seconds_this_session=round(time.time() - t0, 1))
+    )
+    return task, probe.frame()
+
+# %% ../../nbs/15_np_benchmark.ipynb #fb4d0c54
+def _task_cfg(sc: StudyConfig, steps: int, ema: float) -> TrainConfig:
+    return TrainConfig(
+        out=None,
+        max_epochs=-1,
+        max_steps=steps,
+        lr=sc.lr,
+        optimizer='adam',
+        warmup_steps=round(sc.lr_warmup * steps),
+        batch_size=sc.batch_size,
+        ema_decay=ema,
+        seed=sc.seed,
+        accelerator='cpu',
+        devices=1,
+    )
+
+
+def _damm_run(work, sc, variant, steps, ema, train, probe, oracle, log):
+    c = sc.bench(variant)
+    task = Task(make_damm(c), damm_loss, _task_cfg(sc, steps, ema), ema_of='net')
+    warm = DAMMPWarmup(steps=round(c.warmup_frac * steps))
+    fn = diffusion_probe(probe, oracle, sc.probe_k, seed=sc.seed)
+    log(f'DAMM {variant}: {steps} steps')
+    return train_curve(
+        work,
+        task,
+        train,
+        fn,
+        min(sc.probe_every, steps // 2),
+        [warm],
+        method='DAMM',
+        variant=variant,
+    )
+
+
+STUDY_TARGETS = [  # (method, column, low, high): the issue's targets after the training budget
+    (UNET_VN, 'mse_over_oracle', None, 1.25),
+    (MULTI, 'mse_over_oracle', None, 1.35),
+    (DAMM, 'mse_over_oracle', None, 1.35),
+    (MULTI, 'spread_ratio', 0.8, 1.25),
+    (MULTI, 'coverage90', 0.85, 0.95),
+    (MULTI, 'crps_over_oracle', None, 1.3),
+    (DAMM, 'spread_ratio', 0.8, 1.25),
+    (DAMM, 'coverage90', 0.85, 0.95),
+    (DAMM, 'crps_over_oracle', None, 1.3),
+]
+
+
+def target_table(methods: dict) -> pd.DataFrame:
+    "Each target of `STUDY_TARGETS` with the measured value and whether it is met."
+    rows = []
+    for m, k, lo, hi in STUDY_TARGETS:
+        v = methods.get(m, {}).get(k, math.nan)
+        ok = not math.isnan(v) and (lo is None or v >= lo) and (hi is None or v <= hi)
+        rng = f'[{lo}, {hi}]' if lo is not None else f'<= {hi}'
+        rows.append(dict(method=m, measure=k, target=rng, measured=round(v, 3), met=ok))
+    return pd.DataFrame(rows)
+
+# %% ../../nbs/15_np_benchmark.ipynb #752ff739
+def np_study(
+    out: str | Path,  # results: curves.csv, study.md, study.json, curves.png
+    work: str | Path,  # data, oracle and checkpoints (large; resumable)
+    sc: StudyConfig | None = None,
+    progress: bool = True,
+) -> dict:
+    """Learning curves of every method against the Bayes oracle, the target-and-loss comparison, and the
+    final test evaluation; each run resumes from its checkpoints, and finished runs are only loaded."""
+    sc = sc or StudyConfig()
+    out, work, t0 = check_writable(out), Path(work), time.time()
+    log = (
+        (lambda s: print(f'[{time.time() - t0:6.0f} s] {s}', flush=True))
+        if progress
+        else (lambda s: None)
+    )
+    torch.manual_seed(sc.seed)
+    root = _sim(work / 'data', sc.bench(), sc.divergent, progress)
+    train = tile_tensors(root, 'train', sc.size, sc.seed)
+    probe = tile_tensors(root, 'val', sc.size, sc.seed, sc.probe_tiles)
+    oracle = oracle_tensors(root, probe['name'], sc.oracle_k)
+    log(f"{len(train['name'])} training tiles, {len(probe['name'])} probe tiles; oracle ready")
+    curves, runs = [], {}
+    for v in sc.variants:
+        task, cv = _damm_run(
+            work / f'variant_{v}',
+            sc,
+            v,
+            sc.variant_steps,
+            sc.variant_ema,
+            train,
+            probe,
+            oracle,
+            log,
+        )
+        curves.append(cv)
+    last = pd.concat(curves).groupby('variant').tail(1).set_index('variant')
+    best = last.multi_crps_over_oracle.idxmin()
+    log(f'best target and loss by CRPS / oracle of the multi branch: {best}')
+    for name, keys in ((UNET_V, ('vessels',)), (UNET_VN, ('vessels', 'nuclei'))):
+        c = sc.bench(best)
+        task = Task(
+            RegressionUNet(len(keys), 1, c.unet_base, c.unet_depth),
+            l1_regression(keys),
+            _task_cfg(sc, sc.steps_regression, sc.ema_decay),
+        )
+        log(f'{name}: {sc.steps_regression} steps')
+        w = work / name.replace(': ', '_').replace('+', '_')
+        task, cv = train_curve(
+            w, task, train, regression_probe(keys, probe, oracle), sc.probe_every, method=name
+        )
+        runs[name] = (task.ema_model(), keys)
+        curves.append(cv)
+    task, cv = _damm_run(
+        work / f'damm_{best}', sc, best, sc.steps_damm, sc.ema_decay, train, probe, oracle, log
+    )
+    curves.append(cv.assign(method='DAMM (long)'))
+    log('final evaluation on the test tiles')
+    ev = evaluate_models(root, task.ema_model(), runs, sc.bench(best), max_tiles=sc.test_tiles)
+    cur = pd.concat(curves, ignore_index=True)
+    tt = target_table(ev['methods'])
+    res = dict(
+        settings=asdict(sc),
+        chosen=best,
+        variants=last.drop(columns=['method'], errors='ignore').reset_index().to_dict('records'),
+        methods=ev['methods'],
+        table=results_table(ev['summ'], ev['cols']),
+        samples_table=sample_markdown(ev['st']),
+        verdict=dammp_verdict(ev['df'], seed=sc.seed),
+        targets=tt.to_dict('records'),
+        test_tiles=len(ev['df'].name.unique()),
+        test_slides=int(ev['df'].slide.nunique()),
+        seconds=round(time.time() - t0, 1),
+    )
+    write_text(out / 'curves.csv', cur.to_csv(index=False))
+    write_text(out / 'per_image.csv', ev['df'].to_csv(index=False))
+    write_json(out / 'study.json', res)
+    save_figure(plot_curves(cur), out / 'curves.png', dpi=80)
+    write_text(out / 'study.md', study_markdown(res))
+    return res | dict(curves=cur)
+
+
+def plot_curves(cur: pd.DataFrame):
+    "MSE / oracle against training minutes for every run, and CRPS / oracle of the diffusion runs."
+    fig, axs = plt.subplots(1, 3, figsize=(13, 3.6), dpi=80)
+    v = cur[cur.method == 'DAMM']
+    for name, g in v.groupby('variant'):
+        axs[0].plot(g.step, g.multi_crps_over_oracle, 'o-', ms=3, label=f'{name}')
+    axs[0].set(
+        title='target and loss (multi branch)', xlabel='optimiser steps', ylabel='CRPS / oracle'
+    )
+    for name, g in cur[cur.method != 'DAMM'].groupby('method', sort=False):
+        x = g.train_s / 60
+        if 'multi_mse_over_oracle' in g and g.multi_mse_over_oracle.notna().any():
+            axs[1].plot(
+                x, g.multi_mse_over_oracle, 'o-', ms=3, label='diffusion: multi (mean of samples)'
+            )
+            axs[1].plot(
+                x, g.uni_mse_over_oracle, 'o-', ms=3, label='diffusion: uni (mean of samples)'
+            )
+            axs[2].plot(x, g.multi_crps_over_oracle, 'o-', ms=3, label='multi')
+            axs[2].plot(x, g.uni_crps_over_oracle, 'o-', ms=3, label='uni')
+        else:
+            axs[1].plot(x, g.mse_over_oracle, 'o-', ms=3, label=name)
+    axs[1].set(
+        title='point predictions', xlabel='training minutes (2-core CPU)', ylabel='MSE / oracle MSE'
+    )
+    axs[2].set(
+        title='diffusion samples',
+        xlabel='training minutes (2-core CPU)',
+        ylabel='CRPS / oracle CRPS',
+    )
+    for ax in axs:
+        ax.axhline(1, color='k', lw=0.8, ls='--', label='oracle')
+        ax.set_yscale('log')
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def frame_markdown(df: pd.DataFrame, index: bool = True) -> str:
+    "A small DataFrame as a Markdown table (floats to 3 decimals)."
+    d = df.reset_index() if index else df
+    cell = lambda v: f'{v:.3f}' if isinstance(v, float) else str(v)
+    head = '| ' + ' | '.join(map(str, d.columns)) + ' |'
+    return '\n'.join(
+        [head, '|' + '---|' * len(d.columns)]
+        + ['| ' + ' | '.join(cell(v) for v in r) + ' |' for r in d.itertuples(index=False)]
+    )
+
+
+def study_markdown(res: dict) -> str:
+    "The study's report: the variants, the final table, the sample scores, the targets and the verdict."
+    s = res['settings']
+    var = pd.DataFrame(res['variants']).set_index('variant')
+    keep = [
+        c for c in var.columns if c.endswith(('over_oracle', 'ratio')) or c in ('step', 'train_s')
+    ]
+    tt = pd.DataFrame(res['targets'])
+    return '\n'.join(
+        [
+            '# Training that approaches the oracle',
+            '',
+            f"{s['n']} simulated tiles of {s['size']}², divergent share {s['divergent']}; "
+            f"{res['test_tiles']} test tiles from {res['test_slides']} slides; {res['seconds']:.0f} s in all.",
+            '',
+            f"## Target and loss of the diffusion network ({s['variant_steps']} steps each; probe tiles)",
+            '',
+            frame_markdown(var[keep]),
+            '',
+            f"Chosen by the multi branch's CRPS / oracle: **{res['chosen']}**.",
+            '',
+            f"## Test tiles after {s['steps_regression']} (regressions) and {s['steps_damm']} (DAMM) steps",
+            '',
+            res['table'],
+            '',
+            res['samples_table'],
+            '',
+            verdict_text(res['verdict']),
+            '',
+            '## Targets',
+            '',
+            frame_markdown(tt, index=False),
+            '',
+            '![learning curves](curves.png)',
+            '',
+        ]
+    )
