@@ -168,7 +168,7 @@ def stage_progression(cfg: DemoConfig) -> dict:
 
 def stage_np_benchmark(cfg: DemoConfig) -> dict:
     """The nanoparticle benchmark: U-Net regressions, uni/multi diffusion and DAMM-Diffusion against
-    the noise-free floor."""
+    the simulator's Bayes oracle (MSE / oracle; for the diffusion samples spread, coverage and CRPS)."""
     out = Path(cfg.out) / 'np_benchmark'
     r = run_np_benchmark(
         out,
@@ -183,6 +183,10 @@ def stage_np_benchmark(cfg: DemoConfig) -> dict:
         regimes=list(r['regimes']),
         seconds_inside=r['total_seconds'],
         checkpoints=[v['damm_checkpoint'] for v in r['regimes'].values()],
+        methods={
+            tag: {m: {k: round(x, 4) for k, x in v.items()} for m, v in reg['methods'].items()}
+            for tag, reg in r['regimes'].items()
+        },
         _table=(out / 'np_benchmark.md').read_text(),
         _figures=['np_benchmark/' + f for f in figs],
     )
@@ -266,7 +270,12 @@ def report_markdown(res: dict) -> str:
     for name, r in res['stages'].items():
         lines += (
             [f'## {name}', '', '| | |', '|---|---|']
-            + [f'| {k} | {v} |' for k, v in r.items() if not k.startswith('_')]
+            + [
+                f'| {k} | {v} |'
+                for k, v in r.items()
+                if not k.startswith('_')
+                and k != 'methods'  # per-method numbers: metrics.json and the stage's table
+            ]
             + ['']
         )
         if r.get(

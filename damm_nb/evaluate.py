@@ -245,7 +245,9 @@ def paired_difference(
         if lower_is_better is not None
         else any(k in metric for k in ('mse', 'mae', 'crps', 'err'))
     )
-    better = None if lo <= 0 <= hi else (a if (hi < 0) == low else b)
+    n_groups = len(both) if gr is None else int(pd.Series(gr).nunique())
+    decided = n_groups >= 2 and not lo <= 0 <= hi  # one slide or patient cannot decide anything
+    better = (a if (hi < 0) == low else b) if decided else None
     return dict(
         metric=metric,
         a=a,
@@ -254,9 +256,13 @@ def paired_difference(
         lo=lo,
         hi=hi,
         n_items=len(both),
-        n_groups=len(both) if gr is None else int(pd.Series(gr).nunique()),
+        n_groups=n_groups,
         better=better,
-        verdict=f'{better} is better' if better else 'undecided (the interval holds 0)',
+        verdict=f'{better} is better'
+        if better
+        else 'undecided (the interval holds 0)'
+        if n_groups >= 2
+        else 'undecided (one group)',
     )
 
 
