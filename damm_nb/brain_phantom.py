@@ -492,7 +492,7 @@ def draw_target(
     noise: float = 0.04,
     other: dict | None = None,  # for a target borrowed ('other'): the other subject's truth
 ) -> np.ndarray:
-    "One draw of the target's noisy slab (Z,Y,X) given anatomy and tumour: intensities, divergence, bias and noise anew."
+    "One draw of the target's noisy slab (Z,Y,X) given anatomy and tumour: intensities, divergence, bias, noise anew."
     div = kind if target == divergent_modality else ''
     if div == 'other' and other is None:
         raise ValueError(
