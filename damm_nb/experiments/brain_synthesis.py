@@ -54,9 +54,7 @@ class BrainExperimentConfig:
     warmup: float = 0.4  # DAMMP warm-up fraction of the steps
     sample_steps: int = 20
     unet_base: int = 8  # DDIM steps; RegressionUNet width
-    samples: int = (
-        4  # diffusion samples per test slice for the sample scores (the first is the table's)
-    )
+    samples: int = 4  # diffusion samples per test slice (the first is the table's)
     oracle_draws: int = 32  # Bayes-oracle draws per test slice (`brain_oracle`)
     device: str | None = None  # cuda, mps or cpu; None: the best available
     threads: int | None = (
@@ -525,7 +523,7 @@ def torch_threads(n: int | None):
         torch.set_num_threads(old)
 
 # %% ../../nbs/16_brain_synthesis.ipynb #4c2f11e0
-def _oracle_summary(df: pd.DataFrame, single, K: int) -> dict:
+def _oracle_summary(df: pd.DataFrame, K: int) -> dict:
     "The oracle's MSE (posterior mean, one draw) and the method with the least MSE, over the posterior mean's."
     m = df.groupby('method', sort=False).mse.mean()
     best = m.drop([ORACLE_MEAN, ORACLE_DRAW, 'noise-free floor']).idxmin()
@@ -607,7 +605,7 @@ def _benchmark(out: Path, cfg: BrainExperimentConfig, root: Path, figures: bool,
     ch = _dammp_table(rec, te)
     choice = _choice_summary(ch)
     verdict = brain_verdict(df, choice, cfg)
-    osum, vs = _oracle_summary(df, single, cfg.oracle_draws), vs_oracle(df, sdf, single)
+    osum, vs = _oracle_summary(df, cfg.oracle_draws), vs_oracle(df, sdf, single)
     verdict['text'] += '\n' + oracle_text(osum, vs, method_labels(cfg)[2])
     shown = preds | {ORACLE_MEAN: o.mean(0)}
     figs = _figures(out, te, shown, rec['U'][-1], cfg, example_slices(te)) if figures else []
