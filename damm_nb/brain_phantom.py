@@ -13,12 +13,14 @@ from scipy.special import expit
 from PIL import Image
 from .core import atomic_write, write_text, check_writable, run_command
 from .breast_phantom import fisher_kpp, bias_field, rician
+from .tme import OracleError
 
 # %% auto #0
-__all__ = ['TISSUES', 'GLIOMA_THRESHOLDS', 'LABELS', 'MODALITIES', 'CONTRASTS', 'PNG_SCALE', 'DIVERGENT_KINDS',
+__all__ = ['TISSUES', 'GLIOMA_THRESHOLDS', 'LABELS', 'MODALITIES', 'CONTRASTS', 'PNG_SCALE', 'DIVERGENT_KINDS', 'OTHER_OFFSET',
            'procedural_brain', 'have_nilearn', 'mni_brain', 'brain_anatomy', 'glioma_labels', 'grow_glioma',
-           'subject_contrasts', 'render_contrast', 'motion_blur', 'diverge', 'simulate_subject', 'write_subject',
-           'simulate_brain', 'simulate_brain_cli']
+           'subject_contrasts', 'render_contrast', 'motion_blur', 'diverge', 'subject_truth', 'subject_images',
+           'other_subject', 'simulate_subject', 'write_subject', 'simulate_brain', 'simulate_brain_cli', 'draw_target',
+           'subject_args', 'brain_oracle']
 
 # %% ../nbs/04_brain_phantom.ipynb #c3139628
 TISSUES = ('background', 'csf', 'gm', 'wm')  # tissue class codes 0..3 in the truth
@@ -286,6 +288,48 @@ def _noisy(clean, rng, noise):
     return rician(clean * bias_field(clean.shape, rng, 0.3), noise * ref, rng)
 
 
+def subject_truth(
+    size: int,
+    depth: int,
+    rng: np.random.Generator,
+    source: str = 'auto',
+) -> dict:
+    "What every contrast shows: anatomy, tumour density and labels. The first draws of a subject's generator."
+    anat = brain_anatomy(size, depth, rng, source)
+    u, gp = grow_glioma(anat, rng)
+    params = gp | dict(source=anat['source'], vox=anat['vox'])
+    return dict(anat=anat, u=u, labels=glioma_labels(u), params=params)
+
+
+def subject_images(
+    truth: dict,  # from `subject_truth`
+    rng: np.random.Generator,  # the subject's generator after `subject_truth`
+    kind: str = '',  # divergence of the `divergent_modality` ('' for none; see `DIVERGENT_KINDS`)
+    divergent_modality: str = 'FLAIR',
+    noise: float = 0.04,
+    other: np.ndarray | None = None,  # for kind 'other': the borrowed noise-free slab
+) -> dict:
+    "What each contrast adds on its own: intensities, the divergence, then each contrast's bias field and noise."
+    ps = subject_contrasts(rng)
+    clean = {m: render_contrast(truth['anat'], truth['u'], ps[m]) for m in MODALITIES}
+    written = dict(clean)
+    if kind:
+        written[divergent_modality] = diverge(clean[divergent_modality], kind, rng, other)
+    noisy = {m: _noisy(written[m], rng, noise) for m in MODALITIES}
+    return dict(clean=clean, written=written, noisy=noisy)
+
+# %% ../nbs/04_brain_phantom.ipynb #5d2a0c71
+OTHER_OFFSET = (
+    7919  # a divergent 'other' contrast comes from subject s + OTHER_OFFSET of the same seed
+)
+
+
+def other_subject(seed: int, subject: int, size: int, depth: int, source: str = 'auto') -> tuple:
+    "Truth and generator (after the truth) of the subject whose contrast a divergent 'other' kind borrows."
+    rng = np.random.default_rng([seed, subject + OTHER_OFFSET])
+    return subject_truth(size, depth, rng, source), rng
+
+
 def simulate_subject(
     seed: int,
     subject: int,
@@ -298,27 +342,16 @@ def simulate_subject(
 ) -> dict:
     "One subject: anatomy, tumour, labels, clean and noisy contrasts (Z,Y,X) and parameters."
     rng = np.random.default_rng([seed, subject])
-    anat = brain_anatomy(size, depth, rng, source)
-    u, gp = grow_glioma(anat, rng)
-    ps = subject_contrasts(rng)
-    clean = {m: render_contrast(anat, u, ps[m]) for m in MODALITIES}
-    written = dict(clean)
-    if kind:
-        other = (
-            simulate_subject(seed, subject + 7919, size, depth, source)['clean'][divergent_modality]
-            if kind == 'other'
-            else None
-        )
-        written[divergent_modality] = diverge(clean[divergent_modality], kind, rng, other)
-    noisy = {m: _noisy(written[m], rng, noise) for m in MODALITIES}
-    return dict(
-        anat=anat,
-        u=u,
-        labels=glioma_labels(u),
-        clean=clean,
-        written=written,
-        noisy=noisy,
-        params=gp | dict(source=anat['source'], vox=anat['vox']),
+    t = subject_truth(size, depth, rng, source)
+    other = None
+    if kind == 'other':
+        to, ro = other_subject(seed, subject, size, depth, source)
+        other = render_contrast(to['anat'], to['u'], subject_contrasts(ro)[divergent_modality])
+    run = dict(seed=seed, size=size, depth=depth, noise=noise)
+    return (
+        t
+        | subject_images(t, rng, kind, divergent_modality, noise, other)
+        | dict(params=t['params'] | run)
     )
 
 # %% ../nbs/04_brain_phantom.ipynb #d860093b
@@ -448,3 +481,135 @@ def simulate_brain_cli(argv=None):
         ),
         '\n{a.subjects} subjects ({a.slices} slices each, {a.size}x{a.size}) written to {r} in {s:.1f} s',
     )
+
+# %% ../nbs/04_brain_phantom.ipynb #b7c4d2e9
+def draw_target(
+    truth: dict,  # from `subject_truth`: what the oracle conditions on
+    target: str,  # the contrast drawn
+    rng: np.random.Generator,  # a fresh generator: every hidden draw is new
+    kind: str = '',  # the subject's divergence (it matters when `target` is the divergent contrast)
+    divergent_modality: str = 'FLAIR',
+    noise: float = 0.04,
+    other: dict | None = None,  # for a target borrowed ('other'): the other subject's truth
+) -> np.ndarray:
+    "One draw of the target's noisy slab (Z,Y,X) given anatomy and tumour: intensities, divergence, bias, noise anew."
+    div = kind if target == divergent_modality else ''
+    if div == 'other' and other is None:
+        raise ValueError(
+            "a target of kind 'other' needs the truth of the subject it was borrowed from"
+        )
+    t = other if div == 'other' else truth
+    x = render_contrast(t['anat'], t['u'], subject_contrasts(rng)[target])
+    if div in ('shift', 'motion'):
+        x = diverge(x, div, rng)
+    return _noisy(x, rng, noise)
+
+# %% ../nbs/04_brain_phantom.ipynb #c81f3a57
+def _oracle_meta(root: Path) -> pd.DataFrame:
+    "meta.csv of a simulated folder; an `OracleError` that says why where there is none."
+    meta = root / 'meta.csv'
+    if not meta.is_file() or not (root / 'truth').is_dir():
+        raise OracleError(
+            f'{root}: no oracle: it has no meta.csv and truth/ from simulate_brain '
+            '(real data have no oracle; only simulated folders do)'
+        )
+    m = pd.read_csv(meta, keep_default_na=False)
+    need = 'name subject z kind divergent_modality source seed size depth noise'.split()
+    miss = [c for c in need if c not in m]
+    if miss:
+        raise OracleError(
+            f'{meta}: no oracle: no {", ".join(miss)} column(s), so the subjects cannot be replayed '
+            '(written by another program or an older simulate_brain: simulate the folder again)'
+        )
+    return m.set_index('name')
+
+
+def subject_args(row) -> dict:
+    "The arguments of `simulate_subject` that replay the subject of a meta.csv row."
+    return dict(
+        seed=int(row['seed']),
+        subject=int(str(row['subject']).removeprefix('SUBJ')),
+        size=int(row['size']),
+        depth=int(row['depth']),
+        source=row['source'],
+        kind=row['kind'],
+        divergent_modality=row['divergent_modality'] or 'FLAIR',
+        noise=float(row['noise']),
+    )
+
+# %% ../nbs/04_brain_phantom.ipynb #d2e95b60
+def _replay(root: Path, rows: pd.DataFrame) -> dict:
+    "The subject of `rows` (its meta rows) replayed from its seed; an `OracleError` unless all its PNGs are reproduced."
+    a = subject_args(rows.iloc[0])
+    try:
+        sub = simulate_subject(**a)
+    except ImportError as e:
+        raise OracleError(f'{root / "meta.csv"}: cannot replay {rows.subject.iloc[0]}: {e}') from e
+    for name, z in zip(rows.index, rows.z):
+        for m in MODALITIES:
+            p = root / m / name
+            if not p.is_file() or not np.array_equal(
+                np.asarray(Image.open(p)), _png8(sub['noisy'][m][int(z)])
+            ):
+                raise OracleError(
+                    f'{p}: the replay of subject {a["subject"]} from seed {a["seed"]} does not reproduce '
+                    'this image: the folder was changed or written by another simulator version'
+                )
+    return sub
+
+
+def _oracle_subject(root: Path, rows: pd.DataFrame, target: str, K: int) -> dict:
+    "K posterior draws of the target's written slices of one subject: name -> (K, H, W) uint8."
+    sub, a = _replay(root, rows), subject_args(rows.iloc[0])
+    borrowed = a['kind'] == 'other' and a['divergent_modality'] == target
+    other = (
+        other_subject(a['seed'], a['subject'], a['size'], a['depth'], a['source'])[0]
+        if borrowed
+        else None
+    )
+    zs = rows.z.astype(int).tolist()
+    draws = []
+    for k in range(K):
+        rng = np.random.default_rng([a['seed'], a['subject'], 2**30 + MODALITIES.index(target), k])
+        x = draw_target(sub, target, rng, a['kind'], a['divergent_modality'], a['noise'], other)
+        draws.append(_png8(x[zs]))
+    d = np.stack(draws)  # (K, slices, H, W)
+    return {n: d[:, i] for i, n in enumerate(rows.index)}
+
+# %% ../nbs/04_brain_phantom.ipynb #e4a7c318
+def brain_oracle(
+    root: str | Path,  # a folder written by `simulate_brain`
+    names=None,  # slices (file names); default: all
+    K: int = 32,  # posterior draws per slice
+    target: str = 'T1ce',  # the synthesised contrast
+) -> dict:
+    """Exact posterior draws of each slice's target image given the subject's anatomy and tumour: name -> (K, H, W)
+    uint8. Cached in root/oracle/ beside the truth; only missing subjects are computed."""
+    if target not in MODALITIES:
+        raise ValueError(f'target must be one of {MODALITIES}, got {target!r}')
+    root = Path(root)
+    meta = _oracle_meta(root)
+    names = list(meta.index) if names is None else [Path(n).name for n in names]
+    unknown = [n for n in names if n not in meta.index]
+    if unknown:
+        raise OracleError(f'{root / "meta.csv"}: no rows for {unknown[:5]} ({len(unknown)} names)')
+    out, todo = {}, {}
+    for n in names:
+        p = root / 'oracle' / (Path(n).stem + '.npz')
+        if p.is_file():
+            with np.load(p) as z:
+                if target in z and len(z[target]) >= K:
+                    out[n] = z[target][:K]
+                    continue
+        todo[meta.loc[n, 'subject']] = True
+    for s in todo:
+        for n, d in _oracle_subject(root, meta[meta.subject == s], target, K).items():
+            p = root / 'oracle' / (Path(n).stem + '.npz')
+            kept = {}
+            if p.is_file():
+                with np.load(p) as z:
+                    kept = {k: z[k] for k in z.files if k != target}  # other targets' draws stay
+            with atomic_write(p) as fh:
+                np.savez_compressed(fh, **kept, **{target: d})
+            out[n] = d
+    return {n: out[n] for n in names}

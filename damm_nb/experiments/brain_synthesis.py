@@ -13,18 +13,20 @@ import dataclasses
 from dataclasses import dataclass
 import torch, torch.nn.functional as F
 from ..core import write_text, write_json, check_writable, seed_everything, get_device
-from ..brain_phantom import MODALITIES, simulate_brain
+from ..brain_phantom import MODALITIES, simulate_brain, brain_oracle
 from ..data import PairedFolders
 from ..unet import RegressionUNet, UNetConfig
 from ..diffusion import Denoiser, make_schedule, q_sample, sample
 from ..damm import DAMMConfig, DAMMNet, DAMMPredictor, dammp_loss
 from ..train import TrainConfig, Task, DAMMPWarmup, fit
-from ..evaluate import psnr, ssim, summarize, results_table, panel_figure, save_figure
+from ..evaluate import mse, psnr, ssim, summarize, results_table, panel_figure, save_figure
+from ..evaluate import bootstrap_ci, paired_difference, ratio_ci, sample_scores
 
 # %% auto #0
-__all__ = ['QUICK', 'FULL', 'BrainExperimentConfig', 'method_labels', 'simulate_sets', 'load_split', 'train_damm_pixels',
-           'train_regression_unet', 'synthesise', 'tumour_psnr', 'predict_all', 'score_all', 'brain_verdict',
-           'example_slices', 'torch_threads', 'run_brain_experiment']
+__all__ = ['QUICK', 'FULL', 'ORACLE_MEAN', 'ORACLE_DRAW', 'ORACLE_SAMPLES', 'BrainExperimentConfig', 'method_labels',
+           'simulate_sets', 'load_split', 'oracle_split', 'train_damm_pixels', 'train_regression_unet', 'synthesise',
+           'tumour_psnr', 'predict_all', 'over_oracle', 'score_all', 'sample_summary', 'score_samples', 'vs_oracle',
+           'brain_verdict', 'example_slices', 'torch_threads', 'oracle_text', 'run_brain_experiment']
 
 # %% ../../nbs/16_brain_synthesis.ipynb #245500c7
 @dataclass
@@ -52,6 +54,8 @@ class BrainExperimentConfig:
     warmup: float = 0.4  # DAMMP warm-up fraction of the steps
     sample_steps: int = 20
     unet_base: int = 8  # DDIM steps; RegressionUNet width
+    samples: int = 4  # diffusion samples per test slice (the first is the table's)
+    oracle_draws: int = 32  # Bayes-oracle draws per test slice (`brain_oracle`)
     device: str | None = None  # cuda, mps or cpu; None: the best available
     threads: int | None = (
         1  # torch CPU threads while it runs (None: torch's setting); on a small shared CPU more threads spin against each other
@@ -73,6 +77,8 @@ QUICK = dict(
     batch_size=4,
     sample_steps=3,
     unet_base=4,
+    samples=2,
+    oracle_draws=8,
 )
 FULL = dict(
     subjects=200,
@@ -94,10 +100,19 @@ def method_labels(cfg: BrainExperimentConfig) -> tuple[str, str, str]:
     "Names of the uni-modal, multi-modal and DAMM rows, built from the modality names."
     return f'uni ({cfg.uni})', f'multi (+{cfg.multi})', 'DAMM (DAMMP)'
 
+
+ORACLE_MEAN, ORACLE_DRAW = 'oracle: posterior mean', 'oracle: one draw'  # rows of the Bayes oracle
+
 # %% ../../nbs/16_brain_synthesis.ipynb #0a43b094
+def _finished(d: Path) -> bool:
+    "A set written to the end (meta.csv comes last) by a simulator that records the seed the oracle replays."
+    m = d / 'meta.csv'
+    return m.is_file() and 'seed' in pd.read_csv(m, nrows=0).columns
+
+
 def simulate_sets(root: Path, cfg: BrainExperimentConfig) -> tuple[Path, Path]:
     """Training and test sets under `root` (the test set from another seed), simulated unless a
-    finished set with these settings is there."""
+    finished set with these settings is there (written before meta.csv held the seed: simulated again)."""
     kw, dirs = (
         dict(size=cfg.size, slices=cfg.slices, source=cfg.source, divergent_modality=cfg.multi),
         [],
@@ -110,7 +125,7 @@ def simulate_sets(root: Path, cfg: BrainExperimentConfig) -> tuple[Path, Path]:
             Path(root)
             / f'{name}_n{n}_{cfg.size}px_{cfg.slices}sl_seed{seed}_div{div:g}_{cfg.multi}_{cfg.source}'
         )
-        if not (d / 'meta.csv').exists():
+        if not _finished(d):
             simulate_brain(d, n, seed=seed, divergent=div, **kw)  # meta.csv is written last
         dirs.append(d)
     return dirs[0], dirs[1]
@@ -136,6 +151,13 @@ def load_split(root: Path, cfg: BrainExperimentConfig) -> dict:
         | {k: meta[k].tolist() for k in ('subject', 'divergent', 'kind')}
         | dict(root=Path(root))
     )
+
+# %% ../../nbs/16_brain_synthesis.ipynb #16a0c002
+def oracle_split(te: dict, cfg: BrainExperimentConfig) -> torch.Tensor:
+    "The Bayes oracle's draws of the test targets (`brain_oracle`): (K, B, 1, H, W) in [-1, 1], scaled as the targets."
+    o = brain_oracle(te['root'], te['name'], K=cfg.oracle_draws, target=cfg.target)
+    d = np.stack([o[n] for n in te['name']], 1).astype(np.float32)
+    return torch.from_numpy(d * np.float32(2 / 255) - 1)[:, :, None]
 
 # %% ../../nbs/16_brain_synthesis.ipynb #c692ffcb
 def _tcfg(cfg: BrainExperimentConfig) -> TrainConfig:
@@ -232,9 +254,9 @@ def tumour_psnr(pred, target, mask, data_range: float = 2.0) -> np.ndarray:
 # %% ../../nbs/16_brain_synthesis.ipynb #2aa0832f
 def predict_all(
     net: DAMMNet, unet: RegressionUNet, te: dict, cfg: BrainExperimentConfig
-) -> tuple[dict, dict]:
-    """The test targets from each method (regression U-Net; uni, multi branch alone; DAMM with
-    DAMMP) and DAMMP's records."""
+) -> tuple[dict, dict, dict]:
+    """The test targets from each method (regression U-Net; uni, multi branch alone; DAMM with DAMMP), `cfg.samples`
+    samples (K, B, ...) of each diffusion method (the first is its prediction), and DAMMP's records."""
     uni, multi, damm = method_labels(cfg)
     with torch.no_grad():
         preds = {
@@ -242,9 +264,12 @@ def predict_all(
             .clamp(-1, 1)
             .cpu()
         }
+    samples = {}
     for mode, label in (('uni', uni), ('multi', multi), ('damm', damm)):
-        preds[label], rec = synthesise(net, te, mode, cfg, seed=cfg.seed)
-    return preds, rec
+        runs = [synthesise(net, te, mode, cfg, seed=cfg.seed + k) for k in range(cfg.samples)]
+        samples[label] = torch.stack([x for x, _ in runs])
+        preds[label], rec = runs[0]
+    return preds, samples, rec
 
 
 def _score(method, pred, te):
@@ -256,29 +281,92 @@ def _score(method, pred, te):
             subject=te['subject'],
             divergent=te['divergent'],
             kind=te['kind'],
+            mse=mse(pred, t),
             psnr=psnr(pred, t),
             ssim=ssim(pred, t),
             psnr_tumour=tumour_psnr(pred, t, te['tumour']),
         )
     )
 
+# %% ../../nbs/16_brain_synthesis.ipynb #16a0c004
+def over_oracle(
+    df: pd.DataFrame,  # per-image scores with the oracle's rows (`score_all`)
+    single=(),  # methods whose prediction is one sample: compared with one oracle draw
+    by=('method', 'regime'),
+) -> pd.DataFrame:
+    """Each group's MSE over the oracle's on the same slices, a ratio of totals with a bootstrap over subjects:
+    single samples over one oracle draw's, the others over the posterior mean's."""
+    ref = {k: df[df.method == k].set_index('name').mse for k in (ORACLE_MEAN, ORACLE_DRAW)}
+    rows = {}
+    for key, g in df.groupby(list(by), sort=False):
+        den = ref[ORACLE_DRAW if g.method.iloc[0] in single else ORACLE_MEAN].loc[g.name]
+        r = ratio_ci(g.mse, den, g.subject)
+        rows[' / '.join(map(str, key))] = dict(
+            zip(('mse_over_oracle', 'mse_over_oracle_lo', 'mse_over_oracle_hi'), r)
+        )
+    return pd.DataFrame.from_dict(rows, orient='index')
 
-def score_all(preds: dict, te: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-image scores of every method and of the noise-free floor, with the regime; and their
-    summary by method and regime."""
+
+def score_all(preds: dict, te: dict, single=()) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-image scores of every method (the oracle's rows among them) and of the noise-free floor, with the regime;
+    their summary by method and regime, with the MSE over the oracle's where its rows are there."""
     df = pd.concat(
         [_score(k, v, te) for k, v in preds.items()]
         + [_score('noise-free floor', te['clean'], te)],
         ignore_index=True,
     )
     df['regime'] = np.where(df.divergent == 1, 'divergent', 'consistent')
-    return df, summarize(
+    summ = summarize(
         df,
         by=['method', 'regime'],
-        metrics=['psnr', 'ssim', 'psnr_tumour'],
+        metrics=['psnr', 'ssim', 'psnr_tumour', 'mse'],
         n=500,
         groups='subject',
     )
+    return df, summ.join(over_oracle(df, single)) if ORACLE_MEAN in preds else summ
+
+# %% ../../nbs/16_brain_synthesis.ipynb #16a0c005
+ORACLE_SAMPLES = 'oracle: draws'  # the oracle's K draws, as a sampled method
+
+
+def sample_summary(df: pd.DataFrame, by=('method', 'regime')) -> pd.DataFrame:
+    """Spread and CRPS over the oracle's on the same slices (ratios of totals), coverage of the 50 % and 90 % intervals;
+    bootstrap intervals over subjects."""
+    orc = df[df.method == ORACLE_SAMPLES].set_index('name')
+    rows = {}
+    for key, g in df.groupby(list(by), sort=False):
+        r = {'n': len(g), 'K': int(g.K.iloc[0])}
+        for m, col in (('spread_ratio', 'spread'), ('crps_over_oracle', 'crps')):
+            r[m], r[f'{m}_lo'], r[f'{m}_hi'] = ratio_ci(g[col], orc[col].loc[g.name], g.subject)
+        for m in ('cov50', 'cov90'):
+            r[m], r[f'{m}_lo'], r[f'{m}_hi'] = bootstrap_ci(g[m], 500, groups=g.subject)
+        rows[' / '.join(map(str, key))] = r
+    out = pd.DataFrame.from_dict(rows, orient='index')
+    out.index.name = ' / '.join(by)
+    return out
+
+
+def score_samples(
+    samples: dict,  # method -> (K, B, 1, H, W) samples of the test targets
+    oracle: torch.Tensor,  # the oracle's draws (K', B, 1, H, W), scored as one more method
+    te: dict,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    "Per method and test slice, `sample_scores` of its K samples against the target; their `sample_summary`."
+    df = pd.concat(
+        [
+            sample_scores(s, te['target']).assign(
+                method=m,
+                name=te['name'],
+                subject=te['subject'],
+                divergent=te['divergent'],
+                K=len(s),
+            )
+            for m, s in (samples | {ORACLE_SAMPLES: oracle}).items()
+        ],
+        ignore_index=True,
+    )
+    df['regime'] = np.where(df.divergent == 1, 'divergent', 'consistent')
+    return df, sample_summary(df)
 
 # %% ../../nbs/16_brain_synthesis.ipynb #d292502a
 def _dammp_table(rec: dict, te: dict) -> pd.DataFrame:
@@ -313,33 +401,64 @@ def _choice_summary(d: pd.DataFrame) -> dict:
     )
 
 # %% ../../nbs/16_brain_synthesis.ipynb #ff02c0b6
+def vs_oracle(df: pd.DataFrame, sdf: pd.DataFrame, single=()) -> dict:
+    """Per method over all test slices: MSE over the oracle's (`over_oracle`); for sampled methods spread and CRPS over
+    the oracle's and the coverage of the 50 % and 90 % intervals (`sample_summary`); each with its interval."""
+    mo, so = over_oracle(df, single, by=('method',)), sample_summary(sdf, by=('method',))
+    out = {}
+    for m in dict.fromkeys([*mo.index, *so.index]):
+        d = {}
+        for k, t, name in (
+            ('mse_over_oracle', mo, 'mse_over_oracle'),
+            ('spread_ratio', so, 'spread_ratio'),
+            ('cov50', so, 'coverage50'),
+            ('cov90', so, 'coverage90'),
+            ('crps_over_oracle', so, 'crps_over_oracle'),
+        ):
+            if m in t.index:
+                d[name], d[f'{name}_ci'] = (
+                    float(t.loc[m, k]),
+                    [float(t.loc[m, f'{k}_{e}']) for e in ('lo', 'hi')],
+                )
+        out[m] = d
+    return out
+
+
+def _paired(v: dict) -> str:
+    return f"{v['diff']:+.2f} dB [{v['lo']:+.2f}, {v['hi']:+.2f}], {v['verdict']}"
+
+
 def brain_verdict(
-    summ: pd.DataFrame,  # from `score_all`, index 'method / regime'
+    df: pd.DataFrame,  # per-image scores from `score_all`
     choice: dict,  # from `_choice_summary`
     cfg: BrainExperimentConfig,
 ) -> dict:
-    """Per regime: DAMM's PSNR against the better single branch and the regression U-Net; with a
-    text line per regime and one on DAMMP's choice."""
+    """Per regime: DAMM's PSNR against the better single branch and the regression U-Net, as paired differences on
+    the same slices with a bootstrap over subjects (`paired_difference`); a line per regime, one on DAMMP's choice."""
     uni, multi, damm = method_labels(cfg)
     out, lines = {}, []
     for r in ('consistent', 'divergent'):
-        if f'{damm} / {r}' not in summ.index:
+        d = df[df.regime == r]
+        if damm not in set(d.method):
             continue
-        p = {
-            m: float(summ.loc[f'{m} / {r}', 'psnr']) for m in (uni, multi, damm, 'U-Net regression')
-        }
+        p = d.groupby('method').psnr.mean()
         best = max((uni, multi), key=p.get)
-        win = p[damm] > p[best]
+        vb, vu = (
+            paired_difference(d, 'psnr', damm, b, groups='subject')
+            for b in (best, 'U-Net regression')
+        )
         out[r] = dict(
-            damm_psnr=p[damm],
+            damm_psnr=float(p[damm]),
             best_branch=best,
-            best_branch_psnr=p[best],
-            unet_psnr=p['U-Net regression'],
-            damm_beats_best_branch=win,
+            best_branch_psnr=float(p[best]),
+            unet_psnr=float(p['U-Net regression']),
+            damm_beats_best_branch=vb['better'] == damm,
+            vs_best_branch=vb,
+            vs_unet=vu,
         )
         lines.append(
-            f"{r}: DAMM (DAMMP) {p[damm]:.2f} dB {'beats' if win else 'does not beat'} the better single branch, "
-            f"{best} ({p[best]:.2f} dB); regression U-Net {p['U-Net regression']:.2f} dB"
+            f'{r}: DAMM (DAMMP) {p[damm]:.2f} dB against the better single branch, {best} ({p[best]:.2f} dB): '
+            f"{_paired(vb)}; against the regression U-Net ({p['U-Net regression']:.2f} dB): {_paired(vu)}"
         )
     lines.append(
         f"DAMMP chose the multi-modal branch on {choice['use_multi_consistent']:.0%} of sampling steps for consistent subjects and "
@@ -404,8 +523,63 @@ def torch_threads(n: int | None):
         torch.set_num_threads(old)
 
 # %% ../../nbs/16_brain_synthesis.ipynb #4c2f11e0
+def _oracle_summary(df: pd.DataFrame, K: int) -> dict:
+    "The oracle's MSE (posterior mean, one draw) and the method with the least MSE, over the posterior mean's."
+    m = df.groupby('method', sort=False).mse.mean()
+    best = m.drop([ORACLE_MEAN, ORACLE_DRAW, 'noise-free floor']).idxmin()
+    a, b = (df[df.method == k].set_index('name') for k in (best, ORACLE_MEAN))
+    r = ratio_ci(a.mse, b.mse.loc[a.index], a.subject)
+    return dict(
+        draws=K,
+        mse_posterior_mean=float(m[ORACLE_MEAN]),
+        mse_one_draw=float(m[ORACLE_DRAW]),
+        best_method=best,
+        best_mse=float(m[best]),
+        best_over_oracle=float(r[0]),
+        best_over_oracle_ci=[float(r[1]), float(r[2])],
+    )
+
+
+def oracle_text(o: dict, vs: dict, label: str) -> str:
+    "One line on the Bayes oracle: its MSE, the best method's over it, and the sample scores of method `label`."
+    v = vs[label]
+    ci = lambda d, k: f"{d[k]:.2f}× [{d[k + '_ci'][0]:.2f}, {d[k + '_ci'][1]:.2f}]"
+    head = f"Bayes oracle ({o['draws']} draws given the true anatomy and tumour)"
+    mses = f"posterior-mean MSE {o['mse_posterior_mean']:.4f}, one draw {o['mse_one_draw']:.4f}"
+    best = f"the best method, {o['best_method']}, has MSE {o['best_mse']:.4f}"
+    best += f", {ci(o, 'best_over_oracle')} the posterior mean's"
+    one = f"one sample's MSE {ci(v, 'mse_over_oracle')} one draw's"
+    spread = f"spread {ci(v, 'spread_ratio')} and CRPS {ci(v, 'crps_over_oracle')} the oracle's"
+    cov = f"90 % interval coverage {v['coverage90']:.0%} (the oracle's {vs[ORACLE_SAMPLES]['coverage90']:.0%})"
+    return f'{head}: {mses}; {best}; {label}: {one}, {spread}, {cov}'
+
+
+def _tables(summ: pd.DataFrame, ssumm: pd.DataFrame) -> tuple[str, str]:
+    "The results table (scores, MSE over the oracle's) and the sample table (spread, coverage, CRPS) in Markdown."
+    t = results_table(
+        summ,
+        metrics=['psnr', 'ssim', 'psnr_tumour', 'mse_over_oracle'],
+        formats={'psnr_tumour': '.2f', 'psnr': '.2f', 'ssim': '.3f', 'mse_over_oracle': '.2f'},
+    )
+    s = results_table(
+        ssumm,
+        metrics=['spread_ratio', 'cov50', 'cov90', 'crps_over_oracle'],
+        formats={'spread_ratio': '.2f', 'cov50': '.3f', 'cov90': '.3f', 'crps_over_oracle': '.2f'},
+    )
+    for a, b in (
+        ('psnr_tumour', 'tumour PSNR (dB)'),
+        ('mse_over_oracle', 'MSE / oracle'),
+        ('spread_ratio', 'spread / oracle'),
+        ('cov50', 'coverage 50 %'),
+        ('cov90', 'coverage 90 %'),
+        ('crps_over_oracle', 'CRPS / oracle'),
+    ):
+        t, s = t.replace(a, b), s.replace(a, b)
+    return t, s
+
+# %% ../../nbs/16_brain_synthesis.ipynb #16a0c008
 def _benchmark(out: Path, cfg: BrainExperimentConfig, root: Path, figures: bool, log) -> dict:
-    "Simulate, train, synthesise, score and write the files; returns the metrics."
+    "Simulate, train, synthesise, score against the Bayes oracle and write the files; returns the metrics."
     t0 = time.time()
     seed_everything(cfg.seed)
     log(
@@ -420,25 +594,31 @@ def _benchmark(out: Path, cfg: BrainExperimentConfig, root: Path, figures: bool,
     unet = train_regression_unet(tr, cfg)
     t2 = time.time()
     log(
-        f"synthesising {cfg.target} for {len(te['name'])} test slices with each method ({cfg.sample_steps} DDIM steps) ..."
+        f"synthesising {cfg.target} for {len(te['name'])} test slices with each method "
+        f'({cfg.samples} samples of {cfg.sample_steps} DDIM steps), and {cfg.oracle_draws} Bayes-oracle draws ...'
     )
-    preds, rec = predict_all(net, unet, te, cfg)
-    df, summ = score_all(preds, te)
+    preds, samples, rec = predict_all(net, unet, te, cfg)
+    o = oracle_split(te, cfg)
+    single = (*method_labels(cfg), ORACLE_DRAW)  # the diffusion rows are one sample each
+    df, summ = score_all(preds | {ORACLE_MEAN: o.mean(0), ORACLE_DRAW: o[0]}, te, single)
+    sdf, ssumm = score_samples(samples, o, te)
     ch = _dammp_table(rec, te)
     choice = _choice_summary(ch)
-    verdict = brain_verdict(summ, choice, cfg)
-    figs = _figures(out, te, preds, rec['U'][-1], cfg, example_slices(te)) if figures else []
-    table = results_table(
-        summ,
-        metrics=['psnr', 'ssim', 'psnr_tumour'],
-        formats={'psnr_tumour': '.2f', 'psnr': '.2f', 'ssim': '.3f'},
-    ).replace('psnr_tumour', 'tumour PSNR (dB)')
+    verdict = brain_verdict(df, choice, cfg)
+    osum, vs = _oracle_summary(df, cfg.oracle_draws), vs_oracle(df, sdf, single)
+    verdict['text'] += '\n' + oracle_text(osum, vs, method_labels(cfg)[2])
+    shown = preds | {ORACLE_MEAN: o.mean(0)}
+    figs = _figures(out, te, shown, rec['U'][-1], cfg, example_slices(te)) if figures else []
+    table, stable = _tables(summ, ssumm)
     for fn, txt in (
         ('per_image.csv', df.to_csv(index=False)),
         ('summary.csv', summ.to_csv()),
+        ('per_image_samples.csv', sdf.to_csv(index=False)),
+        ('samples_summary.csv', ssumm.to_csv()),
         ('dammp.csv', ch.to_csv(index=False)),
         ('history.csv', hist.to_csv(index=False)),
         ('table.md', table + '\n'),
+        ('samples.md', stable + '\n'),
     ):
         write_text(out / fn, txt)
     return dict(
@@ -449,9 +629,12 @@ def _benchmark(out: Path, cfg: BrainExperimentConfig, root: Path, figures: bool,
         train_seconds=round(t2 - t1, 1),
         eval_seconds=round(time.time() - t2, 1),
         table=table,
+        samples_table=stable,
         verdict=verdict.pop('text'),
         regimes=verdict,
         dammp=choice,
+        oracle=osum,
+        vs_oracle=vs,
         figures=figs,
         summary={k: {m: float(v) for m, v in r.items()} for k, r in summ.iterrows()},
     )
@@ -470,8 +653,8 @@ def run_brain_experiment(
     | None = None,  # where the simulated sets go (default out/'data'); reused when there
     **overrides,  # other fields of `BrainExperimentConfig`
 ) -> dict:
-    """Simulate, train and benchmark brain-contrast synthesis (regression U-Net, uni, multi,
-    DAMM+DAMMP, floor); writes the report files, returns the metrics."""
+    """Simulate, train and benchmark brain-contrast synthesis (regression U-Net, uni, multi, DAMM+DAMMP, against the
+    Bayes oracle and the floor); writes the report files, returns the metrics."""
     over = {
         **(QUICK if quick else {}),
         **overrides,
@@ -479,6 +662,8 @@ def run_brain_experiment(
         **({} if seed is None else {'seed': seed}),
     }
     cfg = dataclasses.replace(cfg or BrainExperimentConfig(), **over)
+    if cfg.samples < 2:
+        raise ValueError(f'the sample scores need samples >= 2 per slice, got {cfg.samples}')
     cfg.device, out, t0 = get_device(cfg.device).type, check_writable(out), time.time()
     log = functools.partial(print, flush=True) if progress else (lambda *a: None)
     with torch_threads(cfg.threads if cfg.device == 'cpu' else None):
