@@ -206,7 +206,15 @@ def stage_brain(cfg: DemoConfig) -> dict:
         damm_beats_best_branch={k: v['damm_beats_best_branch'] for k, v in r['regimes'].items()},
         dammp={k: round(v, 3) for k, v in r['dammp'].items()},
         seconds_inside=r['total_seconds'],
-        _table=r['table'] + '\n\n' + r['verdict'].replace('\n', '  \n'),
+        methods={
+            m: {k: round(x, 4) for k, x in v.items() if not k.endswith('_ci')}
+            for m, v in r['vs_oracle'].items()
+        },
+        _table=r['table']
+        + '\n\n'
+        + r['samples_table']
+        + '\n\n'
+        + r['verdict'].replace('\n', '  \n'),
         _figures=['brain/' + f for f in r['figures']],
     )
 

@@ -45,8 +45,8 @@ __all__ = ['FLOOR', 'UNET_V', 'UNET_VN', 'UNI', 'MULTI', 'DAMM', 'ORACLE', 'ORAC
            'train_regressor', 'oracle_of', 'oracle_tensors', 'np_methods', 'branch_choice', 'branch_table',
            'dammp_verdict', 'verdict_text', 'oracle_ratios', 'sample_table', 'sample_markdown', 'evaluate_models',
            'run_regime', 'np_report', 'run_np_benchmark', 'StudyConfig', 'tile_tensors', 'Probe', 'regression_probe',
-           'diffusion_probe', 'train_curve', 'target_table', 'np_study', 'plot_curves', 'frame_markdown',
-           'study_markdown']
+           'diffusion_probe', 'train_curve', 'target_table', 'np_study', 'plot_curves', 'step_seconds',
+           'frame_markdown', 'study_markdown']
 
 # %% ../../nbs/15_np_benchmark.ipynb #27fb93fa
 @dataclass
@@ -1112,6 +1112,7 @@ def np_study(
         test_tiles=len(ev['df'].name.unique()),
         test_slides=int(ev['df'].slide.nunique()),
         seconds=round(time.time() - t0, 1),
+        step_seconds=step_seconds(cur).round(3).to_dict(),
     )
     write_text(out / 'curves.csv', cur.to_csv(index=False))
     write_text(out / 'per_image.csv', ev['df'].to_csv(index=False))
@@ -1122,16 +1123,15 @@ def np_study(
 
 
 def plot_curves(cur: pd.DataFrame):
-    "MSE / oracle against training minutes for every run, and CRPS / oracle of the diffusion runs."
+    """MSE / oracle against optimiser steps for every run, and CRPS / oracle of the diffusion runs
+    (steps, not minutes: other jobs may have shared the CPU)."""
     fig, axs = plt.subplots(1, 3, figsize=(13, 3.6), dpi=80)
     v = cur[cur.method == 'DAMM']
     for name, g in v.groupby('variant'):
         axs[0].plot(g.step, g.multi_crps_over_oracle, 'o-', ms=3, label=f'{name}')
-    axs[0].set(
-        title='target and loss (multi branch)', xlabel='optimiser steps', ylabel='CRPS / oracle'
-    )
+    axs[0].set(title='target and loss (multi branch)', ylabel='CRPS / oracle')
     for name, g in cur[cur.method != 'DAMM'].groupby('method', sort=False):
-        x = g.train_s / 60
+        x = g.step
         if 'multi_mse_over_oracle' in g and g.multi_mse_over_oracle.notna().any():
             axs[1].plot(
                 x, g.multi_mse_over_oracle, 'o-', ms=3, label='diffusion: multi (mean of samples)'
@@ -1143,20 +1143,23 @@ def plot_curves(cur: pd.DataFrame):
             axs[2].plot(x, g.uni_crps_over_oracle, 'o-', ms=3, label='uni')
         else:
             axs[1].plot(x, g.mse_over_oracle, 'o-', ms=3, label=name)
-    axs[1].set(
-        title='point predictions', xlabel='training minutes (2-core CPU)', ylabel='MSE / oracle MSE'
-    )
-    axs[2].set(
-        title='diffusion samples',
-        xlabel='training minutes (2-core CPU)',
-        ylabel='CRPS / oracle CRPS',
-    )
+    axs[1].set(title='point predictions', ylabel='MSE / oracle MSE')
+    axs[2].set(title='diffusion samples', ylabel='CRPS / oracle CRPS')
     for ax in axs:
         ax.axhline(1, color='k', lw=0.8, ls='--', label='oracle')
-        ax.set_yscale('log')
+        ax.set(xlabel='optimiser steps (batches of 32)', yscale='log')
         ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def step_seconds(cur: pd.DataFrame) -> pd.Series:
+    "Per run, the fastest measured seconds per optimiser step between two probes (the least disturbed rate)."
+    key = cur.method + cur.variant.fillna('').map(lambda v: f' {v}' if v else '')
+    d = cur.assign(run=key).groupby('run', sort=False)
+    return d.apply(lambda g: (g.train_s.diff() / g.step.diff()).min(), include_groups=False).rename(
+        's/step'
+    )
 
 
 def frame_markdown(df: pd.DataFrame, index: bool = True) -> str:
@@ -1202,6 +1205,12 @@ def study_markdown(res: dict) -> str:
             '## Targets',
             '',
             frame_markdown(tt, index=False),
+            '',
+            'Seconds per optimiser step on this CPU (the fastest interval between two probes of each run):',
+            '',
+            frame_markdown(
+                pd.DataFrame.from_dict(res['step_seconds'], orient='index', columns=['s/step'])
+            ),
             '',
             '![learning curves](curves.png)',
             '',
