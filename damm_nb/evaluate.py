@@ -223,6 +223,7 @@ def paired_difference(
     groups: str | None = 'slide',  # cluster column (slide, patient): resampled whole
     lower_is_better: bool | None = None,  # default: True for mse/mae/crps/err-like metrics
     method: str = 'method',
+    min_groups: int = 5,  # fewer clusters than this decide nothing (a bootstrap over 2-4 clusters has no real interval)
     n: int = 2000,
     alpha: float = 0.05,
     seed: int = 0,
@@ -246,7 +247,7 @@ def paired_difference(
         else any(k in metric for k in ('mse', 'mae', 'crps', 'err'))
     )
     n_groups = len(both) if gr is None else int(pd.Series(gr).nunique())
-    decided = n_groups >= 2 and not lo <= 0 <= hi  # one slide or patient cannot decide anything
+    decided = n_groups >= min_groups and not lo <= 0 <= hi
     better = (a if (hi < 0) == low else b) if decided else None
     return dict(
         metric=metric,
@@ -261,8 +262,8 @@ def paired_difference(
         verdict=f'{better} is better'
         if better
         else 'undecided (the interval holds 0)'
-        if n_groups >= 2
-        else 'undecided (one group)',
+        if n_groups >= min_groups
+        else f'undecided (only {n_groups} groups)',
     )
 
 

@@ -45,7 +45,7 @@ __all__ = ['FLOOR', 'UNET_V', 'UNET_VN', 'UNI', 'MULTI', 'DAMM', 'ORACLE', 'ORAC
            'train_regressor', 'oracle_of', 'oracle_tensors', 'np_methods', 'branch_choice', 'branch_table',
            'dammp_verdict', 'verdict_text', 'oracle_ratios', 'sample_table', 'sample_markdown', 'evaluate_models',
            'run_regime', 'np_report', 'run_np_benchmark', 'StudyConfig', 'tile_tensors', 'Probe', 'regression_probe',
-           'diffusion_probe', 'train_curve', 'target_table', 'np_study', 'plot_curves', 'step_seconds',
+           'diffusion_probe', 'train_curve', 'target_table', 'np_study', 'plot_curves', 'step_seconds', 'trend',
            'frame_markdown', 'study_markdown']
 
 # %% ../../nbs/15_np_benchmark.ipynb #27fb93fa
@@ -433,6 +433,8 @@ def dammp_verdict(
             diff_hi=r['hi'],
             dammp_beats_best=r['better'] == DAMM,
             decided=r['better'] is not None,
+            n_slides=r['n_groups'],
+            why=r['verdict'],
         )
     return out
 
@@ -444,7 +446,7 @@ def verdict_text(v: dict) -> str:
         if r['dammp_beats_best']
         else 'DAMMP is worse'
         if r['decided']
-        else 'undecided (the interval holds 0)'
+        else r['why']
     )
     return '\n'.join(
         f"- {m.upper()}: DAMMP {r['dammp']:.4g} vs the better single branch ({r['best_branch']}) {r['best']:.4g}; "
@@ -1113,6 +1115,7 @@ def np_study(
         test_slides=int(ev['df'].slide.nunique()),
         seconds=round(time.time() - t0, 1),
         step_seconds=step_seconds(cur).round(3).to_dict(),
+        trend=trend(cur).round(4).to_dict('records'),
     )
     write_text(out / 'curves.csv', cur.to_csv(index=False))
     write_text(out / 'per_image.csv', ev['df'].to_csv(index=False))
@@ -1162,6 +1165,31 @@ def step_seconds(cur: pd.DataFrame) -> pd.Series:
     )
 
 
+def trend(cur: pd.DataFrame, last: float = 0.5) -> pd.DataFrame:
+    """Per run and measure: the first and last probe's value and the change per 1,000 steps over the last
+    `last` share of the run (a least-squares slope): where each model is heading."""
+    rows = []
+    for (m, v), g in cur.groupby(['method', cur.variant.fillna('')], sort=False):
+        for col in [c for c in g.columns if c.endswith('over_oracle')]:
+            y = g[col].dropna()
+            if len(y) < 2:
+                continue
+            st = g.step[y.index]
+            tail = st >= st.max() * (1 - last)
+            slope = np.polyfit(st[tail], y[tail], 1)[0] * 1000 if tail.sum() >= 2 else math.nan
+            rows.append(
+                dict(
+                    run=f'{m} {v}'.strip(),
+                    measure=col,
+                    first=y.iloc[0],
+                    last=y.iloc[-1],
+                    steps=int(st.max()),
+                    per_1000_steps=slope,
+                )
+            )
+    return pd.DataFrame(rows)
+
+
 def frame_markdown(df: pd.DataFrame, index: bool = True) -> str:
     "A small DataFrame as a Markdown table (floats to 3 decimals)."
     d = df.reset_index() if index else df
@@ -1205,6 +1233,10 @@ def study_markdown(res: dict) -> str:
             '## Targets',
             '',
             frame_markdown(tt, index=False),
+            '',
+            'Where each run is heading: its first and last probe and the least-squares change per 1,000 steps over the second half of the run:',
+            '',
+            frame_markdown(pd.DataFrame(res['trend']), index=False),
             '',
             'Seconds per optimiser step on this CPU (the fastest interval between two probes of each run):',
             '',
