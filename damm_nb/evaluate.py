@@ -23,7 +23,7 @@ __all__ = ['to_numpy', 'mse', 'mae', 'psnr', 'ssim', 'to_mask', 'dice', 'voxel_v
            'bootstrap_ci', 'paired_difference', 'ratio_ci', 'summarize', 'results_table', 'panel_figure', 'save_figure',
            'metric_histograms', 'find_metrics_csv', 'loss_history', 'plot_loss_curves', 'sample_spread',
            'uafm_uncertainty', 'calibration', 'plot_calibration', 'pit', 'coverage', 'crps', 'spread', 'sample_scores',
-           'run_benchmark']
+           'plot_pit', 'run_benchmark']
 
 # %% ../nbs/12_evaluation.ipynb #89b8669e
 def to_numpy(x) -> np.ndarray:
@@ -659,6 +659,27 @@ def sample_scores(
             cov90=coverage(s, y, 0.9, seed),
         )
     )
+
+# %% ../nbs/12_evaluation.ipynb #0a4bd8a4
+def plot_pit(
+    forecasts: dict,  # name -> (samples (K, B, ...), target (B, ...))
+    bins: int = 10,
+    size: float = 2.6,
+    seed: int = 0,
+):
+    "One PIT histogram (density) per forecast, with the flat line of a calibrated one."
+    fig, axs = plt.subplots(
+        1, len(forecasts), figsize=(size * len(forecasts), size * 0.8), dpi=70, squeeze=False
+    )
+    for ax, (name, (s, y)) in zip(axs[0], forecasts.items()):
+        ax.hist(
+            pit(s, y, seed).ravel(), bins=bins, range=(0, 1), density=True, color='C0', alpha=0.8
+        )
+        ax.axhline(1, color='k', lw=0.8, ls='--')
+        ax.set(title=name, xlabel='PIT', yticks=[])
+        ax.title.set_fontsize(8)
+    fig.tight_layout()
+    return fig
 
 # %% ../nbs/12_evaluation.ipynb #15b5b93b
 def _per_image(v, B: int):

@@ -36,6 +36,7 @@ from damm_nb.evaluate import (
     paired_difference,
     ratio_ci,
     bootstrap_ci,
+    plot_pit,
 )
 
 # %% auto #0
@@ -673,6 +674,16 @@ def run_regime(
         write_text(out / f'np_{tag}_samples.md', sample_markdown(st) + '\n')
         write_text(out / f'np_{tag}_samples_per_image.csv', per_s.to_csv(index=False))
     plain = ~df.method.str.startswith('oracle') & ~df.method.str.endswith(ONE)
+    if st is not None:
+        tg = torch.stack([te[i]['target'] for i in range(len(te))])
+        fc = {
+            m.replace('diffusion: ', ''): (
+                torch.stack([store[m]['samples'][n] for n in te.pf.names], 1),
+                tg,
+            )
+            for m in (UNI, MULTI, DAMM)
+        }
+        save_figure(plot_pit(fc), out / f'np_{tag}_pit.png', dpi=70)
     save_figure(_panels(te, store, df), out / f'np_{tag}_panels.png', dpi=70)
     save_figure(
         metric_histograms(
@@ -756,6 +767,12 @@ def np_report(res: dict) -> str:
             '',
             f"![histograms](np_{tag}_hist.png)",
             '',
+            *(
+                [f'![PIT histograms of the samples](np_{tag}_pit.png)']
+                if r.get('samples_table')
+                else []
+            ),
+            '',
         ]
     return '\n'.join(lines)
 
@@ -824,8 +841,8 @@ class StudyConfig:
     lr: float = 1e-3
     lr_warmup: float = 0.02  # share of the steps in the learning-rate warm-up
     ema_decay: float = 0.999
-    steps_regression: int = 4000  # optimiser steps of each regression
-    steps_damm: int = 5000  # of the DAMM model with the chosen target and loss
+    steps_regression: int = 3000  # optimiser steps of each regression
+    steps_damm: int = 3000  # of the DAMM model with the chosen target and loss
     variants: tuple = (
         'x0-l1',
         'x0-l2',
