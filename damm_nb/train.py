@@ -271,17 +271,19 @@ def lr_factor(
 # %% ../nbs/11_training.ipynb #86ce4c7d
 def _sync_bn(bn: nn.SyncBatchNorm, x: torch.Tensor) -> torch.Tensor:
     "Batch normalisation of `x` with the mean and variance of the global batch (two all-reduces of sums)."
-    from torch.distributed.nn.functional import all_reduce
+    from torch.distributed._functional_collectives import (
+        all_reduce,
+    )  # autograd sums the gradients back
 
     grp = bn.process_group or torch.distributed.group.WORLD
     dims, c = [0, *range(2, x.ndim)], x.shape[1]
     shape = (1, c) + (1,) * (x.ndim - 2)
     xf = x.float()
-    s = all_reduce(torch.cat([xf.sum(dims), xf.new_tensor([xf.numel() // c])]), group=grp)
+    s = all_reduce(torch.cat([xf.sum(dims), xf.new_tensor([xf.numel() // c])]), 'sum', grp)
     n = s[c]
     mean = s[:c] / n
     xc = xf - mean.view(shape)
-    var = all_reduce(xc.square().sum(dims), group=grp) / n  # biased, as BatchNorm normalises
+    var = all_reduce(xc.square().sum(dims), 'sum', grp) / n  # biased, as BatchNorm normalises
     y = xc * torch.rsqrt(var + bn.eps).view(shape)
     if bn.affine:
         y = y * bn.weight.view(shape) + bn.bias.view(shape)
