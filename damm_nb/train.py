@@ -67,9 +67,7 @@ class TrainConfig:
     optimizer: str = 'adamw'  # 'adam' or 'adamw'
     warmup_steps: int = 0  # linear learning-rate warm-up from lr / warmup_steps to lr
     min_lr_ratio: float = 0.01  # cosine decay after the warm-up ends at lr * min_lr_ratio
-    batch_size: int = (
-        32  # tensors (`fit` on a dict): the global batch, shared out among the processes
-    )
+    batch_size: int = 32  # `fit` on tensors: the global batch (DDP shares it out)
     ckpt_every: int = 500  # tensors in memory: optimiser steps between checkpoints
     num_workers: int | None = None
     patience: int = 10  # early stopping on the validation loss
@@ -80,9 +78,7 @@ class TrainConfig:
     strategy: str = 'auto'
     num_nodes: int = 1  # strategy 'ddp' for several GPUs
     sync_batchnorm: bool = False  # several processes: BatchNorm statistics over the global batch
-    compile: bool = (
-        False  # torch.compile the trained network (`Task.ema_of`); bench/RESULTS.md has the timings
-    )
+    compile: bool = False  # torch.compile the trained network (`Task.ema_of`): bench/RESULTS.md
     seed: int = 0
     resume: bool = False  # continue from `out/checkpoints/last.ckpt`
     grad_clip: float | None = 1.0
@@ -271,9 +267,8 @@ def lr_factor(
 # %% ../nbs/11_training.ipynb #86ce4c7d
 def _sync_bn(bn: nn.SyncBatchNorm, x: torch.Tensor) -> torch.Tensor:
     "Batch normalisation of `x` with the mean and variance of the global batch (two all-reduces of sums)."
-    from torch.distributed._functional_collectives import (
-        all_reduce,
-    )  # autograd sums the gradients back
+    # torch's functional all-reduce is differentiable: autograd sums the gradients back
+    from torch.distributed._functional_collectives import all_reduce
 
     grp = bn.process_group or torch.distributed.group.WORLD
     dims, c = [0, *range(2, x.ndim)], x.shape[1]
@@ -302,9 +297,8 @@ _BN_ARGS = ('num_features', 'eps', 'momentum', 'affine', 'track_running_stats')
 class SyncBatchNormCPU(nn.modules.batchnorm._BatchNorm):
     "BatchNorm over the batches of all processes, CPU tensors included (torch's `SyncBatchNorm` is for GPUs)."
 
-    def __init__(
-        self, plain: type, *args
-    ):  # plain: the BatchNorm class it replaces; args: `_BN_ARGS`
+    # plain: the BatchNorm class it replaces (restored after training); args: those of `_BN_ARGS`
+    def __init__(self, plain: type, *args):
         super().__init__(*args)
         self.plain, self.process_group = plain, None
 
@@ -743,9 +737,8 @@ def fit(
             raise ValueError('fit: training on tensors needs TrainConfig.max_steps > 0')
         train = tensor_loader(train, tcfg.batch_size, tcfg.max_steps, tcfg.seed)
         every = min(tcfg.ckpt_every, tcfg.max_steps)
-    if (
-        tcfg.compile
-    ):  # in place: the parameter names, and so the checkpoints, stay those of the eager model
+    if tcfg.compile:
+        # in place: the parameter names, and so the checkpoints, stay those of the eager model
         task.model.get_submodule(task.ema_of).compile()
     hist = History()
     cbs = [hist, *(callbacks or [])]
