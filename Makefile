@@ -14,7 +14,7 @@ PROGRESSION ?= report/progression/progression_model.pt
 TORCH_INDEX ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo test test-slow docs export format check-site check-lab clean
+.PHONY: help install demo test test-slow gpu-check docs export format check-site check-lab clean
 help:                  ## list the targets (what `make` with no target does)
 	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo "  variables: PYTHON=$(PYTHON) VENV=$(VENV) TORCH_INDEX=$(TORCH_INDEX) ARGS=$(ARGS)"
@@ -37,6 +37,9 @@ test: install          ## run every notebook as a test (skips `slow` and `gpu` c
 
 test-slow: install     ## also run the `slow` cells
 	$(BIN)/python .ci/test_nbs.py --flags slow
+
+gpu-check: install     ## CUDA only: a few training steps at the paper's sizes (ms/step, images/s, peak memory), then the `#| gpu` cells
+	$(BIN)/python .ci/gpu_check.py $(ARGS)
 
 docs: install          ## offline documentation site in _docs/ (nbdev_docs needs Quarto)
 	$(BIN)/python .ci/build_docs.py

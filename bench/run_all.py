@@ -15,6 +15,7 @@ HERE = Path(__file__).resolve().parent
 FULL = {  # script -> arguments of the full run (as in bench/RESULTS.md): both cores, on a machine with nothing else running
     'peak': ['--threads', '2', '--reps', '3'],
     'peers': ['--threads', '2', '--reps', '3', '--precisions', 'fp32'],
+    'compile': ['--threads', '2', '--reps', '3'],
     'unet': ['--threads', '2'],
     'samplers': ['--threads', '2', '--time-batch', '2'],
     'scaling': ['--threads', '2', '--reps', '2'],

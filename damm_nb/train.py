@@ -19,6 +19,7 @@ from lightning.pytorch.callbacks import (
     LearningRateMonitor,
 )
 from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.plugins.layer_sync import LayerSync
 from damm_nb.core import (
     CheckpointError,
     seed_everything,
@@ -46,10 +47,11 @@ from damm_nb.damm import (
 from .data import PairedFolders, make_loaders, modality_folders
 
 # %% auto #0
-__all__ = ['DEFAULT_ROLES', 'TrainConfig', 'resolve_precision', 'NonFiniteLoss', 'check_loss', 'TensorBatches', 'StepBatches',
-           'tensor_loader', 'ResumeRNG', 'lr_factor', 'make_trainer', 'EMA', 'make_optimizer', 'Task', 'History',
-           'DAMMPWarmup', 'Augment', 'best_weights', 'fit', 'EmbedderModule', 'DiffusionModule', 'check_modalities',
-           'check_finite_data', 'paired_splits', 'LatentSet', 'load_trained_embedder', 'train_embedder',
+__all__ = ['DEFAULT_ROLES', 'TrainConfig', 'on_cuda', 'resolve_precision', 'NonFiniteLoss', 'check_loss', 'rank_world',
+           'local_rank', 'TensorBatches', 'StepBatches', 'tensor_loader', 'ResumeRNG', 'lr_factor', 'SyncBatchNormCPU',
+           'BatchNormSyncCPU', 'make_trainer', 'EMA', 'make_optimizer', 'Task', 'task_seed', 'History', 'DAMMPWarmup',
+           'Augment', 'best_weights', 'fit', 'EmbedderModule', 'DiffusionModule', 'check_modalities',
+           'check_finite_data', 'paired_splits', 'LatentSet', 'load_trained_embedder', 'on_rank_zero', 'train_embedder',
            'train_diffusion', 'train_embedder_run', 'train_embedder_cli', 'train_diffusion_run', 'train_diffusion_cli']
 
 # %% ../nbs/11_training.ipynb #7b73c8b9
@@ -65,7 +67,7 @@ class TrainConfig:
     optimizer: str = 'adamw'  # 'adam' or 'adamw'
     warmup_steps: int = 0  # linear learning-rate warm-up from lr / warmup_steps to lr
     min_lr_ratio: float = 0.01  # cosine decay after the warm-up ends at lr * min_lr_ratio
-    batch_size: int = 32
+    batch_size: int = 32  # `fit` on tensors: the global batch (DDP shares it out)
     ckpt_every: int = 500  # tensors in memory: optimiser steps between checkpoints
     num_workers: int | None = None
     patience: int = 10  # early stopping on the validation loss
@@ -75,6 +77,8 @@ class TrainConfig:
     devices: int | str = 'auto'
     strategy: str = 'auto'
     num_nodes: int = 1  # strategy 'ddp' for several GPUs
+    sync_batchnorm: bool = False  # several processes: BatchNorm statistics over the global batch
+    compile: bool = False  # torch.compile the trained network (`Task.ema_of`): bench/RESULTS.md
     seed: int = 0
     resume: bool = False  # continue from `out/checkpoints/last.ckpt`
     grad_clip: float | None = 1.0
@@ -99,12 +103,16 @@ def _as(cls, c):
     return c if isinstance(c, cls) else cls(**_tuples(dict(c)))
 
 # %% ../nbs/11_training.ipynb #15f843c4
+def on_cuda(accelerator: str = 'auto') -> bool:
+    "Whether Lightning's `accelerator` setting trains on a CUDA GPU here."
+    return torch.cuda.is_available() and accelerator in ('auto', 'gpu', 'cuda')
+
+
 def resolve_precision(precision: str | None, accelerator: str = 'auto') -> str:
     "The precision to train with: '16-mixed' on CUDA and '32-true' elsewhere unless asked for."
     if precision not in (None, 'auto'):
         return str(precision)
-    cuda = torch.cuda.is_available() and accelerator in ('auto', 'gpu', 'cuda')
-    return '16-mixed' if cuda else '32-true'
+    return '16-mixed' if on_cuda(accelerator) else '32-true'
 
 # %% ../nbs/11_training.ipynb #19d16ef3
 class NonFiniteLoss(FloatingPointError):
@@ -118,6 +126,19 @@ def check_loss(loss, step: int, epoch: int):
             f'training loss is {loss.item()} at epoch {epoch}, step {step}: stopping; '
             'the checkpoints already written are kept (lower the learning rate, or check the data)'
         )
+
+# %% ../nbs/11_training.ipynb #06fa28ea
+def rank_world() -> tuple[int, int]:
+    "(rank, number of processes) of the default process group; (0, 1) when there is none."
+    d = torch.distributed
+    if d.is_available() and d.is_initialized():
+        return d.get_rank(), d.get_world_size()
+    return 0, 1
+
+
+def local_rank() -> int:
+    "This process's index on its node, from the launcher (Lightning, torchrun: LOCAL_RANK; SLURM: SLURM_LOCALID)."
+    return int(os.environ.get('LOCAL_RANK', os.environ.get('SLURM_LOCALID', '0')))
 
 # %% ../nbs/11_training.ipynb #90f7c07f
 class TensorBatches(torch.utils.data.Dataset):
@@ -137,7 +158,8 @@ class TensorBatches(torch.utils.data.Dataset):
 
 # %% ../nbs/11_training.ipynb #96240f6c
 class StepBatches(torch.utils.data.Sampler):
-    "Index batches of successive random permutations, each a pure function of (seed, step)."
+    """Index batches of successive random permutations, each a pure function of (seed, step); under DDP each process
+    takes every `world`-th index of the global batch."""
 
     def __init__(self, n: int, batch_size: int, steps: int, seed: int = 0):
         self.n, self.bs, self.steps, self.seed = n, min(batch_size, n), steps, seed
@@ -151,6 +173,11 @@ class StepBatches(torch.utils.data.Sampler):
         return torch.randperm(self.n, generator=g)
 
     def __iter__(self):
+        rank, world = rank_world()
+        if self.bs % world:
+            raise ValueError(
+                f'StepBatches: a global batch of {self.bs} cannot be shared equally by {world} processes'
+            )
         per = self.n // self.bs  # batches per permutation (the rest of each is dropped)
         k, perm = None, None
         for s in range(self.start, self.steps):
@@ -158,7 +185,7 @@ class StepBatches(torch.utils.data.Sampler):
                 k = s // per
                 perm = self._perm(k)
             j = s % per
-            yield perm[j * self.bs : (j + 1) * self.bs].tolist()
+            yield perm[j * self.bs : (j + 1) * self.bs][rank::world].tolist()
 
 
 def tensor_loader(
@@ -237,17 +264,116 @@ def lr_factor(
     u = min(1.0, (step - warmup) / span)
     return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * u))
 
+# %% ../nbs/11_training.ipynb #86ce4c7d
+def _sync_bn(bn: nn.SyncBatchNorm, x: torch.Tensor) -> torch.Tensor:
+    "Batch normalisation of `x` with the mean and variance of the global batch (two all-reduces of sums)."
+    # torch's functional all-reduce is differentiable: autograd sums the gradients back
+    from torch.distributed._functional_collectives import all_reduce
+
+    grp = bn.process_group or torch.distributed.group.WORLD
+    dims, c = [0, *range(2, x.ndim)], x.shape[1]
+    shape = (1, c) + (1,) * (x.ndim - 2)
+    xf = x.float()
+    s = all_reduce(torch.cat([xf.sum(dims), xf.new_tensor([xf.numel() // c])]), 'sum', grp)
+    n = s[c]
+    mean = s[:c] / n
+    xc = xf - mean.view(shape)
+    var = all_reduce(xc.square().sum(dims), 'sum', grp) / n  # biased, as BatchNorm normalises
+    y = xc * torch.rsqrt(var + bn.eps).view(shape)
+    if bn.affine:
+        y = y * bn.weight.view(shape) + bn.bias.view(shape)
+    if bn.track_running_stats:
+        with torch.no_grad():
+            bn.num_batches_tracked.add_(1)
+            f = 1 / bn.num_batches_tracked.item() if bn.momentum is None else bn.momentum
+            bn.running_mean.mul_(1 - f).add_(f * mean)
+            bn.running_var.mul_(1 - f).add_(f * var * n / (n - 1))  # unbiased, as BatchNorm keeps
+    return y.to(x.dtype)
+
+# %% ../nbs/11_training.ipynb #c921e6d3
+_BN_ARGS = ('num_features', 'eps', 'momentum', 'affine', 'track_running_stats')
+
+
+class SyncBatchNormCPU(nn.modules.batchnorm._BatchNorm):
+    "BatchNorm over the batches of all processes, CPU tensors included (torch's `SyncBatchNorm` is for GPUs)."
+
+    # plain: the BatchNorm class it replaces (restored after training); args: those of `_BN_ARGS`
+    def __init__(self, plain: type, *args):
+        super().__init__(*args)
+        self.plain, self.process_group = plain, None
+
+    def _check_input_dim(self, x):
+        if x.ndim < 2:
+            raise ValueError(
+                f'SyncBatchNormCPU: expected a (N, C, ...) input, got {x.ndim} dimensions'
+            )
+
+    def forward(self, x):
+        d = torch.distributed
+        ready = self.training and d.is_available() and d.is_initialized()
+        if ready and d.get_world_size(self.process_group) > 1:
+            return _sync_bn(self, x)
+        return super().forward(x)
+
+# %% ../nbs/11_training.ipynb #2744ecc3
+def _swap_bn(module: nn.Module, pick, make) -> nn.Module:
+    "`module` with each layer for which `pick(layer)` replaced by `make(layer)`, sharing its parameters and buffers."
+    if pick(module):
+        new = make(module)
+        for k in ('weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked'):
+            setattr(new, k, getattr(module, k))
+        return new.train(module.training)
+    for name, child in module.named_children():
+        module.add_module(name, _swap_bn(child, pick, make))
+    return module
+
+
+class BatchNormSyncCPU(LayerSync):
+    "Lightning plugin: BatchNorm layers become `SyncBatchNormCPU` while training, and go back afterwards."
+
+    def apply(self, model: nn.Module) -> nn.Module:
+        def pick(m):
+            return isinstance(m, nn.modules.batchnorm._BatchNorm) and not isinstance(
+                m, SyncBatchNormCPU
+            )
+
+        return _swap_bn(
+            model, pick, lambda m: SyncBatchNormCPU(type(m), *(getattr(m, a) for a in _BN_ARGS))
+        )
+
+    def revert(self, model: nn.Module) -> nn.Module:
+        def pick(m):
+            return isinstance(m, SyncBatchNormCPU)
+
+        return _swap_bn(model, pick, lambda m: m.plain(*(getattr(m, a) for a in _BN_ARGS)))
+
+
+def _layer_sync(tcfg: TrainConfig) -> dict:
+    "The Trainer arguments that synchronise BatchNorm when `tcfg.sync_batchnorm`: torch's on CUDA, ours elsewhere."
+    if not tcfg.sync_batchnorm:
+        return {}
+    return (
+        dict(sync_batchnorm=True)
+        if on_cuda(tcfg.accelerator)
+        else dict(plugins=[BatchNormSyncCPU()])
+    )
+
 # %% ../nbs/11_training.ipynb #cf581fce
 @contextlib.contextmanager
 def _quiet_lightning():
-    "Without Lightning's start-up lines (devices found, tips) at every run; warnings still show."
-    log = logging.getLogger('lightning.pytorch.utilities.rank_zero')
-    old = log.level
-    log.setLevel(logging.WARNING)
+    "Without Lightning's start-up lines (devices found, tips, each process's rank) at every run; warnings still show."
+    logs = [
+        logging.getLogger(f'lightning.{o}')
+        for o in ('pytorch.utilities.rank_zero', 'fabric.utilities.distributed')
+    ]
+    old = [o.level for o in logs]
+    for o in logs:
+        o.setLevel(logging.WARNING)
     try:
         yield
     finally:
-        log.setLevel(old)
+        for o, v in zip(logs, old):
+            o.setLevel(v)
 
 
 def _checkpoints(tcfg: TrainConfig, monitor: str | None, steps: int | None) -> list:
@@ -277,6 +403,7 @@ def make_trainer(
     callbacks: list | None = None,
     manual: bool = False,  # the module steps its optimisers (and clips its gradients) itself
     ckpt_steps: int | None = None,  # checkpoint every so many steps (default: every epoch)
+    own_sampler: bool = False,  # the loader shares its batches out among processes itself (`StepBatches`)
 ) -> L.Trainer:
     "One Lightning `Trainer` from a `TrainConfig`: checkpoints, early stopping, LR monitor, CSV logs."
     cbs = [ResumeRNG(), *(callbacks or [])]
@@ -305,7 +432,9 @@ def make_trainer(
             enable_progress_bar=tcfg.progress,
             enable_model_summary=False,
             default_root_dir=tcfg.out,
+            use_distributed_sampler=not own_sampler,
             **lim,
+            **_layer_sync(tcfg),
         )
 
 # %% ../nbs/11_training.ipynb #0896e528
@@ -439,13 +568,25 @@ def _optim(mod: L.LightningModule, params) -> dict:
     sched = torch.optim.lr_scheduler.LambdaLR(opt, f)
     return {'optimizer': opt, 'lr_scheduler': {'scheduler': sched, 'interval': 'step'}}
 
+# %% ../nbs/11_training.ipynb #a8538417
+def task_seed(seed: int, rank: int = 0, step: int = 0) -> int:
+    "Seed of the task's generator in process `rank` (from `step` on): `seed` itself for rank 0 at step 0."
+    if rank == 0 and step == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, rank, step]).generate_state(1)[0])
+
 # %% ../nbs/11_training.ipynb #ebbdf995
 @patch
 def on_train_start(self: Task):
     "Train mode; the task's generator on the model's device, at its saved state when the run resumes."
     self.model.train()  # Lightning keeps each module's mode: a model handed over in eval mode would stay so
-    g = torch.Generator(self.device).manual_seed(self.tcfg.seed)
-    if self._gen_state is not None:
+    rank, step = self.global_rank, self.global_step
+    resumed = self._gen_state is not None
+    # each process draws its own noise; a checkpoint holds rank 0's state, the others start new streams
+    g = torch.Generator(self.device).manual_seed(
+        task_seed(self.tcfg.seed, rank, step if resumed else 0)
+    )
+    if resumed and rank == 0:
         g.set_state(self._gen_state)
     self.generator, self._gen_state = g, None
     # the rate is a function of the step: a checkpoint may hold the schedule one step behind
@@ -596,10 +737,14 @@ def fit(
             raise ValueError('fit: training on tensors needs TrainConfig.max_steps > 0')
         train = tensor_loader(train, tcfg.batch_size, tcfg.max_steps, tcfg.seed)
         every = min(tcfg.ckpt_every, tcfg.max_steps)
+    if tcfg.compile:
+        # in place: the parameter names, and so the checkpoints, stay those of the eager model
+        task.model.get_submodule(task.ema_of).compile()
     hist = History()
     cbs = [hist, *(callbacks or [])]
     manual = not task.automatic_optimization
-    trainer = make_trainer(tcfg, monitor, cbs, manual, every)
+    own = isinstance(getattr(train, 'sampler', None), StepBatches)
+    trainer = make_trainer(tcfg, monitor, cbs, manual, every, own_sampler=own)
     if ckpt_path is None and tcfg.resume:
         ckpt_path = _last_checkpoint(tcfg)
     _fit(task, trainer, train, val, ckpt_path, tcfg)
@@ -613,6 +758,7 @@ def fit(
         last=last,
         epochs=trainer.current_epoch,
         steps=trainer.global_step,
+        rank=trainer.global_rank,
         metrics={k: float(v) for k, v in trainer.callback_metrics.items()},
     )
 
@@ -906,6 +1052,13 @@ def _resume_path(tcfg: TrainConfig, kind: str, expect: dict | None = None) -> tu
             )
     return str(p), hp
 
+# %% ../nbs/11_training.ipynb #b80ab1e3
+def on_rank_zero(trainer: L.Trainer, fn, *args, **kw):
+    "`fn(*args, **kw)` in the process of global rank 0 only (None elsewhere); then every process waits for it."
+    out = fn(*args, **kw) if trainer.is_global_zero else None
+    trainer.strategy.barrier('on_rank_zero')
+    return out
+
 # %% ../nbs/11_training.ipynb #9dccee33
 def train_embedder(
     path_root: str | Path,  # data root with one folder per modality
@@ -935,13 +1088,16 @@ def train_embedder(
     r = fit(mod, train_dl, val_dl, monitor='val/rec', ckpt_path=ckpt)
     best = best_weights(mod, r['best'])
     out = Path(tcfg.out) / 'embedder.pt'
-    save_embedder(out, mod.ema.module, modality=data_name, img_size=img_size)
+    on_rank_zero(
+        r['trainer'], save_embedder, out, mod.ema.module, modality=data_name, img_size=img_size
+    )
     return dict(
         embedder=out,
         best=best,
         last=r['last'],
         epochs=r['epochs'],
         steps=r['steps'],
+        rank=r['rank'],
         metrics=r['metrics'],
     )
 
@@ -965,9 +1121,10 @@ def _check_sizes(cfg: DAMMConfig, embs: dict, img_size: int):
 def _latent_loaders(tr, va, embs: dict, tcfg: TrainConfig, batch_size: int):
     "Loaders of the training and validation sets, encoded once (`LatentSet`) when tcfg.cache_latents."
     if tcfg.cache_latents:
+        # under DDP each process encodes on its own GPU
         dev = (
-            'cuda'
-            if torch.cuda.is_available() and tcfg.accelerator in ('auto', 'gpu', 'cuda')
+            f'cuda:{local_rank() % torch.cuda.device_count()}'
+            if on_cuda(tcfg.accelerator)
             else 'cpu'
         )
         tr, va = LatentSet(tr, embs, batch_size, dev), LatentSet(va, embs, batch_size, dev)
@@ -1030,13 +1187,14 @@ def train_diffusion(
     best = best_weights(mod, r['best'])
     out = Path(tcfg.out) / 'damm.pt'
     meta = dict(roles=roles, img_size=img_size, epoch=r['epochs'], step=r['steps'])
-    save_pipeline(mod.ema_model(), out, **meta)
+    on_rank_zero(r['trainer'], lambda: save_pipeline(mod.ema_model(), out, **meta))
     return dict(
         model=out,
         best=best,
         last=r['last'],
         epochs=r['epochs'],
         steps=r['steps'],
+        rank=r['rank'],
         metrics=r['metrics'],
     )
 
@@ -1081,7 +1239,19 @@ def _common_args(p: argparse.ArgumentParser):
     p.add_argument('--accelerator', default='auto', help="'auto' (default), 'cpu', 'gpu', 'mps'")
     p.add_argument('--devices', type=_devices, default='auto', help="'auto' or a number of devices")
     p.add_argument('--strategy', default='auto', help="'auto' or e.g. 'ddp' for several GPUs")
-    p.add_argument('--num_nodes', type=int, default=1)
+    p.add_argument(
+        '--num_nodes', type=int, default=1, help='machines, each with --devices devices (DDP)'
+    )
+    p.add_argument(
+        '--sync_batchnorm',
+        action='store_true',
+        help='several processes: BatchNorm statistics over the global batch (SyncBatchNorm)',
+    )
+    p.add_argument(
+        '--compile',
+        action='store_true',
+        help='torch.compile the trained network (bench/RESULTS.md)',
+    )
     p.add_argument(
         '--precision',
         default=None,
@@ -1119,6 +1289,8 @@ def _tcfg(a, out: str) -> TrainConfig:
         devices=a.devices,
         strategy=a.strategy,
         num_nodes=a.num_nodes,
+        sync_batchnorm=a.sync_batchnorm,
+        compile=a.compile,
         precision=a.precision,
         resume=a.resume,
         seed=a.seed,
@@ -1142,6 +1314,8 @@ def _run_cli(p, what: str, key: str, fn, *args, **kw) -> dict:
         r = fn(*args, **kw)
     except (CheckpointError, FileNotFoundError, NonFiniteLoss, ValueError) as e:
         p.exit(2, f'{p.prog}: error: {e}\n')
+    if r.get('rank', 0) != 0:
+        return r  # one summary, from rank 0
     print(
         f"{what}: {r[key]} (best Lightning checkpoint {r['best']}); "
         + ', '.join(f'{k} {v:.4g}' for k, v in r['metrics'].items() if k.startswith('val/'))
