@@ -1069,6 +1069,16 @@ def np_study(
     final test evaluation; each run resumes from its checkpoints, and finished runs are only loaded."""
     sc = sc or StudyConfig()
     out, work, t0 = check_writable(out), Path(work), time.time()
+    done = Path(out) / 'study.json'
+    if done.is_file() and (Path(out) / 'curves.csv').is_file():
+        res = json.loads(done.read_text())
+        if res.get('settings') == json.loads(
+            json.dumps(asdict(sc))
+        ):  # the same study, finished: read it
+            cur = pd.read_csv(Path(out) / 'curves.csv')
+            save_figure(plot_curves(cur), out / 'curves.png', dpi=80)
+            write_text(out / 'study.md', study_markdown(res))
+            return res | dict(curves=cur, loaded=str(done))
     log = (
         (lambda s: print(f'[{time.time() - t0:6.0f} s] {s}', flush=True))
         if progress
