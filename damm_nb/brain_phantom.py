@@ -13,7 +13,7 @@ from scipy.special import expit
 from PIL import Image
 from .core import atomic_write, write_text, check_writable, run_command
 from .breast_phantom import fisher_kpp, bias_field, rician
-from .tme import OracleError
+from .tme import OracleError, oracle_meta
 
 # %% auto #0
 __all__ = ['TISSUES', 'GLIOMA_THRESHOLDS', 'LABELS', 'MODALITIES', 'CONTRASTS', 'PNG_SCALE', 'DIVERGENT_KINDS', 'OTHER_OFFSET',
@@ -505,25 +505,6 @@ def draw_target(
     return _noisy(x, rng, noise)
 
 # %% ../nbs/04_brain_phantom.ipynb #c81f3a57
-def _oracle_meta(root: Path) -> pd.DataFrame:
-    "meta.csv of a simulated folder; an `OracleError` that says why where there is none."
-    meta = root / 'meta.csv'
-    if not meta.is_file() or not (root / 'truth').is_dir():
-        raise OracleError(
-            f'{root}: no oracle: it has no meta.csv and truth/ from simulate_brain '
-            '(real data have no oracle; only simulated folders do)'
-        )
-    m = pd.read_csv(meta, keep_default_na=False)
-    need = 'name subject z kind divergent_modality source seed size depth noise'.split()
-    miss = [c for c in need if c not in m]
-    if miss:
-        raise OracleError(
-            f'{meta}: no oracle: no {", ".join(miss)} column(s), so the subjects cannot be replayed '
-            '(written by another program or an older simulate_brain: simulate the folder again)'
-        )
-    return m.set_index('name')
-
-
 def subject_args(row) -> dict:
     "The arguments of `simulate_subject` that replay the subject of a meta.csv row."
     return dict(
@@ -588,7 +569,12 @@ def brain_oracle(
     if target not in MODALITIES:
         raise ValueError(f'target must be one of {MODALITIES}, got {target!r}')
     root = Path(root)
-    meta = _oracle_meta(root)
+    meta = oracle_meta(
+        root,
+        'name subject z kind divergent_modality source seed size depth noise'.split(),
+        'simulate_brain',
+        'subjects',
+    )
     names = list(meta.index) if names is None else [Path(n).name for n in names]
     unknown = [n for n in names if n not in meta.index]
     if unknown:

@@ -18,7 +18,7 @@ from .core import atomic_write, write_text, check_writable, run_command
 __all__ = ['QD_GAIN', 'TRUTH_KEYS', 'ORACLE_KINDS', 'neumann_laplacian', 'solve_np_transport', 'tumour_geometry', 'vessel_tree',
            'rasterise_vessels', 'nuclei_field', 'render_nuclei', 'tme_geometry', 'with_nuclei', 'tme_physics',
            'tme_field', 'render_qd', 'render_cd31', 'render_dapi', 'degrade_dapi', 'render_slide', 'simulate_tme',
-           'OracleError', 'tme_oracle', 'simulate_tme_cli']
+           'OracleError', 'oracle_meta', 'tme_oracle', 'simulate_tme_cli']
 
 # %% ../nbs/03_tme.ipynb #b5cac8a1
 @functools.lru_cache(maxsize=4)
@@ -484,20 +484,25 @@ def _oracle_slide(job) -> dict:
     }
 
 
-def _oracle_meta(root: Path) -> pd.DataFrame:
+def oracle_meta(
+    root: Path,
+    need=('name', 'slide', 'tile', 'seed', 'size', 'divergent_kind'),  # columns the replay needs
+    simulator: str = 'simulate_tme',  # the writer named in the messages
+    unit: str = 'slides',  # what is replayed
+) -> pd.DataFrame:
     "meta.csv of a simulated folder, indexed by name; an `OracleError` that says why where there is none."
     meta = root / 'meta.csv'
     if not meta.is_file() or not (root / 'truth').is_dir():
         raise OracleError(
-            f'{root}: no oracle: it has no meta.csv and truth/ from simulate_tme '
+            f'{root}: no oracle: it has no meta.csv and truth/ from {simulator} '
             '(real data have no oracle; only simulated folders do)'
         )
     m = pd.read_csv(meta, keep_default_na=False)
-    miss = [c for c in ('name', 'slide', 'tile', 'seed', 'size', 'divergent_kind') if c not in m]
+    miss = [c for c in need if c not in m]
     if miss:
         raise OracleError(
-            f'{meta}: no oracle: no {", ".join(miss)} column(s), so the slides cannot be replayed '
-            '(written by another program or an older simulate_tme: simulate the folder again)'
+            f'{meta}: no oracle: no {", ".join(miss)} column(s), so the {unit} cannot be replayed '
+            f'(written by another program or an older {simulator}: simulate the folder again)'
         )
     return m.set_index('name')
 
@@ -513,7 +518,7 @@ def tme_oracle(
     """Exact posterior draws of each tile's QD image given its geometry: name -> kind -> (K, H, W)
     uint8. Cached in root/oracle/ beside the truth; only missing tiles are computed."""
     root = Path(root)
-    meta = _oracle_meta(root)
+    meta = oracle_meta(root)
     names = list(meta.index) if names is None else [Path(n).name for n in names]
     unknown = [n for n in names if n not in meta.index]
     if unknown:
