@@ -41,13 +41,13 @@ from damm_nb.evaluate import (
 
 # %% auto #0
 __all__ = ['FLOOR', 'UNET_V', 'UNET_VN', 'UNI', 'MULTI', 'DAMM', 'ORACLE', 'ORACLE_UNI', 'ORACLE_DRAW', 'ONE', 'VESSELS_ONLY',
-           'STUDY_TARGETS', 'NPBenchConfig', 'np_settings', 'truth_image', 'TMETiles', 'PixelSpaceConfig', 'PixelSpace',
-           'make_damm', 'np_train_config', 'epoch_history', 'damm_loss', 'l1_regression', 'train_damm',
-           'train_regressor', 'oracle_of', 'oracle_tensors', 'np_methods', 'branch_choice', 'branch_table',
-           'dammp_verdict', 'verdict_text', 'oracle_ratios', 'sample_table', 'sample_markdown', 'evaluate_models',
-           'run_regime', 'np_report', 'run_np_benchmark', 'StudyConfig', 'tile_tensors', 'Probe', 'regression_probe',
-           'diffusion_probe', 'train_curve', 'target_table', 'np_study', 'plot_curves', 'step_seconds', 'trend',
-           'frame_markdown', 'study_markdown']
+           'UNET_VN_L2', 'STUDY_TARGETS', 'NPBenchConfig', 'np_settings', 'truth_image', 'TMETiles', 'PixelSpaceConfig',
+           'PixelSpace', 'make_damm', 'np_train_config', 'epoch_history', 'damm_loss', 'l1_regression', 'l2_regression',
+           'train_damm', 'train_regressor', 'oracle_of', 'oracle_tensors', 'np_methods', 'branch_choice',
+           'branch_table', 'dammp_verdict', 'verdict_text', 'oracle_ratios', 'sample_table', 'sample_markdown',
+           'evaluate_models', 'run_regime', 'np_report', 'run_np_benchmark', 'StudyConfig', 'tile_tensors', 'Probe',
+           'regression_probe', 'diffusion_probe', 'train_curve', 'target_table', 'np_study', 'plot_curves',
+           'step_seconds', 'trend', 'frame_markdown', 'study_markdown']
 
 # %% ../../nbs/15_np_benchmark.ipynb #27fb93fa
 @dataclass
@@ -229,6 +229,15 @@ def l1_regression(inputs: tuple):  # batch keys stacked as input channels
 
     def loss(model: nn.Module, b: dict, task: Task):
         return F.l1_loss(model(torch.cat([b[k] for k in inputs], 1)), b['target'])
+
+    return loss
+
+
+def l2_regression(inputs: tuple):  # batch keys stacked as input channels
+    "Loss function of a regression to the conditional mean: MSE between the model's output and the target."
+
+    def loss(model: nn.Module, b: dict, task: Task):
+        return F.mse_loss(model(torch.cat([b[k] for k in inputs], 1)), b['target'])
 
     return loss
 
@@ -843,6 +852,9 @@ class StudyConfig:
     ema_decay: float = 0.999
     steps_regression: int = 3000  # optimiser steps of each regression
     steps_damm: int = 3000  # of the DAMM model with the chosen target and loss
+    l2_regression: bool = (
+        True  # also the vessels+nuclei U-Net trained with MSE (the L1 ones predict a median)
+    )
     variants: tuple = (
         'x0-l1',
         'x0-l2',
@@ -1001,6 +1013,9 @@ def train_curve(
     return task, probe.frame()
 
 # %% ../../nbs/15_np_benchmark.ipynb #fb4d0c54
+UNET_VN_L2 = UNET_VN + ', MSE loss'
+
+
 def _task_cfg(sc: StudyConfig, steps: int, ema: float) -> TrainConfig:
     return TrainConfig(
         out=None,
@@ -1037,6 +1052,7 @@ def _damm_run(work, sc, variant, steps, ema, train, probe, oracle, log):
 
 STUDY_TARGETS = [  # (method, column, low, high): the issue's targets after the training budget
     (UNET_VN, 'mse_over_oracle', None, 1.25),
+    (UNET_VN_L2, 'mse_over_oracle', None, 1.25),
     (MULTI, 'mse_over_oracle', None, 1.35),
     (DAMM, 'mse_over_oracle', None, 1.35),
     (MULTI, 'spread_ratio', 0.8, 1.25),
@@ -1107,15 +1123,17 @@ def np_study(
     last = pd.concat(curves).groupby('variant').tail(1).set_index('variant')
     best = last.multi_crps_over_oracle.idxmin()
     log(f'best target and loss by CRPS / oracle of the multi branch: {best}')
-    for name, keys in ((UNET_V, ('vessels',)), (UNET_VN, ('vessels', 'nuclei'))):
+    regs = [(UNET_V, ('vessels',), l1_regression), (UNET_VN, ('vessels', 'nuclei'), l1_regression)]
+    regs += [(UNET_VN_L2, ('vessels', 'nuclei'), l2_regression)] if sc.l2_regression else []
+    for name, keys, lossf in regs:
         c = sc.bench(best)
         task = Task(
             RegressionUNet(len(keys), 1, c.unet_base, c.unet_depth),
-            l1_regression(keys),
+            lossf(keys),
             _task_cfg(sc, sc.steps_regression, sc.ema_decay),
         )
         log(f'{name}: {sc.steps_regression} steps')
-        w = work / name.replace(': ', '_').replace('+', '_')
+        w = work / name.replace(': ', '_').replace('+', '_').replace(', ', '_').replace(' ', '_')
         task, cv = train_curve(
             w, task, train, regression_probe(keys, probe, oracle), sc.probe_every, method=name
         )
