@@ -451,7 +451,8 @@ ORACLE_KINDS = {
 
 
 class OracleError(ValueError):
-    "The folder cannot have an oracle: not written by one of the simulators (`simulate_tme`, `simulate_brain`), or changed since."
+    """The folder cannot have an oracle: not written by one of the simulators (`simulate_tme`,
+    `simulate_brain`), or changed since."""
 
 
 def _oracle_slide(job) -> dict:

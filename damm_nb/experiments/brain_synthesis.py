@@ -588,7 +588,8 @@ def _benchmark(out: Path, cfg: BrainExperimentConfig, root: Path, figures: bool,
     tr, te = (load_split(d, cfg) for d in simulate_sets(root, cfg))
     t1 = time.time()
     log(
-        f"training DAMM ({cfg.steps} steps of {cfg.batch_size}) and the regression U-Net on {len(tr['name'])} slices, device {cfg.device} ..."
+        f"training DAMM ({cfg.steps} steps of {cfg.batch_size}) and the regression U-Net "
+        f"on {len(tr['name'])} slices, device {cfg.device} ..."
     )
     net, hist = train_damm_pixels(tr, cfg)
     unet = train_regression_unet(tr, cfg)

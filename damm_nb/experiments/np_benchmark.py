@@ -460,7 +460,8 @@ def verdict_text(v: dict) -> str:
     )
     return '\n'.join(
         f"- {m.upper()}: DAMMP {r['dammp']:.4g} vs the better single branch ({r['best_branch']}) {r['best']:.4g}; "
-        f"paired difference {r['diff']:+.3g} [{r['diff_lo']:+.3g}, {r['diff_hi']:+.3g}] (95 %, slides resampled): {word(r)}"
+        f"paired difference {r['diff']:+.3g} [{r['diff_lo']:+.3g}, {r['diff_hi']:+.3g}] "
+        f"(95 %, slides resampled): {word(r)}"
         for m, r in v.items()
     )
 
