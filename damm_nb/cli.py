@@ -9,12 +9,11 @@ from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from PIL import Image
-from scipy.stats import rankdata
 from tqdm.auto import tqdm
 from .core import seed_everything, get_device, write_json, write_text, check_writable
 from .core import CheckpointError, atomic_write
 from .data import PairedFolders, read_image, max_value, modality_folders, IMG_EXTS
-from .evaluate import mse, psnr, ssim
+from .evaluate import mse, psnr, ssim, auroc, rank_auroc
 from .explorer import load_model, _size
 from .dicom import convert_tree
 from .breast_phantom import make_mri_phantom
@@ -24,16 +23,11 @@ from .experiments.progression import run_progression_experiment
 from .experiments.np_benchmark import run_np_benchmark
 from .experiments.brain_synthesis import run_brain_experiment
 
-try:
-    from sklearn.metrics import roc_auc_score  # optional: the rank formula below stands in
-except ImportError:
-    roc_auc_score = None
-
 # %% auto #0
 __all__ = ['STAGES', 'READERS', 'DemoConfig', 'stage_mri_phantom', 'stage_convert', 'stage_tme', 'stage_denoising',
            'stage_progression', 'stage_np_benchmark', 'stage_brain', 'run_demo', 'report_markdown', 'demo_cli',
-           'describe_checkpoint', 'open_pipeline', 'open_tiles', 'auroc', 'rank_auroc', 'predict_batch', 'grey_scale',
-           'write_tile', 'predict_folder', 'summary_line', 'predict_cli']
+           'describe_checkpoint', 'open_pipeline', 'open_tiles', 'predict_batch', 'grey_scale', 'write_tile',
+           'predict_folder', 'summary_line', 'predict_cli']
 
 # %% ../nbs/18_demo.ipynb #1fe76415
 @dataclass
@@ -452,27 +446,6 @@ def open_tiles(
     bad = {n: f"missing in {', '.join(v)}" for n, v in ds.skipped.items()}
     bad |= {n: 'in no split of splits.csv' for n in ds.unsplit}
     return ds, bad
-
-# %% ../nbs/18_demo.ipynb #8a1417b3
-def auroc(
-    scores,  # higher: more likely positive
-    labels,  # 1 positive, 0 negative
-) -> float | None:
-    """Area under the ROC curve: sklearn's `roc_auc_score` where sklearn is installed, else the
-    Mann-Whitney rank formula (ties count 1/2); None without both classes."""
-    s, y = np.asarray(scores, float), np.asarray(labels).astype(bool)
-    if y.all() or not y.any():
-        return None
-    if roc_auc_score is not None:
-        return float(roc_auc_score(y, s))
-    return rank_auroc(s, y)
-
-
-def rank_auroc(scores, labels) -> float:
-    "AUROC as the Mann-Whitney U over n1·n0: the chance a positive outscores a negative (ties 1/2)."
-    s, y = np.asarray(scores, float), np.asarray(labels).astype(bool)
-    n1, n0 = y.sum(), (~y).sum()
-    return float((rankdata(s)[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 # %% ../nbs/18_demo.ipynb #64fc1e9a
 @torch.no_grad()

@@ -105,9 +105,13 @@ def _damm_forward(
     self: DAMMNet,
     x_t,
     t,  # noisy target latent (B,C,h,w), time steps (B,)
-    cond: dict,
-):  # the config's modality keys -> latents
-    "Both branches: (eps_uni, eps_multi, U); U (B,1,h',w') is UAFM's confidence map at the bottleneck."
+    cond: dict,  # the config's modality keys -> latents
+    feats: dict
+    | None = None,  # if given, filled with the bottleneck features 'uni' and 'fused' (B,C,h',w')
+):
+    """Both branches: (eps_uni, eps_multi, U); U (B,1,h',w') is UAFM's confidence map at the bottleneck.
+    `feats` receives what a confidence could be computed from: the uni-modal branch's bottleneck
+    (what UAFM's U sees) and the multi-modal branch's fused one (it has seen the nuclei)."""
     u, m, c = self.uni, self.multi, self.cfg
     k = 2 ** (len(c.unet.hid_chs) - 1)
     if x_t.ndim != 4 or x_t.shape[1] != c.latent_ch or x_t.shape[-1] % k or x_t.shape[-2] % k:
@@ -129,6 +133,8 @@ def _damm_forward(
         sk_m += s
         hm = self.mmfm[i + 1](hu, hm)  # vessel features from the uni-modal encoder, not detached
     hu, hm = u.mid(hu, emb_u), m.mid(hm, emb_m)
+    if feats is not None:
+        feats |= dict(uni=hu, fused=hm)
     out, U = self.uafm(hu, hm)
     return u.decode(hu, sk_u, emb_u), m.decode(out, sk_m, emb_m), U
 

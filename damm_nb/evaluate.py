@@ -18,12 +18,17 @@ from skimage.metrics import structural_similarity
 from tqdm.auto import tqdm
 from .core import atomic_write
 
+try:
+    from sklearn.metrics import roc_auc_score  # optional: the rank formula below stands in
+except ImportError:
+    roc_auc_score = None
+
 # %% auto #0
 __all__ = ['to_numpy', 'mse', 'mae', 'psnr', 'ssim', 'to_mask', 'dice', 'voxel_volume', 'volume_error', 'evaluate_batch',
            'bootstrap_ci', 'paired_difference', 'ratio_ci', 'summarize', 'results_table', 'panel_figure', 'save_figure',
            'metric_histograms', 'find_metrics_csv', 'loss_history', 'plot_loss_curves', 'sample_spread',
            'uafm_uncertainty', 'calibration', 'plot_calibration', 'pit', 'coverage', 'crps', 'spread', 'sample_scores',
-           'plot_pit', 'run_benchmark']
+           'plot_pit', 'run_benchmark', 'auroc', 'rank_auroc']
 
 # %% ../nbs/12_evaluation.ipynb #89b8669e
 def to_numpy(x) -> np.ndarray:
@@ -774,3 +779,24 @@ def run_benchmark(
     if not parts:
         raise ValueError('no batches: the loader is empty (or max_batches=0)')
     return pd.concat(parts, ignore_index=True)
+
+# %% ../nbs/12_evaluation.ipynb #8a1417b3
+def auroc(
+    scores,  # higher: more likely positive
+    labels,  # 1 positive, 0 negative
+) -> float | None:
+    """Area under the ROC curve: sklearn's `roc_auc_score` where sklearn is installed, else the
+    Mann-Whitney rank formula (ties count 1/2); None without both classes."""
+    s, y = np.asarray(scores, float), np.asarray(labels).astype(bool)
+    if y.all() or not y.any():
+        return None
+    if roc_auc_score is not None:
+        return float(roc_auc_score(y, s))
+    return rank_auroc(s, y)
+
+
+def rank_auroc(scores, labels) -> float:
+    "AUROC as the Mann-Whitney U over n1·n0: the chance a positive outscores a negative (ties 1/2)."
+    s, y = np.asarray(scores, float), np.asarray(labels).astype(bool)
+    n1, n0 = y.sum(), (~y).sum()
+    return float((stats.rankdata(s)[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
