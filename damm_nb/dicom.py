@@ -773,7 +773,13 @@ def intensity_scale(
     mov: np.ndarray,  # moving volume, already aligned to `ref`
     inside: np.ndarray | None = None,  # in-plane mask (Y, X) of where `mov` was imaged
 ) -> float:
-    "Intensity scale of `mov` relative to `ref`: median ratio of their 50th, 75th, 90th percentiles in the reference's tissue."
+    """Intensity scale of `mov` relative to `ref`: median ratio of their 50th, 75th, 90th percentiles
+    in the reference's tissue, both smoothed by one voxel in-plane."""
+    smooth = lambda a: ndimage.gaussian_filter(a, (0,) * (a.ndim - 2) + (1, 1))
+    ref, mov = (
+        smooth(ref),
+        smooth(mov),
+    )  # a mask cut on the noisy reference would keep its bright noise
     fg = (ref > threshold_otsu(ref)) & (True if inside is None else inside)
     q = [50, 75, 90]
     return float(
@@ -911,6 +917,7 @@ def registration_error(
         mean_vox=float(ok.err_mm.mean() / vox.mean()),
         max_vox=float(ok.err_mm.max() / vox.mean()),
         max_rotation_err_deg=float(ok.rot_err_deg.max()),
+        median_scale_err=float(ok.scale_err.median()),
         max_scale_err=float(ok.scale_err.max()),
     )
 
