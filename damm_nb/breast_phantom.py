@@ -373,10 +373,12 @@ def move_patient(
     motion: dict,  # one entry of `visit_motion`
     spacing: tuple,  # voxel size (dz, dy, dx) mm
 ) -> np.ndarray:
-    "`img` as the scanner sees the moved patient: rigid in-plane motion (linear interpolation: partial volumes), scaled."
+    "`img` as the scanner sees the moved patient: rigid in-plane motion (cubic splines), then scaled."
     t = np.array(motion['shift_mm']) / np.array(spacing[1:])
     if motion['rotation_deg'] or t.any():
-        img = rigid_inplane(img, motion['rotation_deg'], t, order=1)
+        img = np.maximum(
+            rigid_inplane(img, motion['rotation_deg'], t, order=3), 0
+        )  # a signal magnitude
     return img if motion['scale'] == 1 else (img * np.float32(motion['scale'])).astype(np.float32)
 
 # %% ../nbs/02_breast_phantom.ipynb #7765c07d
@@ -518,7 +520,7 @@ def make_mri_phantom(
             mask_threshold=mask_threshold,
             motion=dict(
                 motion,
-                convention='per visit: a point p of the first visit (in-plane, voxels from the centre of the slice) is at '
+                convention='per visit: a point p of the first visit (in-plane voxels from the slice centre) is at '
                 'R(rotation_deg) p + shift_mm / spacing in the images, whose values are times scale; '
                 'density and mask stay in the first visit\'s frame, pre/post/clean/clean_pre are as written',
             ),

@@ -860,11 +860,12 @@ def apply_registration(
     reg: dict,  # from `register_visit` (status 'registered')
     spacing: tuple,  # voxel size in mm (last two in-plane)
 ) -> np.ndarray:
-    "`vol` moved back into the first visit's frame (cubic splines) and divided by the visit's intensity scale."
+    "`vol` moved back into the first visit's frame (quintic splines) and divided by the visit's intensity scale."
     t = np.array(reg['shift_mm']) / np.array(spacing[-2:], float)
-    return rigid_inplane(vol, reg['rotation_deg'], t, inverse=True, order=3) / np.float32(
-        reg['scale']
-    )
+    back = rigid_inplane(
+        vol, reg['rotation_deg'], t, inverse=True, order=5
+    )  # keeps more of the noise than order 3
+    return back / np.float32(reg['scale'])
 
 # %% ../nbs/01_dicom.ipynb #48c501ae
 def registration_error(
