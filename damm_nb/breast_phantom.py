@@ -338,9 +338,8 @@ def _visit_header(phi, age, i, v, date, seed, rng):
     )
 
 # %% ../nbs/02_breast_phantom.ipynb #8c00169f
-MOTION_STREAM = (
-    7301  # third entry of the per-patient seed of the motion draws, apart from the anatomy's
-)
+# third entry of the per-patient seed of the motion draws, a stream apart from the anatomy's
+MOTION_STREAM = 7301
 
 
 def visit_motion(
@@ -352,10 +351,8 @@ def visit_motion(
 ) -> list:
     """Per visit: the patient's in-plane rigid motion relative to the first visit and the intensity
     scale; visit 0 is the reference (none)."""
-    u, z = (
-        rng.uniform(-1, 1, (visits, 3)),
-        rng.standard_normal(visits),
-    )  # drawn whatever the amplitudes
+    # drawn whatever the amplitudes, so that setting one to 0 changes no other draw
+    u, z = rng.uniform(-1, 1, (visits, 3)), rng.standard_normal(visits)
     out = [
         dict(
             rotation_deg=round(float(motion_deg * a), 4),

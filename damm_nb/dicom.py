@@ -776,10 +776,8 @@ def intensity_scale(
     """Intensity scale of `mov` relative to `ref`: median ratio of their 50th, 75th, 90th percentiles
     in the reference's tissue, both smoothed by one voxel in-plane."""
     smooth = lambda a: ndimage.gaussian_filter(a, (0,) * (a.ndim - 2) + (1, 1))
-    ref, mov = (
-        smooth(ref),
-        smooth(mov),
-    )  # a mask cut on the noisy reference would keep its bright noise
+    # a mask cut on the noisy reference would keep the voxels whose noise is bright
+    ref, mov = smooth(ref), smooth(mov)
     fg = (ref > threshold_otsu(ref)) & (True if inside is None else inside)
     q = [50, 75, 90]
     return float(
@@ -862,9 +860,8 @@ def apply_registration(
 ) -> np.ndarray:
     "`vol` moved back into the first visit's frame (quintic splines) and divided by the visit's intensity scale."
     t = np.array(reg['shift_mm']) / np.array(spacing[-2:], float)
-    back = rigid_inplane(
-        vol, reg['rotation_deg'], t, inverse=True, order=5
-    )  # keeps more of the noise than order 3
+    # quintic splines smooth the noise less than cubic or linear ones
+    back = rigid_inplane(vol, reg['rotation_deg'], t, inverse=True, order=5)
     return back / np.float32(reg['scale'])
 
 # %% ../nbs/01_dicom.ipynb #48c501ae
@@ -890,9 +887,8 @@ def registration_error(
                 f'{truth_root}/truth.json: patient {pid} has no true motion (a phantom without motion?)'
             )
         tissue = np.load(Path(truth_root) / f'{pid}.npz')['clean_pre'][0].max(0) > 0
-        p = (
-            np.argwhere(tissue) - (np.array(tissue.shape) - 1) / 2
-        )  # voxels from the rotation centre
+        # in voxels from the rotation centre
+        p = np.argwhere(tissue) - (np.array(tissue.shape) - 1) / 2
         for r in m[m.patient == pseudonym(pid, salt)].itertuples():
             mo = rec['motion'][int(r.visit)]
             row = dict(patient=pid, visit=int(r.visit), status=r.reg_status)
@@ -1039,7 +1035,7 @@ def _pick_pair(job: dict, vols: dict) -> tuple:
     )
 
 # %% ../nbs/01_dicom.ipynb #91d27bd7
-def _visit_registration(job: dict, vols: dict) -> dict:
+def _visit_registration(job: dict, vols: dict) -> tuple[dict, dict | None]:
     "Registration of one visit to the patient's first: row index -> manifest fields, and the raw result."
     ids = list(vols)
     if not job['register']:
