@@ -1018,7 +1018,7 @@ def _pick_pair(job: dict, vols: dict) -> tuple:
     for keys in rules:
         for s in movs:
             for k, r in enumerate(job['ref']):
-                if not all(pd.notna(s[o]) and s[o] == r[o] for o in keys):
+                if not all(pd.notna(s[o]) and pd.notna(r[o]) and s[o] == r[o] for o in keys):
                     continue
                 if k not in cache:
                     try:
