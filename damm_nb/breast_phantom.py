@@ -13,11 +13,13 @@ import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, MRImageStorage, generate_uid
 from .core import atomic_write, write_json, write_text, check_writable, run_command
+from .dicom import rigid_inplane
 
 # %% auto #0
-__all__ = ['ISPY1_SCHEDULE', 'MR_SIGNAL', 'UID_ROOT', 'fisher_kpp', 'patient_params', 'visit_days', 'treatment_k',
-           'breast_anatomy', 'grow_tumour', 'render_mr', 'bias_field', 'rician', 'series_dataset', 'write_slice',
-           'write_series', 'fake_phi', 'make_mri_phantom', 'phantom_mri_cli']
+__all__ = ['ISPY1_SCHEDULE', 'MR_SIGNAL', 'UID_ROOT', 'MOTION_STREAM', 'fisher_kpp', 'patient_params', 'visit_days',
+           'treatment_k', 'breast_anatomy', 'grow_tumour', 'render_mr', 'bias_field', 'rician', 'series_dataset',
+           'write_slice', 'write_series', 'fake_phi', 'visit_motion', 'move_patient', 'make_mri_phantom',
+           'phantom_mri_cli']
 
 # %% ../nbs/02_breast_phantom.ipynb #867b25a8
 def _sl(ax, nd, s):
@@ -335,6 +337,47 @@ def _visit_header(phi, age, i, v, date, seed, rng):
         ScanningSequence='GR',
     )
 
+# %% ../nbs/02_breast_phantom.ipynb #8c00169f
+# third entry of the per-patient seed of the motion draws, a stream apart from the anatomy's
+MOTION_STREAM = 7301
+
+
+def visit_motion(
+    rng: np.random.Generator,  # the motion stream: `default_rng([seed, patient, MOTION_STREAM])`
+    visits: int = 4,
+    motion_mm: float = 4.0,  # largest in-plane shift per axis (uniform in ±motion_mm)
+    motion_deg: float = 4.0,  # largest in-plane rotation (uniform in ±motion_deg)
+    scale_sd: float = 0.15,  # sd of the log of the scanner's intensity scale
+) -> list:
+    """Per visit: the patient's in-plane rigid motion relative to the first visit and the intensity
+    scale; visit 0 is the reference (none)."""
+    # drawn whatever the amplitudes, so that setting one to 0 changes no other draw
+    u, z = rng.uniform(-1, 1, (visits, 3)), rng.standard_normal(visits)
+    out = [
+        dict(
+            rotation_deg=round(float(motion_deg * a), 4),
+            shift_mm=[round(float(motion_mm * b), 4), round(float(motion_mm * c), 4)],
+            scale=round(float(np.exp(scale_sd * s)), 4),
+        )
+        for (a, b, c), s in zip(u, z)
+    ]
+    out[0] = dict(rotation_deg=0.0, shift_mm=[0.0, 0.0], scale=1.0)
+    return out
+
+
+def move_patient(
+    img: np.ndarray,  # (Z, Y, X) image in the reference (first visit's) frame
+    motion: dict,  # one entry of `visit_motion`
+    spacing: tuple,  # voxel size (dz, dy, dx) mm
+) -> np.ndarray:
+    "`img` as the scanner sees the moved patient: rigid in-plane motion (cubic splines), then scaled."
+    t = np.array(motion['shift_mm']) / np.array(spacing[1:])
+    if motion['rotation_deg'] or t.any():
+        img = np.maximum(
+            rigid_inplane(img, motion['rotation_deg'], t, order=3), 0
+        )  # a signal magnitude
+    return img if motion['scale'] == 1 else (img * np.float32(motion['scale'])).astype(np.float32)
+
 # %% ../nbs/02_breast_phantom.ipynb #7765c07d
 def _write_bad_files(study, hdr, spacing, rng):
     "A non-DICOM file, a series with one slice of another size, and a series with a truncated file, in `study`."
@@ -367,9 +410,12 @@ def _write_bad_files(study, hdr, spacing, rng):
     return bad
 
 # %% ../nbs/02_breast_phantom.ipynb #e82e02f9
-def _phantom_patient(i, dst, size, slices, spacing, seed, noise, slope, intercept):
+def _phantom_patient(i, dst, size, slices, spacing, seed, noise, slope, intercept, motion):
     "Simulate and write patient `i`; return its truth record, fake PHI, arrays, and its last study folder and header."
     rng = np.random.default_rng([seed, i])
+    moves = visit_motion(
+        np.random.default_rng([seed, i, MOTION_STREAM]), len(ISPY1_SCHEDULE), **motion
+    )
     p, days = patient_params(rng), visit_days(rng)
     first = datetime.date(2002, 1, 1) + datetime.timedelta(days=int(rng.integers(0, 4 * 365)))
     phi = fake_phi(i, first, p['age'], rng)
@@ -378,7 +424,7 @@ def _phantom_patient(i, dst, size, slices, spacing, seed, noise, slope, intercep
     origin = (-(size - 1) / 2 * spacing[2], -0.6 * size * spacing[1], float(rng.uniform(-30, -10)))
     arr, rec = (
         {k: [] for k in ('clean', 'clean_pre', 'pre', 'post')},
-        dict(p, **info, days=days, study_dates=[], accession=[], studies=[]),
+        dict(p, **info, days=days, study_dates=[], accession=[], studies=[], motion=moves),
     )
     for v, d in enumerate(days):
         date = first + datetime.timedelta(days=d)
@@ -390,8 +436,8 @@ def _phantom_patient(i, dst, size, slices, spacing, seed, noise, slope, intercep
         )
         bias = bias_field(u.shape[1:], rng)
         for sn, phase in ((2, 'pre'), (3, 'post')):
-            c = render_mr(anat, u[v], phase, bias)
-            img = rician(c, noise, rng)
+            c = move_patient(render_mr(anat, u[v], phase, bias), moves[v], spacing)
+            img = rician(c, noise * moves[v]['scale'], rng)
             arr[phase].append(img)
             arr['clean' if phase == 'post' else 'clean_pre'].append(c)
             h = dict(
@@ -425,6 +471,9 @@ def make_mri_phantom(
     bad_files: bool = False,  # add a non-DICOM, a truncated and a mixed-size file
     noise: float = 20.0,  # Rician sigma (signal of fat is about 150, enhancing tumour up to 1060)
     mask_threshold: float = 0.25,
+    motion_mm: float = 4.0,  # largest in-plane shift of the patient at a later visit (0: none)
+    motion_deg: float = 4.0,  # largest in-plane rotation (0: none)
+    scale_sd: float = 0.15,  # sd of the log of each later visit's intensity scale (0: none)
 ) -> Path:
     """Write a longitudinal breast-MRI phantom (4 visits per patient, pre and post contrast) as a
     TCIA-like DICOM tree, truth beside it."""
@@ -435,10 +484,11 @@ def make_mri_phantom(
     dst = check_writable(dst)
     truth = check_writable(Path(str(dst) + '_truth'))
     spacing, slope, intercept = (40.0 / slices, 128.0 / size, 128.0 / size), 0.5, -100.0
+    motion = dict(motion_mm=motion_mm, motion_deg=motion_deg, scale_sd=scale_sd)
     recs, clin, bad = {}, [], []
     for i in range(patients):
         rec, phi, arr, (study, hdr) = _phantom_patient(
-            i, dst, size, slices, spacing, seed, noise, slope, intercept
+            i, dst, size, slices, spacing, seed, noise, slope, intercept, motion
         )
         mask = arr['density'] > mask_threshold
         rec['volume_cm3'] = [
@@ -465,6 +515,12 @@ def make_mri_phantom(
             noise_sigma=noise,
             rescale=dict(slope=slope, intercept=intercept, max_error=slope / 2),
             mask_threshold=mask_threshold,
+            motion=dict(
+                motion,
+                convention='per visit: a point p of the first visit (in-plane voxels from the slice centre) is at '
+                'R(rotation_deg) p + shift_mm / spacing in the images, whose values are times scale; '
+                'density and mask stay in the first visit\'s frame, pre/post/clean/clean_pre are as written',
+            ),
             schedule=dict(zip(('T1', 'T2', 'T3', 'T4'), ISPY1_SCHEDULE)),
             bad_files=bad,
             patients=recs,
@@ -475,7 +531,7 @@ def make_mri_phantom(
 
 # %% ../nbs/02_breast_phantom.ipynb #2ca4a235
 def phantom_mri_cli(argv=None):
-    """`damm_phantom_mri DST [--patients N] [--size S] [--slices Z] [--seed K] [--bad-files]`: write
+    """`damm_phantom_mri DST [--patients N] [--size S] [--slices Z] [--seed K] [--bad-files] [--no-motion]`: write
     the breast-MRI phantom."""
     p = argparse.ArgumentParser(
         prog='damm_phantom_mri',
@@ -491,9 +547,23 @@ def phantom_mri_cli(argv=None):
         action='store_true',
         help='add a non-DICOM, a truncated and a mixed-size file',
     )
+    p.add_argument(
+        '--no-motion',
+        action='store_true',
+        help='no patient motion nor intensity-scale change between visits',
+    )
+    still = dict(motion_mm=0, motion_deg=0, scale_sd=0)
     run_command(
         p,
         argv,
-        lambda a: make_mri_phantom(a.dst, a.patients, a.size, a.slices, a.seed, a.bad_files),
+        lambda a: make_mri_phantom(
+            a.dst,
+            a.patients,
+            a.size,
+            a.slices,
+            a.seed,
+            a.bad_files,
+            **(still if a.no_motion else {}),
+        ),
         '{a.patients} patients x 4 visits written to {r} in {s:.1f} s; truth in {r}_truth',
     )

@@ -500,6 +500,12 @@ def read_manifest(
     if miss:
         raise ValueError(f'{path}: columns {miss} missing')
     m = m[m.status == 'ok'].copy()
+    if 'reg_status' in m.columns and (bad := m.reg_status == 'failed').any():
+        warnings.warn(
+            f'{path}: {bad.sum()} series of {m[bad].drop_duplicates(["patient", "visit"]).shape[0]} visit(s) '
+            "that could not be registered to the patient's first visit left out (see their reason)"
+        )
+        m = m[~bad]
     if series is not None:
         m = (
             m[m.series.astype(str) == str(series)]

@@ -11,14 +11,20 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 import numpy as np
 import pandas as pd
 import pydicom
+from scipy import ndimage
+from skimage.filters import threshold_otsu, window
+from skimage.registration import phase_cross_correlation
+from skimage.transform import warp_polar
 from pydicom.errors import InvalidDicomError
 from pydicom.pixels import get_decoder
 from tqdm.auto import tqdm
 from .core import write_text, check_writable
 
 # %% auto #0
-__all__ = ['MANIFEST_COLUMNS', 'pseudonym', 'dicom_date', 'dicom_time', 'DicomError', 'read_header', 'index_dicom', 'read_series',
-           'scrub', 'plan_series', 'deidentify_clinical', 'convert_tree', 'dicom2npy_cli', 'read_upload_series']
+__all__ = ['REG_COLUMNS', 'MANIFEST_COLUMNS', 'pseudonym', 'dicom_date', 'dicom_time', 'DicomError', 'read_header', 'index_dicom',
+           'read_series', 'scrub', 'plan_series', 'rigid_inplane', 'estimate_rotation', 'register_images',
+           'intensity_scale', 'register_visit', 'apply_registration', 'registration_error', 'deidentify_clinical',
+           'convert_tree', 'dicom2npy_cli', 'read_upload_series']
 
 # %% ../nbs/01_dicom.ipynb #6de10053
 def pseudonym(
@@ -700,6 +706,218 @@ def plan_series(
             seen[stem[i]] -= 1
     return se[cols]
 
+# %% ../nbs/01_dicom.ipynb #0e641e4f
+def _rot(deg: float) -> np.ndarray:
+    "2x2 rotation by `deg` degrees acting on (row, column) vectors."
+    a = np.deg2rad(deg)
+    return np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+
+
+def rigid_inplane(
+    vol: np.ndarray,  # (..., Y, X): every plane gets the same transform
+    rotation_deg: float,  # rotation about the in-plane centre c = ((Y-1)/2, (X-1)/2)
+    shift_vox,  # (dy, dx) in voxels
+    inverse: bool = False,  # False: move the content; True: undo that move
+    order: int = 1,  # spline order of the interpolation
+) -> np.ndarray:
+    "`vol` with its content moved in-plane, point p going to R(p - c) + c + t (or moved back); edges repeated."
+    R, t = _rot(rotation_deg), np.asarray(shift_vox, float)
+    c = (np.array(vol.shape[-2:]) - 1) / 2
+    M, off = (R, c + t - R @ c) if inverse else (R.T, c - R.T @ (c + t))
+    planes = np.asarray(vol, np.float32).reshape(-1, *vol.shape[-2:])
+    out = [ndimage.affine_transform(o, M, off, order=order, mode='nearest') for o in planes]
+    return np.stack(out).reshape(vol.shape)
+
+# %% ../nbs/01_dicom.ipynb #b7a3f3ce
+def _spectrum(a: np.ndarray) -> np.ndarray:
+    "Centred magnitude spectrum of a Hann-windowed 2-D image (the same for any shift of the image)."
+    a = (a - a.mean()) * window('hann', a.shape)
+    return np.abs(np.fft.fftshift(np.fft.fft2(a)))
+
+
+def estimate_rotation(
+    ref: np.ndarray,  # reference image (Y, X)
+    mov: np.ndarray,  # the same scene turned (and shifted)
+    angles: int = 720,  # angular samples of the polar spectra over 360 degrees
+    upsample: int = 20,  # sub-sample refinement of the angle
+) -> float:
+    "Rotation (degrees, in (-90, 90]) that turns `ref` into `mov`, from their magnitude spectra in polar coordinates."
+    r = min(ref.shape) // 2
+    pol = [
+        np.log1p(warp_polar(_spectrum(a), radius=r, output_shape=(angles, r))[: angles // 2, 2:])
+        for a in (ref, mov)
+    ]  # the spectrum of a real image is symmetric: half a turn holds it all
+    d = phase_cross_correlation(*pol, upsample_factor=upsample, normalization=None)[0][0]
+    return float(d * 360 / angles)
+
+# %% ../nbs/01_dicom.ipynb #5c15a9e5
+def register_images(
+    ref: np.ndarray,  # reference (Y, X) or (Z, Y, X)
+    mov: np.ndarray,  # moving image of the same shape
+    rotation: bool = True,  # estimate a rotation (False: shift only)
+    rounds: int = 3,  # rotation estimates, each on the residual left by the ones before
+    upsample: int = 20,  # sub-voxel refinement of the shift (1/upsample voxel)
+) -> tuple[float, np.ndarray]:
+    "In-plane rigid motion (degrees, (dy, dx) voxels) of `mov` relative to `ref`, in `rigid_inplane`'s convention."
+    ref2, mov2 = (np.asarray(a, np.float64).reshape(-1, *a.shape[-2:]).mean(0) for a in (ref, mov))
+    deg = 0.0
+    for _ in range(rounds if rotation else 0):
+        deg += estimate_rotation(ref2, rigid_inplane(mov2, deg, (0, 0), inverse=True))
+    un = rigid_inplane(mov2, deg, (0, 0), inverse=True)
+    s = phase_cross_correlation(ref2, un, upsample_factor=upsample, normalization=None)[0]
+    return deg, -_rot(deg) @ s
+
+# %% ../nbs/01_dicom.ipynb #97e1bf36
+def intensity_scale(
+    ref: np.ndarray,  # reference volume
+    mov: np.ndarray,  # moving volume, already aligned to `ref`
+    inside: np.ndarray | None = None,  # in-plane mask (Y, X) of where `mov` was imaged
+) -> float:
+    """Intensity scale of `mov` relative to `ref`: median ratio of their 50th, 75th, 90th percentiles
+    in the reference's tissue, both smoothed by one voxel in-plane."""
+    smooth = lambda a: ndimage.gaussian_filter(a, (0,) * (a.ndim - 2) + (1, 1))
+    # a mask cut on the noisy reference would keep the voxels whose noise is bright
+    ref, mov = smooth(ref), smooth(mov)
+    fg = (ref > threshold_otsu(ref)) & (True if inside is None else inside)
+    q = [50, 75, 90]
+    return float(
+        np.median(np.percentile(mov[fg], q) / np.maximum(np.percentile(ref[fg], q), 1e-12))
+    )
+
+
+def _inside(shape, deg, t) -> np.ndarray:
+    "Mask of the reference's in-plane grid that the motion (deg, t) maps inside the moving image."
+    p = np.stack(np.meshgrid(*[np.arange(n, dtype=float) for n in shape], indexing='ij'), -1)
+    c = (np.array(shape) - 1) / 2
+    q = (p - c) @ _rot(deg).T + c + t
+    return ((q >= 0) & (q <= np.array(shape) - 1)).all(-1)
+
+
+def _tissue_corr(a: np.ndarray, b: np.ndarray, inside: np.ndarray) -> float:
+    "Pearson correlation of two aligned images in the union of their tissue (above Otsu), where both were imaged."
+    fg = ((a > threshold_otsu(a)) | (b > threshold_otsu(b))) & inside
+    return float(np.corrcoef(a[fg], b[fg])[0, 1]) if fg.sum() > 2 else 0.0
+
+# %% ../nbs/01_dicom.ipynb #5107f740
+def _fmt(seq) -> str:
+    return 'x'.join(f'{float(o):g}' for o in seq)
+
+
+def _unregistrable(ref, mov, sp, msp) -> str | None:
+    "Why two volumes cannot be registered as they are, or None."
+    if mov.shape != ref.shape:
+        return f"grid {_fmt(mov.shape)} differs from the first visit's {_fmt(ref.shape)}"
+    if ref.ndim not in (2, 3):
+        return f'{ref.ndim}-D volume (need an image or a volume)'
+    if np.abs(msp - sp).max() > 0.01 * sp.max():
+        return f"voxel size {_fmt(msp)} mm differs from the first visit's {_fmt(sp)} mm"
+    if abs(sp[0] - sp[1]) > 0.01 * sp.max():
+        return f'pixels not square ({_fmt(sp)} mm)'
+    if np.ptp(mov) == 0 or np.ptp(ref) == 0:
+        return 'an image without contrast'
+    return None
+
+
+def register_visit(
+    ref: np.ndarray,  # reference volume (Z, Y, X) or image (Y, X): the patient's first visit
+    mov: np.ndarray,  # the same series at a later visit
+    spacing: tuple,  # voxel size of `ref` in mm (its last two entries are in-plane)
+    mov_spacing: tuple | None = None,  # voxel size of `mov` (default: the same)
+    min_corr: float = 0.6,  # least tissue correlation after alignment
+    min_overlap: float = 0.5,  # least fraction of the reference field of view inside the moving one
+    max_rotation: float = 20.0,  # most rotation (degrees) a patient's repositioning is believed to cause
+) -> dict:
+    "In-plane rigid motion (mm, degrees) and intensity scale of `mov` relative to `ref`, or status 'failed' and why."
+    sp = np.array(spacing[-2:], float)
+    msp = np.array((mov_spacing or spacing)[-2:], float)
+    out = dict(status='failed', rotation_deg=None, shift_mm=None, scale=None, corr=None)
+    if why := _unregistrable(ref, mov, sp, msp):
+        return out | dict(reason=why)
+    deg, t = register_images(ref, mov)
+    reg = rigid_inplane(mov, deg, t, inverse=True, order=3)
+    inside = _inside(ref.shape[-2:], deg, t)
+    r = _tissue_corr(*(a.reshape(-1, *a.shape[-2:]).mean(0) for a in (ref, reg)), inside)
+    out |= dict(
+        rotation_deg=round(deg, 3), shift_mm=tuple(np.round(t * sp, 3).tolist()), corr=round(r, 3)
+    )
+    if not r >= min_corr:
+        why = f'no match after alignment (tissue correlation {r:.2f} < {min_corr}): another body part or series?'
+    elif (ov := inside.mean()) < min_overlap:
+        why = f"too little overlap ({ov:.0%} of the first visit's field of view, need {min_overlap:.0%})"
+    elif abs(deg) > max_rotation:
+        why = f'implausible rotation ({deg:.0f} degrees, more than {max_rotation:g})'
+    else:
+        return out | dict(
+            status='registered', reason='', scale=round(intensity_scale(ref, reg, inside), 4)
+        )
+    return out | dict(reason=why)
+
+
+def apply_registration(
+    vol: np.ndarray,  # a series of the registered visit (..., Y, X), on the registered series' grid
+    reg: dict,  # from `register_visit` (status 'registered')
+    spacing: tuple,  # voxel size in mm (last two in-plane)
+) -> np.ndarray:
+    "`vol` moved back into the first visit's frame (quintic splines) and divided by the visit's intensity scale."
+    t = np.array(reg['shift_mm']) / np.array(spacing[-2:], float)
+    # quintic splines smooth the noise less than cubic or linear ones
+    back = rigid_inplane(vol, reg['rotation_deg'], t, inverse=True, order=5)
+    return back / np.float32(reg['scale'])
+
+# %% ../nbs/01_dicom.ipynb #48c501ae
+def registration_error(
+    npy_root,  # conversion folder (manifest.csv) of a phantom converted with `register=True`
+    truth_root,  # the phantom's truth folder (truth.json with the true motion, <PatientID>.npz)
+    salt: str = 'damm_nb',  # the pseudonym salt of the conversion
+) -> dict:
+    """Error of the registration against the phantom's known motion: mean and max over visits of the mean
+    displacement error (mm and in-plane voxels) over the first visit's tissue."""
+    m = pd.read_csv(Path(npy_root) / 'manifest.csv', dtype={'patient': str}, keep_default_na=False)
+    m = m[(m.status == 'ok') & (m.visit.astype(str) != '0')].drop_duplicates(['patient', 'visit'])
+    if 'reg_status' not in m.columns or not m.reg_status.isin(['registered', 'failed']).any():
+        raise ValueError(
+            f'{npy_root}/manifest.csv: no registered visits (convert with register=True)'
+        )
+    truth = json.loads((Path(truth_root) / 'truth.json').read_text())
+    vox = np.array(truth['spacing_mm'][-2:], float)
+    rows = []
+    for pid, rec in truth['patients'].items():
+        if 'motion' not in rec:
+            raise ValueError(
+                f'{truth_root}/truth.json: patient {pid} has no true motion (a phantom without motion?)'
+            )
+        tissue = np.load(Path(truth_root) / f'{pid}.npz')['clean_pre'][0].max(0) > 0
+        # in voxels from the rotation centre
+        p = np.argwhere(tissue) - (np.array(tissue.shape) - 1) / 2
+        for r in m[m.patient == pseudonym(pid, salt)].itertuples():
+            mo = rec['motion'][int(r.visit)]
+            row = dict(patient=pid, visit=int(r.visit), status=r.reg_status)
+            if r.reg_status == 'registered':
+                est = (
+                    p @ _rot(float(r.reg_rotation_deg)).T
+                    + np.array([r.reg_shift_y_mm, r.reg_shift_x_mm], float) / vox
+                )
+                true = p @ _rot(mo['rotation_deg']).T + np.array(mo['shift_mm']) / vox
+                row |= dict(
+                    err_mm=float(np.linalg.norm((est - true) * vox, axis=1).mean()),
+                    rot_err_deg=abs(float(r.reg_rotation_deg) - mo['rotation_deg']),
+                    scale_err=abs(float(r.reg_scale) / mo['scale'] - 1),
+                )
+            rows.append(row)
+    t = pd.DataFrame(rows)
+    ok = t[t.status == 'registered']
+    return dict(
+        visits=len(t),
+        not_registered=int((t.status != 'registered').sum()),
+        mean_mm=float(ok.err_mm.mean()),
+        max_mm=float(ok.err_mm.max()),
+        mean_vox=float(ok.err_mm.mean() / vox.mean()),
+        max_vox=float(ok.err_mm.max() / vox.mean()),
+        max_rotation_err_deg=float(ok.rot_err_deg.max()),
+        median_scale_err=float(ok.scale_err.median()),
+        max_scale_err=float(ok.scale_err.max()),
+    )
+
 # %% ../nbs/01_dicom.ipynb #b71082bc
 def _save_volume(path: str | Path, vol: np.ndarray):
     "Write `vol` as float32 .npy under a temporary name, then rename (atomic for a killed run; no fsync, see below)."
@@ -734,6 +952,14 @@ def _npy_complete(path: str | Path, shape: str) -> bool:
         return False
 
 # %% ../nbs/01_dicom.ipynb #134d49b2
+REG_COLUMNS = [
+    'reg_status',
+    'reg_rotation_deg',
+    'reg_shift_y_mm',
+    'reg_shift_x_mm',
+    'reg_scale',
+    'reg_corr',
+]
 MANIFEST_COLUMNS = [
     'patient',
     'visit',
@@ -746,28 +972,123 @@ MANIFEST_COLUMNS = [
     'path',
     'status',
     'reason',
-]
+] + REG_COLUMNS
 
 
-def _convert_series(job: dict) -> dict:
-    "Read one series and save it atomically; a result row (status 'ok' or 'skipped' with the reason)."
-    try:
-        vol, spacing, notes = _read_volume(job['headers'])
-        _save_volume(job['out'], vol)
-        return dict(
-            status='ok',
-            shape='x'.join(map(str, vol.shape)),
-            spacing='x'.join(str(round(s, 6)) for s in spacing),
-            notes='; '.join(notes),
-            nbytes=vol.nbytes,
+def _skip(e: Exception, headers: list) -> dict:
+    "A 'skipped' result row for the error `e` met while reading the series of `headers`."
+    msg = str(e) if isinstance(e, DicomError) else f"{headers[0]['path']}: {type(e).__name__}: {e}"
+    return dict(status='skipped', reason=msg)
+
+
+def _ok(vol: np.ndarray, spacing: tuple, notes: list, reg: dict) -> dict:
+    "An 'ok' result row for a saved volume, with its registration fields."
+    return dict(
+        status='ok',
+        shape='x'.join(map(str, vol.shape)),
+        spacing='x'.join(str(round(s, 6)) for s in spacing),
+        notes='; '.join(notes),
+        **reg,
+    )
+
+# %% ../nbs/01_dicom.ipynb #34b4ad03
+def _reg_fields(status: str, reg: dict | None = None, reason: str = '') -> dict:
+    "The manifest's registration fields of one series (numbers only for a 'reference' or 'registered' visit)."
+    r = reg if status == 'registered' else dict(rotation_deg=0.0, shift_mm=(0.0, 0.0), scale=1.0)
+    num = status in ('reference', 'registered')
+    return dict(
+        reg_status=status,
+        reg_rotation_deg=r['rotation_deg'] if num else None,
+        reg_shift_y_mm=r['shift_mm'][0] if num else None,
+        reg_shift_x_mm=r['shift_mm'][1] if num else None,
+        reg_scale=r['scale'] if num else None,
+        reg_corr=(reg or {}).get('corr'),
+        reg_reason=reason,
+    )
+
+
+def _pick_pair(job: dict, vols: dict) -> tuple:
+    "(moving row index, reference volume and spacing) of the series pair to register, or (None, None, reason)."
+    movs = sorted(
+        (s for s in job['series'] if s['i'] in vols and vols[s['i']][0].ndim in (2, 3)),
+        key=lambda s: (pd.isna(s['series']), s['series'] if pd.notna(s['series']) else 0),
+    )
+    cache = {}
+    rules = (('series', 'modality'), ('description', 'modality'), ('modality',))
+    for keys in rules:
+        for s in movs:
+            for k, r in enumerate(job['ref']):
+                if not all(pd.notna(s[o]) and pd.notna(r[o]) and s[o] == r[o] for o in keys):
+                    continue
+                if k not in cache:
+                    try:
+                        cache[k] = _read_volume(r['headers'])[:2]
+                    except Exception:
+                        cache[k] = None
+                if cache[k] is not None and cache[k][0].shape == vols[s['i']][0].shape:
+                    return s['i'], *cache[k]
+    mods = sorted({str(s['modality']) for s in movs})
+    return (
+        None,
+        None,
+        f"no series of the first visit with the same modality ({', '.join(mods)}) and grid to register to",
+    )
+
+# %% ../nbs/01_dicom.ipynb #91d27bd7
+def _visit_registration(job: dict, vols: dict) -> tuple[dict, dict | None]:
+    "Registration of one visit to the patient's first: row index -> manifest fields, and the raw result."
+    ids = list(vols)
+    if not job['register']:
+        return {i: _reg_fields('off') for i in ids}, None
+    if job['visit'] == 0:
+        return {i: _reg_fields('reference') for i in ids}, None
+    i0, ref, ref_sp = _pick_pair(job, vols)
+    if i0 is None:
+        return {i: _reg_fields('failed', None, ref_sp) for i in ids}, None
+    mov, mov_sp = vols[i0][:2]
+    reg = register_visit(ref, mov, ref_sp, mov_sp)
+    if reg['status'] != 'registered':
+        return {i: _reg_fields('failed', reg, reg['reason']) for i in ids}, None
+    ser = next(s['series'] for s in job['series'] if s['i'] == i0)
+    out = {}
+    for i in ids:
+        v, sp = vols[i][:2]
+        same = (
+            v.ndim >= 2
+            and v.shape[-2:] == mov.shape[-2:]
+            and np.allclose(sp[-2:], mov_sp[-2:], rtol=0.01)
         )
-    except Exception as e:
-        return dict(
-            status='skipped',
-            reason=str(e)
-            if isinstance(e, DicomError)
-            else f"{job['headers'][0]['path']}: {type(e).__name__}: {e}",
+        out[i] = (
+            _reg_fields('registered', reg)
+            if same
+            else _reg_fields(
+                'failed', None, f'in-plane grid differs from that of the registered series {ser}'
+            )
         )
+    return out, reg
+
+
+def _convert_visit(job: dict) -> list:
+    "Read every series of one visit, register it to the first visit, save the pending ones; [(row index, result row)]."
+    vols, out = {}, {}
+    for s in job['series']:
+        try:
+            vols[s['i']] = _read_volume(s['headers'])
+        except Exception as e:
+            out[s['i']] = _skip(e, s['headers'])
+    regs, reg = _visit_registration(job, vols)
+    for s in job['series']:
+        if s['i'] in out or not s['save']:
+            continue
+        vol, spacing, notes = vols[s['i']]
+        try:
+            if regs[s['i']]['reg_status'] == 'registered':
+                vol = apply_registration(vol, reg, spacing)
+            _save_volume(s['out'], vol)
+            out[s['i']] = _ok(vol, spacing, notes, regs[s['i']])
+        except Exception as e:
+            out[s['i']] = _skip(e, s['headers'])
+    return [(s['i'], out[s['i']]) for s in job['series'] if s['save']]
 
 # %% ../nbs/01_dicom.ipynb #8a602ad9
 def _done_log(dst: Path) -> dict:
@@ -791,8 +1112,8 @@ def _done_log(dst: Path) -> dict:
     return out
 
 
-def _result(fut) -> dict:
-    "A worker's result; a worker that died (a crashing decoder, memory) skips its series instead of stopping the run."
+def _result(fut) -> list | dict:
+    "A worker's results; a worker that died (a crashing decoder, memory) skips its visit instead of stopping the run."
     try:
         return fut.result()
     except Exception as e:
@@ -802,14 +1123,14 @@ def _result(fut) -> dict:
 
 
 def _run_jobs(jobs, executor, progress):
-    "Yield (job, result) as series finish, in-process or on the executor, with a progress bar."
+    "Yield (job, results) as visits finish, in-process or on the executor, with a progress bar."
     bar = tqdm(
-        total=len(jobs), desc='dicom -> npy', unit='series', disable=not progress, leave=False
+        total=len(jobs), desc='dicom -> npy', unit='visit', disable=not progress, leave=False
     )
     if executor is None:
-        it = ((j, _convert_series(j)) for j in jobs)
+        it = ((j, _convert_visit(j)) for j in jobs)
     else:
-        futs = {executor.submit(_convert_series, j): j for j in jobs}
+        futs = {executor.submit(_convert_visit, j): j for j in jobs}
         it = ((futs[f], _result(f)) for f in as_completed(futs))
     for j, r in it:
         bar.update()
@@ -856,6 +1177,16 @@ def _summary(m: pd.DataFrame, resumed: int, secs: float, dropped: list) -> str:
         for r in ser[~ok].itertuples()
     ]
     lines += [f'  skipped {r.reason}' for r in fil.itertuples()]
+    vis = ser[ok].drop_duplicates(['patient', 'visit'])
+    if (vis.reg_status != 'off').any():
+        bad = vis[vis.reg_status == 'failed']
+        lines.append(
+            f'registered {(vis.reg_status == "registered").sum()} visits to the first visit of their patient; '
+            f'{len(bad)} not registered (left as they were, flagged reg_status=failed)'
+        )
+        lines += [
+            f'  not registered: {r.patient} visit {r.visit}: {r.reason}' for r in bad.itertuples()
+        ]
     if dropped:
         lines.append(f'clinical.csv: dropped identifying columns {dropped}')
     return '\n'.join(lines)
@@ -863,12 +1194,14 @@ def _summary(m: pd.DataFrame, resumed: int, secs: float, dropped: list) -> str:
 # %% ../nbs/01_dicom.ipynb #5e4366f0
 def _mark_ok(row: dict, res: dict):
     "Fill a manifest row from a finished series (this run's result or an earlier run's log line)."
+    failed = res.get('reg_reason') and f"registration failed: {res['reg_reason']}"
     row.update(
         status='ok',
         shape=res['shape'],
         spacing=res['spacing'],
-        reason='; '.join(filter(None, [row['notes'], res['notes']])),
+        reason='; '.join(filter(None, [row['notes'], res['notes'], failed])),
     )
+    row.update({k: res.get(k) for k in REG_COLUMNS} | dict(reg_status=res.get('reg_status', 'off')))
 
 
 def _manifest(rows: list, skipped: list, clean) -> pd.DataFrame:
@@ -877,18 +1210,57 @@ def _manifest(rows: list, skipped: list, clean) -> pd.DataFrame:
         dict(patient='', status='skipped', reason=clean(f'{p}: {why}')) for p, why in skipped
     ]
     m = pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
-    m = m.fillna({c: '' for c in ['shape', 'spacing', 'path', 'reason', 'modality', 'description']})
+    m = m.fillna(
+        {
+            c: ''
+            for c in ['shape', 'spacing', 'path', 'reason', 'modality', 'description', 'reg_status']
+        }
+    )
     m[['visit', 'days', 'series']] = m[['visit', 'days', 'series']].astype('Int64')
     return m
 
 # %% ../nbs/01_dicom.ipynb #897fe80e
+def _visit_jobs(rows: list, headers: list, dst: Path, done: dict, register: bool) -> list:
+    "One job per visit with a series still to convert; rows already done are marked ok on the way."
+    groups = {}
+    for i, r in enumerate(rows):
+        groups.setdefault((r['patient'], r['visit']), []).append(i)
+    keys = ('series', 'description', 'modality')
+    jobs = []
+    for (pt, v), idx in groups.items():
+        todo = set()
+        for i in idx:
+            d = done.get(rows[i]['path'])
+            if d is not None and d.get('register', False) == register:
+                _mark_ok(rows[i], d)
+            else:
+                todo.add(i)
+        if not todo:
+            continue
+        ref = [] if v == 0 or not register else groups.get((pt, 0), [])
+        jobs.append(
+            dict(
+                visit=v,
+                register=register,
+                ref=[{k: rows[i][k] for k in keys} | dict(headers=headers[i]) for i in ref],
+                series=[
+                    {k: rows[i][k] for k in keys}
+                    | dict(i=i, out=str(dst / rows[i]['path']), headers=headers[i], save=i in todo)
+                    for i in idx
+                ],
+            )
+        )
+    return jobs
+
+# %% ../nbs/01_dicom.ipynb #00c08900
 def convert_tree(
     src,  # DICOM tree (any layout, any file names)
     dst,  # output folder: <patient>/visit<k>/<series>_<description>.npy and manifest.csv
-    workers: int = 1,  # processes (series are converted in parallel)
+    workers: int = 1,  # processes (visits are converted in parallel)
     salt: str = 'damm_nb',  # pseudonym salt
     clinical=None,  # optional clinical CSV with a PatientID column, written de-identified to dst/clinical.csv
     progress: bool = True,  # progress bar and printed summary
+    register: bool = True,  # register every visit to the patient's first (in-plane rigid motion, intensity scale)
 ) -> pd.DataFrame:
     "Convert every series under `src` to de-identified float32 volumes in `dst`, resumably; returns the manifest."
     t0, src = time.time(), Path(src)
@@ -904,31 +1276,23 @@ def convert_tree(
         clean = lambda t: scrub(
             t.replace(str(src.resolve()) + os.sep, '').replace(str(src) + os.sep, ''), phi
         )
-        rows, jobs = plan.drop(columns=['headers', 'phi']).to_dict('records'), []
-        for i, (r, h) in enumerate(zip(rows, plan.headers)):
-            if r['path'] in done:
-                _mark_ok(r, done[r['path']])
-            else:
-                jobs.append(dict(i=i, out=str(dst / r['path']), headers=h))
+        rows = plan.drop(columns=['headers', 'phi']).to_dict('records')
+        jobs = _visit_jobs(rows, list(plan.headers), dst, done, register)
+        n_todo = sum(s['save'] for j in jobs for s in j['series'])
         with open(dst / '.done.jsonl', 'a') as log:
             for j, res in _run_jobs(jobs, ex, progress):
-                r = rows[j['i']]
-                if res['status'] != 'ok':
-                    r.update(status='skipped', path='', reason=clean(res['reason']))
-                    continue
-                log.write(
-                    json.dumps(
-                        dict(
-                            path=r['path'],
-                            shape=res['shape'],
-                            spacing=res['spacing'],
-                            notes=res['notes'],
-                        )
-                    )
-                    + '\n'
-                )
-                log.flush()
-                _mark_ok(r, res)
+                if isinstance(
+                    res, dict
+                ):  # the worker died: every pending series of the visit is skipped
+                    res = [(s['i'], res) for s in j['series'] if s['save']]
+                for i, rr in res:
+                    r = rows[i]
+                    if rr['status'] != 'ok':
+                        r.update(status='skipped', path='', reason=clean(rr['reason']))
+                        continue
+                    log.write(json.dumps(dict(path=r['path'], register=register) | rr) + '\n')
+                    log.flush()
+                    _mark_ok(r, rr)
     finally:
         if ex is not None:
             ex.shutdown()
@@ -936,7 +1300,7 @@ def convert_tree(
     write_text(dst / 'manifest.csv', m.to_csv(index=False))
     if cl is not None:
         write_text(dst / 'clinical.csv', cl.to_csv(index=False))
-    m.attrs['summary'] = _summary(m, len(rows) - len(jobs), time.time() - t0, dropped)
+    m.attrs['summary'] = _summary(m, len(rows) - n_todo, time.time() - t0, dropped)
     if progress:
         print(m.attrs['summary'])
     return m
@@ -962,13 +1326,24 @@ def dicom2npy_cli(
         default=None,
         help='clinical CSV with a PatientID column, written de-identified to DST/clinical.csv',
     )
+    p.add_argument(
+        '--no_register',
+        action='store_true',
+        help="keep every visit as scanned (default: register each visit to the patient's first)",
+    )
     p.add_argument('--quiet', action='store_true', help='no progress bar and no summary')
     a = p.parse_args(argv)
     if a.workers < 1:
         p.error('--workers must be at least 1')
     try:
         convert_tree(
-            a.src, a.dst, workers=a.workers, salt=a.salt, clinical=a.clinical, progress=not a.quiet
+            a.src,
+            a.dst,
+            workers=a.workers,
+            salt=a.salt,
+            clinical=a.clinical,
+            progress=not a.quiet,
+            register=not a.no_register,
         )
     except (OSError, ValueError) as e:
         p.error(str(e))
