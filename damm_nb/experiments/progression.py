@@ -190,15 +190,15 @@ def regression_forecast(d: dict, o: torch.Tensor) -> tuple[torch.Tensor, torch.T
 
 
 def progression_ddpm_loss(
-    model, batch: dict, task, sched=None, p_drop: float = 0.1
+    model, batch: dict, task, sched=None, p_drop: float = 0.1, t_focus: int | None = None
 ) -> torch.Tensor:
     """`ddpm_loss` (x0 target) with the visit channels zeroed for a fraction `p_drop` of the items, so
-    an upload of unknown visit is a case the model has learnt."""
+    an upload of unknown visit is a case the model has learnt; `t_focus` as in `focused_t`."""
     c, g = batch['cond'], task.generator
     u = torch.rand(len(c), generator=g, device=g.device if g is not None else 'cpu')
     c = c.clone()
     c[(u < p_drop).to(c.device), VISIT_CH] = 0
-    return ddpm_loss(model, dict(batch, cond=c), task, sched=sched, target='x0')
+    return ddpm_loss(model, dict(batch, cond=c), task, sched=sched, target='x0', t_focus=t_focus)
 
 # %% ../../nbs/14_progression.ipynb #4c30facc
 def train_progression_models(
@@ -211,6 +211,8 @@ def train_progression_models(
     device=None,
     seed: int = 0,
     progress: bool = True,
+    t_focus: int
+    | None = None,  # half of each batch's t from [0, t_focus] (`focused_t`); None: uniform
 ) -> dict:
     """Train the conditional DDPM (x0 target, MSE) on the change visit k → k+1 and the U-Net regression
     (L1 image + BCE/Dice mask) on the next visit; both EMA weights."""
@@ -220,7 +222,7 @@ def train_progression_models(
     sched, cc = make_schedule('linear', T=1000), cond.shape[1]
     torch.manual_seed(seed)  # initial weights from the seed
     ddpm = NoiseUNet(small_unet_config(2, 2, cc, hid_chs))
-    loss = functools.partial(progression_ddpm_loss, sched=sched)
+    loss = functools.partial(progression_ddpm_loss, sched=sched, t_focus=t_focus)
     tcfg = small_train_config(steps, batch_size, lr, seed, dev, progress)
     data = {'x': progression_target(d), 'cond': cond}
     ddpm, h_d = train_small(ddpm, loss, data, tcfg, flip=('x', 'cond'))
@@ -828,13 +830,14 @@ def run_progression_experiment(
     seed: int = 0,
     fractions=(0.8, 0.1, 0.1),
     progress: bool = True,
+    t_focus: int | None = None,  # see `train_progression_models`
 ) -> dict:
     """Train the conditional DDPM and the U-Net on training patients, fit Fisher-KPP per test patient on
     what visit k knows, run the true-parameter ceiling, score all on the test patients; save the DDPM."""
     out, t0 = check_writable(out), time.time()
     tr, te = (pair_tensors(npy_root, truth_root, s, size, fractions) for s in ('train', 'test'))
     models = train_progression_models(
-        tr, steps, reg_steps, batch_size, lr, hid_chs, device, seed, progress
+        tr, steps, reg_steps, batch_size, lr, hid_chs, device, seed, progress, t_focus
     )
     t1 = time.time()
     preds, spread, info = _progression_predictions(
