@@ -164,6 +164,7 @@ def stage_progression(cfg: DemoConfig) -> dict:
         Path(cfg.out) / 'progression',
         size=cfg.size_exp,
         steps=cfg.prog_steps,
+        t_focus=50,  # half of the DDPM's t small, so it learns to use x_t (see 14_progression)
         device=cfg.device,
         seed=cfg.seed,
         fractions=cfg.fractions,
