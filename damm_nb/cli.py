@@ -148,8 +148,9 @@ def stage_denoising(cfg: DemoConfig) -> dict:
 
 
 def stage_progression(cfg: DemoConfig) -> dict:
-    """Forecast of visit k+1 from visit k: conditional DDPM against no change, the U-Net and Fisher-
-    KPP; the DDPM is saved for `ProgressionExplorer`."""
+    """Forecast of visit k+1 from visit k: conditional DDPM against no change, the U-Net (trained as long),
+    the fitted Fisher-KPP and the true-parameter ceiling, by paired patient-clustered bootstraps; the DDPM is
+    saved for `ProgressionExplorer`."""
     src = Path(cfg.data_dir) / 'phantom_mri'
     r = run_progression_experiment(
         Path(cfg.data_dir) / 'phantom_mri_npy',
@@ -157,14 +158,32 @@ def stage_progression(cfg: DemoConfig) -> dict:
         Path(cfg.out) / 'progression',
         size=cfg.size_exp,
         steps=cfg.prog_steps,
-        reg_steps=cfg.reg_steps,
+        t_focus=50,  # half of the DDPM's t small, so it learns to use x_t (see 14_progression)
         device=cfg.device,
         seed=cfg.seed,
         fractions=cfg.fractions,
         progress=True,
     )
+    rd = lambda x: round(float(x), 4)
+    verdict = {
+        b: {
+            m: dict(
+                difference=rd(o['difference']),
+                interval=[rd(x) for x in o['interval']],
+                interval_width=rd(o['interval'][1] - o['interval'][0]),
+                verdict=o['verdict'],
+            )
+            for m, o in per.items()
+        }
+        for b, per in r['verdict'].items()
+        if b != 'oracle_dice_ratio'
+    }
+    o = r['verdict'].get('oracle_dice_ratio')
     return dict(
-        verdict={m: v['outcome'] for m, v in r['verdict'].items()},
+        test_patients=len(r['test_patients']),
+        verdict=verdict,
+        oracle_dice_ratio=o and dict(ratio=rd(o['ratio']), interval=[rd(x) for x in o['interval']]),
+        targets=r['targets'],
         train_s=r['train_s'],
         eval_s=r['eval_s'],
         checkpoints=[r['checkpoint']],

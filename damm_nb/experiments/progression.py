@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from scipy import ndimage
+import matplotlib.pyplot as plt
+from scipy import ndimage, optimize, stats
 from tqdm.auto import tqdm
 from damm_nb.core import (
     get_device,
@@ -21,11 +22,11 @@ from damm_nb.core import (
     load_checkpoint,
     CheckpointError,
 )
-from ..breast_phantom import fisher_kpp
+from ..breast_phantom import fisher_kpp, treatment_k
 from ..dicom import pseudonym, read_upload_series
 from ..data import LongitudinalPairs, fit_size, scale_pm1
 from ..unet import NoiseUNet, UNetConfig, RegressionUNet
-from ..diffusion import make_schedule, sample
+from ..diffusion import make_schedule, sample, respace
 from damm_nb.evaluate import (
     evaluate_batch,
     summarize,
@@ -36,6 +37,8 @@ from damm_nb.evaluate import (
     calibration,
     plot_calibration,
     dice,
+    paired_difference,
+    ratio_ci,
 )
 from damm_nb.experiments.denoising import (
     ddpm_loss,
@@ -47,11 +50,14 @@ from damm_nb.experiments.denoising import (
 )
 
 # %% auto #0
-__all__ = ['DT_SCALE', 'KPP_GRID', 'VERDICT_METHOD', 'truth_masks', 'mask_slice', 'pair_tensors', 'progression_cond',
-           'progression_target', 'from_change', 'regression_loss', 'train_progression_models', 'sample_progression',
-           'density_proxy', 'kpp_forecast', 'fit_kpp', 'physical_predictions', 'progression_verdict',
-           'progression_verdict_text', 'pooled_dice', 'apply_mask_rule', 'fit_mask_rule', 'save_progression',
-           'load_progression', 'run_progression_experiment', 'series_slices', 'predict_next_visit']
+__all__ = ['DT_SCALE', 'PHASES', 'N_VISIT_CH', 'VISIT_CH', 'KPP_GRID', 'VERDICT_METHOD', 'BASELINES', 'ORACLE', 'VERDICT_METRICS',
+           'TARGET_RATIO', 'truth_masks', 'mask_slice', 'pair_tensors', 'visit_channels', 'progression_cond',
+           'progression_target', 'from_change', 'regression_target', 'regression_loss', 'regression_forecast',
+           'progression_ddpm_loss', 'train_progression_models', 'sample_progression', 'density_proxy', 'kpp_forecast',
+           'fit_kpp', 'physical_predictions', 'truth_tumours', 'oracle_predictions', 'spread_vs_error',
+           'progression_verdict', 'progression_targets', 'progression_verdict_text', 'pooled_dice', 'apply_mask_rule',
+           'fit_mask_rule', 'save_progression', 'load_progression', 'run_progression_experiment', 'series_slices',
+           'predict_next_visit']
 
 # %% ../../nbs/14_progression.ipynb #1dfa88a2
 def truth_masks(truth_root, salt: str = 'damm_nb') -> dict:
@@ -106,25 +112,55 @@ def pair_tensors(
 
 # %% ../../nbs/14_progression.ipynb #75404238
 DT_SCALE = 100.0  # days per unit of the day-interval channel
+PHASES = (
+    'pre-treatment',
+    'after the first AC cycle',
+    'between regimens',
+    'before surgery',
+)  # I-SPY1's visits T1..T4 by where they fall in the treatment (AC, then a taxane, then surgery)
+N_VISIT_CH = 1 + len(PHASES)  # visit index k/3 and the one-hot phase of visit k
+VISIT_CH = slice(3, 3 + N_VISIT_CH)  # where they sit among the conditioning channels
+
+
+def visit_channels(visit, n: int) -> torch.Tensor:
+    "(n, 5): visit index k/3 and the one-hot treatment phase of visit k; all zero when `visit` is None (unknown)."
+    out = torch.zeros(n, N_VISIT_CH)
+    if visit is None:
+        return out
+    v = torch.as_tensor(visit, dtype=torch.long).reshape(-1).expand(n)
+    if v.min() < 0 or v.max() >= len(PHASES):
+        raise ValueError(
+            f'visit index must lie in 0..{len(PHASES) - 1}, got {sorted(set(v.tolist()))}'
+        )
+    out[:, 0] = v / (len(PHASES) - 1)
+    out[torch.arange(n), 1 + v] = 1.0
+    return out
 
 
 def progression_cond(
-    d: dict,  # from `pair_tensors`
+    d: dict,  # from `pair_tensors` ('visit' optional)
     cov_mean: torch.Tensor,
     cov_std: torch.Tensor,  # covariate standardisation (from the training split)
     dt_scale: float = DT_SCALE,
 ) -> torch.Tensor:
-    """Conditioning images (N, 3+C, S, S): visit-k image, visit-k mask as ±1, then dt/dt_scale and
-    each standardised covariate as constant channels."""
+    """Conditioning images (N, 3+5+C, S, S): visit-k image, visit-k mask as ±1, then as constant
+    channels dt/dt_scale, the visit channels (`visit_channels`) and each standardised covariate."""
     N, _, S, _ = d['xk'].shape
-    const = torch.cat([d['dt'][:, None] / dt_scale, (d['cov'] - cov_mean) / cov_std], 1)
+    const = torch.cat(
+        [
+            d['dt'][:, None] / dt_scale,
+            visit_channels(d.get('visit'), N),
+            (d['cov'] - cov_mean) / cov_std,
+        ],
+        1,
+    )
     return torch.cat(
         [d['xk'], d['mk'].float() * 2 - 1, const[:, :, None, None].expand(N, -1, S, S)], 1
     )
 
 
 def progression_target(d: dict) -> torch.Tensor:
-    "What the models predict (N,2,S,S): half the image change and the mask change, both in [-1, 1]."
+    "What the diffusion model predicts (N,2,S,S): half the image change and the mask change, both in [-1, 1]."
     return torch.cat([(d['xk1'] - d['xk']) / 2, d['mk1'].float() - d['mk'].float()], 1)
 
 
@@ -133,36 +169,67 @@ def from_change(d: dict, r: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return (d['xk'] + 2 * r[:, :1]).clamp(-1, 1), (d['mk'].float() + r[:, 1:]) > 0.5
 
 # %% ../../nbs/14_progression.ipynb #dfc32f4a
+def regression_target(d: dict) -> torch.Tensor:
+    "What the U-Net regression predicts (N,2,S,S): half the image change, and the visit-k+1 mask (0/1)."
+    return torch.cat([(d['xk1'] - d['xk']) / 2, d['mk1'].float()], 1)
+
+
 def regression_loss(model, batch: dict, task) -> torch.Tensor:
-    "MSE of a deterministic regression of batch['x'] from the conditioning images batch['cond']."
-    return F.mse_loss(model(batch['cond']), batch['x'])
+    """L1 of the image change plus BCE and soft Dice of the visit-k+1 mask, whose logit is the
+    second output channel."""
+    o, y = model(batch['cond']), batch['x']
+    p, m = torch.sigmoid(o[:, 1:]), y[:, 1:]
+    soft_dice = 1 - (2 * (p * m).sum() + 1) / (p.sum() + m.sum() + 1)
+    bce = F.binary_cross_entropy_with_logits(o[:, 1:], m)
+    return F.l1_loss(o[:, :1], y[:, :1]) + bce + soft_dice
 
 
+def regression_forecast(d: dict, o: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    "Visit-k+1 (image clipped to [-1, 1], mask) from the regression's output: image change and mask logit > 0."
+    return (d['xk'] + 2 * o[:, :1]).clamp(-1, 1), o[:, 1:] > 0
+
+
+def progression_ddpm_loss(
+    model, batch: dict, task, sched=None, p_drop: float = 0.1, t_focus: int | None = None
+) -> torch.Tensor:
+    """`ddpm_loss` (x0 target) with the visit channels zeroed for a fraction `p_drop` of the items, so
+    an upload of unknown visit is a case the model has learnt; `t_focus` as in `focused_t`."""
+    c, g = batch['cond'], task.generator
+    u = torch.rand(len(c), generator=g, device=g.device if g is not None else 'cpu')
+    c = c.clone()
+    c[(u < p_drop).to(c.device), VISIT_CH] = 0
+    return ddpm_loss(model, dict(batch, cond=c), task, sched=sched, target='x0', t_focus=t_focus)
+
+# %% ../../nbs/14_progression.ipynb #4c30facc
 def train_progression_models(
     d: dict,
     steps: int = 1500,
-    reg_steps: int | None = None,
+    reg_steps: int | None = None,  # the regression's steps; None: as many as the DDPM's
     batch_size: int = 32,
     lr: float = 2e-3,
     hid_chs=(16, 32, 64),
     device=None,
     seed: int = 0,
     progress: bool = True,
+    t_focus: int
+    | None = None,  # half of each batch's t from [0, t_focus] (`focused_t`); None: uniform
 ) -> dict:
-    """Train the conditional DDPM (x0 target, MSE) and the U-Net regression (MSE) on the change
-    visit k → k+1; both EMA weights."""
+    """Train the conditional DDPM (x0 target, MSE) on the change visit k → k+1 and the U-Net regression
+    (L1 image + BCE/Dice mask) on the next visit; both EMA weights."""
     dev = get_device(device)
     mu, sd = d['cov'].mean(0), d['cov'].std(0).clamp(min=1e-3)
-    data = {'x': progression_target(d), 'cond': progression_cond(d, mu, sd)}
-    sched, cc = make_schedule('linear', T=1000), data['cond'].shape[1]
+    cond = progression_cond(d, mu, sd)
+    sched, cc = make_schedule('linear', T=1000), cond.shape[1]
     torch.manual_seed(seed)  # initial weights from the seed
     ddpm = NoiseUNet(small_unet_config(2, 2, cc, hid_chs))
-    loss = functools.partial(ddpm_loss, sched=sched, target='x0')
+    loss = functools.partial(progression_ddpm_loss, sched=sched, t_focus=t_focus)
     tcfg = small_train_config(steps, batch_size, lr, seed, dev, progress)
+    data = {'x': progression_target(d), 'cond': cond}
     ddpm, h_d = train_small(ddpm, loss, data, tcfg, flip=('x', 'cond'))
     torch.manual_seed(seed)
     reg = RegressionUNet(cc, 2, base=16, depth=3)
     tcfg = small_train_config(reg_steps or steps, batch_size, lr, seed, dev, progress)
+    data = {'x': regression_target(d), 'cond': cond}
     reg, h_r = train_small(reg, regression_loss, data, tcfg, flip=('x', 'cond'))
     return dict(
         ddpm=ddpm.to(dev),
@@ -170,44 +237,45 @@ def train_progression_models(
         sched=sched,
         cov_mean=mu,
         cov_std=sd,
-        hist={'diffusion (x0 MSE)': h_d.loss.values, 'U-Net regression (MSE)': h_r.loss.values},
+        hist={
+            'diffusion (x0 MSE)': h_d.loss.values,
+            'U-Net regression (L1 + BCE + Dice)': h_r.loss.values,
+        },
         params={'diffusion': n_params(ddpm), 'RegressionUNet': n_params(reg)},
     )
 
 # %% ../../nbs/14_progression.ipynb #627d72b4
 @torch.no_grad()
 def sample_progression(
-    models: dict, d: dict, K: int = 8, steps: int = 20, seed: int = 0, progress: bool = False
+    models: dict,
+    d: dict,
+    K: int = 8,
+    steps: int = 20,
+    seed: int = 0,
+    progress: bool = False,
+    method: str = 'ddpm',  # 'ddpm' (ancestral) or 'ddim' (η = 0)
+    spacing: str = 'logsnr',  # time steps evenly in log-SNR or in t ('time'; see `respace`)
 ) -> torch.Tensor:
-    """K samples of the change (K, N, 2, S, S) from the conditional DDPM (DDIM η = 0 from
-    independent x_T, x0_hat clipped to [-1, 1])."""
-    m = models['ddpm']
+    """K samples of the change (K, N, 2, S, S) from the conditional DDPM: ancestral sampling (Ho et al.
+    2020, Algorithm 2) on `steps` time steps (default evenly in log-SNR), x0_hat clipped to [-1, 1]; each
+    sample has its own x_T and its own noise at every step."""
+    m, sched = models['ddpm'], models['sched']
     dev = next(m.parameters()).device
     c = progression_cond(
         d, models['cov_mean'], models['cov_std'], models.get('dt_scale', DT_SCALE)
     ).to(dev)
+    ts = respace(sched, steps, spacing=spacing)
     g, out = torch.Generator().manual_seed(seed), []
     for _ in tqdm(range(K), desc='samples', disable=not progress, leave=False):
         xT = torch.randn((len(c), 2, *c.shape[-2:]), generator=g).to(dev)
-        out.append(
-            sample(
-                m,
-                xT,
-                models['sched'],
-                method='ddim',
-                steps=steps,
-                cond={'concat': c},
-                progress=False,
-                target='x0',
-                clip=1.0,
-            ).cpu()
-        )
+        kw = dict(cond={'concat': c}, generator=g, progress=False, target='x0', clip=1.0)
+        out.append(sample(m, xT, sched, method=method, timesteps=ts, **kw).cpu())
     return torch.stack(out)
 
 # %% ../../nbs/14_progression.ipynb #0444c810
 KPP_GRID = dict(
     D=(0.005, 0.02, 0.08), rho=(0.01, 0.03, 0.06), k=(0.0, 0.02, 0.04, 0.07, 0.1, 0.15)
-)  # mm²/day, 1/day, 1/day
+)  # mm²/day, 1/day, 1/day: the coarse grid that `fit_kpp` polishes
 
 
 def density_proxy(mask: np.ndarray) -> np.ndarray:
@@ -225,10 +293,12 @@ def kpp_forecast(
     spacing,  # voxel size (dz, dy, dx) in mm
     dt: float = 2.0,
     margin: int = 6,
+    u0: np.ndarray | None = None,  # start density; None: `density_proxy(mask)`
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Density proxy at the start and Fisher-KPP forecast after `days`, computed in the tumour's
+    """Density at the start and Fisher-KPP forecast after `days`, computed in the tumour's
     bounding box plus `margin` voxels."""
-    u0, u = density_proxy(mask), np.zeros(mask.shape)
+    u0 = density_proxy(mask) if u0 is None else np.asarray(u0, np.float64)
+    u = np.zeros(mask.shape)
     if not mask.any() or days <= 0:
         return u0, u0.copy()
     lo = np.maximum(np.argwhere(mask).min(0) - margin, 0)
@@ -243,47 +313,62 @@ def _dice3(a, b) -> float:
     return float(dice(a[None], b[None])[0])
 
 
+def _kpp_score(transitions, spacing, thr, soft: float = 0.0, **p) -> float:
+    "Mean 3-D Dice of forecast vs observed masks; soft > 0: a soft Dice of sigmoid((u − thr)/soft)."
+    out = []
+    for a, b, t in transitions:
+        u = kpp_forecast(a, t, spacing=spacing, **p)[1]
+        if soft:
+            s = 1 / (1 + np.exp(-(u - thr) / soft))
+            out.append(2 * (s * b).sum() / max(s.sum() + b.sum(), 1e-9))
+        else:
+            out.append(_dice3(u > thr, b))
+    return float(np.mean(out))
+
+
 def fit_kpp(
     transitions: list,  # (mask_a, mask_b, days) triples of one patient (or of many)
     spacing,
     grid: dict | None = None,
     thr: float = 0.25,
+    polish: int = 40,  # Nelder-Mead evaluations after the grid (0: grid only)
 ) -> tuple[dict, float]:
-    """Grid search of (D, rho, k) maximising the mean 3-D Dice of forecast vs observed masks;
-    returns (params, mean Dice)."""
-    grid, best = grid or KPP_GRID, (None, -1.0)
-    for D in grid['D']:
-        for rho in grid['rho']:
-            for k in grid['k']:
-                s = np.mean(
-                    [
-                        _dice3(kpp_forecast(a, t, D, rho, k, spacing)[1] > thr, b)
-                        for a, b, t in transitions
-                    ]
-                )
-                if s > best[1]:
-                    best = (dict(D=D, rho=rho, k=k), float(s))
-    return best
+    """(D, rho, k) maximising the mean 3-D Dice of forecast vs observed masks: the best point of a grid,
+    then Nelder-Mead on a soft Dice over (log D, rho, k), kept if its Dice is not lower; returns (params, mean Dice)."""
+    grid = grid or KPP_GRID
+    pts = [dict(D=D, rho=r, k=k) for D in grid['D'] for r in grid['rho'] for k in grid['k']]
+    scores = [_kpp_score(transitions, spacing, thr, **p) for p in pts]
+    best = (pts[int(np.argmax(scores))], float(max(scores)))
+    if polish <= 0 or best[1] == 1.0:
+        return best
+    par = lambda z: dict(D=float(np.exp(z[0])), rho=float(max(z[1], 0.0)), k=float(max(z[2], 0.0)))
+    z0 = [math.log(best[0]['D']), best[0]['rho'], best[0]['k']]
+    simplex = np.vstack([np.zeros(3), np.diag([0.7, 0.015, 0.03])])  # steps in log D, rho, k
+    res = optimize.minimize(
+        lambda z: -_kpp_score(transitions, spacing, thr, soft=0.02, **par(z)),
+        z0,
+        method='Nelder-Mead',
+        options=dict(maxfev=polish, initial_simplex=np.array(z0) + simplex),
+    )
+    s = _kpp_score(transitions, spacing, thr, **par(res.x))
+    return (par(res.x), s) if s >= best[1] else best
 
 # %% ../../nbs/14_progression.ipynb #36f1f547
 def physical_predictions(
     d: dict, train: dict, size: int, thr: float = 0.25, progress: bool = True
 ) -> tuple[torch.Tensor, torch.Tensor, dict]:
-    """Fisher-KPP forecasts (image, mask) for every pair of `d`: parameters fitted on each patient's
-    earlier transitions (population fit for visit 0)."""
+    """Fisher-KPP forecasts (image, mask) for every pair of `d`, from what is known at visit k only:
+    parameters fitted on the patient's transitions up to visit k (population fit for visit 0)."""
     sp, M = d['spacing'], d['masks3d']
     days = lambda p, v: float(_days(d, p, v))
     pop_tr = [(M[p][0], M[p][1], float(_days(train, p, 1))) for p in sorted(set(train['patient']))]
     fits = {'population': fit_kpp(pop_tr, sp)}
-    for p in sorted(set(d['patient'])):
-        for v in sorted(set(d['visit'])):
-            fits[(p, v)] = (
-                fits['population']
-                if v == 0
-                else fit_kpp(
-                    [(M[p][j], M[p][j + 1], days(p, j + 1) - days(p, j)) for j in range(v)], sp
-                )
-            )
+    todo = sorted(set(zip(d['patient'], d['visit'])))
+    for p, v in tqdm(todo, desc='Fisher-KPP fits', disable=not progress, leave=False):
+        known = [
+            (M[p][j], M[p][j + 1], days(p, j + 1) - days(p, j)) for j in range(v)
+        ]  # visits <= v
+        fits[(p, v)] = fit_kpp(known, sp) if known else fits['population']
     beta = _fit_beta(train, size)
     img, msk, cache = [], [], {}
     for p, v, v1, z, xk in zip(d['patient'], d['visit'], d['visit1'], d['z'], d['xk']):
@@ -291,13 +376,16 @@ def physical_predictions(
             cache[(p, v)] = kpp_forecast(
                 M[p][v], days(p, v1) - days(p, v), spacing=sp, **fits[(p, v)][0]
             )
-        u0, u1 = cache[(p, v)]
-        du = fit_size(u1[z][None].astype(np.float32), size) - fit_size(
-            u0[z][None].astype(np.float32), size
-        )
-        img.append((xk + beta * du).clamp(-1, 1))
-        msk.append(mask_slice(u1[z] > thr, size))
+        im, mk = _slice_forecast(*cache[(p, v)], z, xk, beta, size, thr)
+        img.append(im)
+        msk.append(mk)
     return torch.stack(img), torch.stack(msk), {str(k): v for k, v in fits.items()} | {'beta': beta}
+
+
+def _slice_forecast(u0, u1, z, xk, beta, size, thr):
+    "Image x_k + beta·(u1 − u0) and mask u1 > thr of slice z, on the model's grid."
+    f = lambda u: fit_size(u[z][None].astype(np.float32), size)
+    return (xk + beta * (f(u1) - f(u0))).clamp(-1, 1), mask_slice(u1[z] > thr, size)
 
 # %% ../../nbs/14_progression.ipynb #3297452e
 def _days(d: dict, p: str, v: int) -> float:
@@ -308,24 +396,78 @@ def _days(d: dict, p: str, v: int) -> float:
     return float(sum(t for vv, t in rows if vv < v))
 
 
-def _fit_beta(train: dict, size: int) -> float:
-    "Least-squares slope of the image change on the change of the density proxy, over the training pairs."
+def _fit_beta(train: dict, size: int, density=None) -> float:
+    """Least-squares slope of the image change on the change of a density (default: the masks'
+    `density_proxy`; else `density[p]` (V,Z,Y,X)) over the training pairs."""
+    dens = (
+        (lambda p, v: density_proxy(train['masks3d'][p][v]))
+        if density is None
+        else (lambda p, v: density[p][v])
+    )
     a, b = [], []
     for p, v, z, xk, xk1 in zip(
         train['patient'], train['visit'], train['z'], train['xk'], train['xk1']
     ):
-        M = train['masks3d'][p]
-        du = fit_size(density_proxy(M[v + 1])[z][None].astype(np.float32), size) - fit_size(
-            density_proxy(M[v])[z][None].astype(np.float32), size
-        )
+        f = lambda u, z=z: fit_size(u[z][None].astype(np.float32), size)
         a.append((xk1 - xk).ravel())
-        b.append(du.ravel())
+        b.append((f(dens(p, v + 1)) - f(dens(p, v))).ravel())
     a, b = torch.cat(a), torch.cat(b)
     return float((a * b).sum() / (b * b).sum().clamp(min=1e-8))
 
+# %% ../../nbs/14_progression.ipynb #19ee0af9
+def truth_tumours(truth_root, salt: str = 'damm_nb') -> dict:
+    "Per patient pseudonym: the phantom's density (V,Z,Y,X), true D, rho, response and visit days."
+    root = Path(truth_root)
+    t = json.loads((root / 'truth.json').read_text())
+    out = {}
+    for pid, r in t['patients'].items():
+        f = root / f'{pid}.npz'
+        with np.load(f) as z:
+            if 'density' not in z:
+                raise ValueError(f'{f}: no density array (the progression oracle needs it)')
+            dens = z['density']
+        keep = ('D', 'rho', 'response', 'days')
+        out[pseudonym(pid, salt)] = dict({k: r[k] for k in keep}, density=dens)
+    return out
+
+
+def oracle_predictions(
+    d: dict,
+    train: dict,
+    truth_root,
+    size: int,
+    thr: float = 0.25,
+    salt: str = 'damm_nb',
+) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """Fisher-KPP from the true visit-k density with the patient's true (D, rho, k(t)) over the true
+    interval, for every pair of `d`: (image, mask, beta*)."""
+    tt = truth_tumours(truth_root, salt)
+    beta = _fit_beta(train, size, {p: o['density'] for p, o in tt.items()})
+    img, msk, cache = [], [], {}
+    for p, v, v1, z, xk in zip(d['patient'], d['visit'], d['visit1'], d['z'], d['xk']):
+        if (p, v) not in cache:
+            o = tt[p]
+            u0, days = o['density'][v].astype(np.float64), o['days']
+            kf = treatment_k(o, days)
+            u1 = fisher_kpp(
+                u0,
+                o['D'],
+                o['rho'],
+                lambda s, kf=kf, t0=days[v]: kf(t0 + s),
+                1.0,
+                days[v1] - days[v],
+                dx=d['spacing'],
+            )
+            cache[(p, v)] = (u0, u1)
+        im, mk = _slice_forecast(*cache[(p, v)], z, xk, beta, size, thr)
+        img.append(im)
+        msk.append(mk)
+    return torch.stack(img), torch.stack(msk), beta
+
 # %% ../../nbs/14_progression.ipynb #0e72ea27
 def _score_progression(d, preds: dict, keep: torch.Tensor, spacing, spread=None) -> pd.DataFrame:
-    "Per-slice Dice, volume error, |volume error|, PSNR and SSIM of each method on the kept slices."
+    """Per-slice Dice, volume error, |volume error|, PSNR and SSIM of each method on the kept slices; for
+    the judged diffusion forecast also its spread (mean per-pixel std over K), RMSE and their rank correlation."""
     rows = []
     for k, (img, msk) in preds.items():
         df = evaluate_batch(
@@ -341,14 +483,27 @@ def _score_progression(d, preds: dict, keep: torch.Tensor, spacing, spread=None)
             interval=[f"{v}→{v + 1}" for v, o in zip(d['visit'], keep) if o],
         )
         df['vol_abs'] = df.vol_err.abs()
-        if spread is not None and k.startswith('diffusion (mean'):
-            df['spread_rho'] = calibration(spread[keep], (img - d['xk1'])[keep])[0]
+        if spread is not None and k == VERDICT_METHOD:
+            err = (img - d['xk1'])[keep]
+            df['spread_rho'] = calibration(spread[keep], err)[0]
+            df['spread'] = spread[keep].flatten(1).mean(1).numpy()
+            df['rmse'] = err.pow(2).flatten(1).mean(1).sqrt().numpy()
         rows.append(df)
     return pd.concat(rows, ignore_index=True)
 
+
+def spread_vs_error(df: pd.DataFrame, method: str | None = None) -> tuple[pd.DataFrame, dict]:
+    """Per test patient: mean sample spread, RMSE and Dice of `method` (default: the judged diffusion
+    forecast); and the Spearman correlation of spread and RMSE across patients."""
+    g = df[df.method == (method or VERDICT_METHOD)].groupby('patient')[['spread', 'rmse', 'dice']]
+    g = g.mean().sort_values('spread')
+    r = stats.spearmanr(g.spread, g.rmse) if len(g) > 2 else None
+    rho = float(r.statistic) if r is not None else math.nan
+    return g, dict(spearman=rho, p=float(r.pvalue) if r is not None else math.nan, patients=len(g))
+
 # %% ../../nbs/14_progression.ipynb #84bf35f7
-def _progression_figures(d, preds, spread, keep, out, hist, curve):
-    "Panels of three test slices, loss curves and the spread calibration plot."
+def _progression_figures(d, preds, spread, keep, out, hist, curve, per_patient):
+    "Panels of three test slices, loss curves, the spread calibration plot and the per-patient spread vs error."
     idx = torch.nonzero(keep).ravel()
     idx = idx[
         torch.argsort(
@@ -360,20 +515,31 @@ def _progression_figures(d, preds, spread, keep, out, hist, curve):
         'truth k+1': d['xk1'][idx],
         'mask k+1': d['mk1'][idx].float() * 2 - 1,
     }
+    short = {'U-Net regression': 'U-Net', 'Fisher-KPP (fitted)': 'KPP fit', ORACLE: 'KPP true'}
     for k, (img, msk) in preds.items():
-        if k == 'diffusion (1 sample)':
+        if k in ('diffusion (1 sample)', 'no change'):
             continue
-        rows[k.replace(' regression', '').replace('diffusion ', 'diff. ')] = img[idx]
-    dm = preds['diffusion (mean of K)']
+        rows[short.get(k, k.replace('diffusion ', 'diff. '))] = img[idx]
+    dm = preds[VERDICT_METHOD]
     rows |= {
         'diff. mask': dm[1][idx].float() * 2 - 1,
+        'KPP true mask': preds[ORACLE][1][idx].float() * 2 - 1,
         '|err| diff.': (dm[0] - d['xk1'])[idx].abs(),
         'spread (std)': spread[idx],
     }
+    fig, ax = plt.subplots(figsize=(3.4, 3), dpi=70)
+    ax.scatter(per_patient.spread, per_patient.rmse, s=14)
+    ax.set(
+        xlabel='mean sample spread (std)',
+        ylabel='RMSE of the mean forecast',
+        title='per test patient',
+    )
+    fig.tight_layout()
     figs = {
         'progression_panels.png': panel_figure(rows, n=len(idx), size=1.3),
         'progression_loss.png': plot_losses(hist),
         'progression_calibration.png': plot_calibration(curve, label='diffusion, K samples'),
+        'progression_spread_error.png': fig,
     }
     for k, f in figs.items():
         save_figure(f, Path(out) / k)
@@ -383,30 +549,50 @@ def _progression_figures(d, preds, spread, keep, out, hist, curve):
 VERDICT_METHOD = (
     'diffusion (mean of K)'  # the diffusion forecast the verdict judges, declared before any run
 )
-_BETTER = {'dice': 1, 'vol_abs': -1, 'psnr': 1, 'ssim': 1}
+BASELINES = ('no change', 'Fisher-KPP (fitted)', 'U-Net regression')
+ORACLE = 'Fisher-KPP (true parameters)'  # the ceiling
+VERDICT_METRICS = ('dice', 'psnr', 'ssim', 'vol_abs')
+TARGET_RATIO = 0.9  # the judged forecast's Dice over the ceiling's must reach this
 
 
 def progression_verdict(
-    summ: pd.DataFrame,  # from `summarize(..., by='method')`
+    df: pd.DataFrame,  # per-slice scores, one row per (method, name), with a `patient` column
     method: str = VERDICT_METHOD,
-    baseline: str = 'no change',
-    metrics=tuple(_BETTER),
+    baselines=BASELINES,
+    metrics=VERDICT_METRICS,
+    oracle: str = ORACLE,
+    groups: str = 'patient',
+    seed: int = 0,
 ) -> dict:
-    "Per metric, `method` against `baseline` by 95 % bootstrap intervals: a winner only if they do not overlap."
-    a, b, out = summ.loc[method], summ.loc[baseline], {}
-    for m in metrics:
-        overlap = bool(a[f'{m}_lo'] <= b[f'{m}_hi'] and b[f'{m}_lo'] <= a[f'{m}_hi'])
-        first = _BETTER[m] * a[m] > _BETTER[m] * b[m]
-        win, lose = (method, baseline) if first else (baseline, method)
-        out[m] = dict(
-            method=method,
-            mean=float(a[m]),
-            ci=[float(a[f'{m}_lo']), float(a[f'{m}_hi'])],
-            baseline=baseline,
-            baseline_mean=float(b[m]),
-            baseline_ci=[float(b[f'{m}_lo']), float(b[f'{m}_hi'])],
-            intervals_overlap=overlap,
-            outcome='intervals overlap: undecided' if overlap else f'{win} beats {lose}',
+    """Per baseline and metric, `method` − baseline by a paired, patient-clustered bootstrap (difference,
+    95 % interval, verdict); and `method`'s Dice over the oracle's, with its interval."""
+    have, out = set(df.method), {}
+    for b in (b for b in baselines if b in have):
+        out[b] = {}
+        for m in metrics:
+            r = paired_difference(
+                df,
+                m,
+                method,
+                b,
+                item='name',
+                groups=groups,
+                lower_is_better=m == 'vol_abs',
+                seed=seed,
+            )
+            out[b][m] = dict(
+                difference=r['diff'],
+                interval=[r['lo'], r['hi']],
+                verdict=r['verdict'],
+                better=r['better'],
+                patients=r['n_groups'],
+            )
+    if oracle in have:
+        a = df[df.method == method].set_index('name')
+        o = df[df.method == oracle].set_index('name').loc[a.index]
+        q, lo, hi = ratio_ci(a.dice, o.dice, a[groups], seed=seed)
+        out['oracle_dice_ratio'] = dict(
+            ratio=q, interval=[lo, hi], oracle=oracle, patients=int(a[groups].nunique())
         )
     return out
 
@@ -415,29 +601,65 @@ def _with_ci(x: float, ci) -> str:
     return f'{x:.4g} [{ci[0]:.4g}, {ci[1]:.4g}]'
 
 
-def progression_verdict_text(v: dict) -> str:
-    "One Markdown line per metric from `progression_verdict`."
-    return '\n'.join(
-        f"- {m.upper()}: {r['method']} {_with_ci(r['mean'], r['ci'])} vs {r['baseline']} "
-        f"{_with_ci(r['baseline_mean'], r['baseline_ci'])}: {r['outcome']}"
-        for m, r in v.items()
-    )
+def progression_targets(v: dict, method: str = VERDICT_METHOD) -> dict:
+    """Which targets `progression_verdict`'s result meets: beats no change and the fitted Fisher-KPP on
+    Dice and PSNR, reaches 90 % of the ceiling's Dice."""
+    t = {
+        f'beats {b} on {m.upper()}': v[b][m]['better'] == method
+        for b in BASELINES[:2]
+        if b in v
+        for m in ('dice', 'psnr')
+    }
+    if 'oracle_dice_ratio' in v:
+        t[f'Dice ≥ {TARGET_RATIO:.0%} of the ceiling'] = (
+            v['oracle_dice_ratio']['ratio'] >= TARGET_RATIO
+        )
+    return t
+
+
+def progression_verdict_text(v: dict, method: str = VERDICT_METHOD) -> str:
+    """Markdown lines from `progression_verdict`: each paired difference with its interval and verdict,
+    the ceiling ratio, the targets."""
+    lines = [
+        f"- {m.upper()}: {method} − {b} = {_with_ci(r['difference'], r['interval'])} "
+        f"({r['patients']} patients): {r['verdict']}"
+        for b, per in v.items()
+        if b != 'oracle_dice_ratio'
+        for m, r in per.items()
+    ]
+    if o := v.get('oracle_dice_ratio'):
+        lines.append(
+            f"- Dice of {method} / Dice of {o['oracle']} = {_with_ci(o['ratio'], o['interval'])} "
+            f"({o['patients']} patients)"
+        )
+    t = progression_targets(v, method)
+    return '\n'.join(lines + [f"- target {k}: {'met' if ok else 'NOT met'}" for k, ok in t.items()])
 
 # %% ../../nbs/14_progression.ipynb #dbac75bc
+def _md_table(df: pd.DataFrame, fmt: str = '.4f') -> str:
+    "A small DataFrame as a Markdown table (index first)."
+    head = [df.index.name or ''] + list(df.columns)
+    rows = [[str(i)] + [format(x, fmt) for x in r] for i, r in zip(df.index, df.to_numpy())]
+    return '\n'.join('| ' + ' | '.join(r) + ' |' for r in [head, ['---'] * len(head)] + rows)
+
+
 def _progression_report(df, out, figs, info):
-    "Summary tables (all test slices, and by interval), the verdict against no change, metrics.json."
-    ms = ['dice', 'vol_err', 'vol_abs', 'psnr', 'ssim', 'spread_rho']
-    summ = summarize(df, by='method', metrics=[m for m in ms if m in df])
-    table = results_table(
-        summ, metrics=[m for m in ms if m in df], formats={'vol_abs': '.0f', 'vol_err': '.0f'}
-    )
+    """Patient-level tables (all test slices, by interval; intervals resample patients), the paired
+    verdicts, the per-patient spread vs error, metrics.json."""
+    ms = [m for m in ('dice', 'vol_err', 'vol_abs', 'psnr', 'ssim', 'spread_rho') if m in df]
+    summ = summarize(df, by='method', metrics=ms, groups='patient')
+    table = results_table(summ, metrics=ms, formats={'vol_abs': '.0f', 'vol_err': '.0f'})
     by_int = results_table(
-        summarize(df, by=['interval', 'method'], metrics=['dice', 'psnr', 'ssim']),
+        summarize(
+            df, by=['interval', 'method'], metrics=['dice', 'psnr', 'ssim'], groups='patient'
+        ),
         metrics=['dice', 'psnr', 'ssim'],
     )
-    verdict = progression_verdict(summ)
+    verdict = progression_verdict(df)
     text = progression_verdict_text(verdict)
-    write_text(Path(out) / 'table.md', table + '\n\n' + by_int + '\n\n' + text + '\n')
+    per_pat, corr = spread_vs_error(df)
+    spread_table = _md_table(per_pat)
+    write_text(Path(out) / 'table.md', '\n\n'.join([table, by_int, text, spread_table]) + '\n')
     write_text(Path(out) / 'per_slice.csv', df.to_csv(index=False))
     res = dict(
         info,
@@ -446,6 +668,9 @@ def _progression_report(df, out, figs, info):
         summary=json.loads(summ.reset_index().to_json(orient='records')),
         verdict=verdict,
         verdict_text=text,
+        targets=progression_targets(verdict),
+        spread_table=spread_table,
+        spread_error=corr,
         figures=figs,
         out=str(out),
     )
@@ -556,32 +781,9 @@ def load_progression(path) -> dict:
         cov_std=torch.tensor(ck['cov_std']),
     )
 
-# %% ../../nbs/14_progression.ipynb #e19b0355
-def run_progression_experiment(
-    npy_root,
-    truth_root,  # conversion folder and the phantom's truth folder
-    out,  # output folder: figures (PNG), table.md, per_slice.csv, metrics.json, progression_model.pt
-    size: int = 32,
-    steps: int = 1500,
-    reg_steps: int | None = None,
-    batch_size: int = 16,
-    lr: float = 2e-3,
-    hid_chs=(16, 32, 64),
-    K: int = 6,
-    sample_steps: int = 10,
-    device=None,
-    seed: int = 0,
-    fractions=(0.8, 0.1, 0.1),
-    progress: bool = True,
-) -> dict:
-    """Train the conditional DDPM and the U-Net on training patients, fit Fisher-KPP per test
-    patient, score all on the test patients; save the DDPM (`save_progression`)."""
-    out, t0 = check_writable(out), time.time()
-    tr, te = (pair_tensors(npy_root, truth_root, s, size, fractions) for s in ('train', 'test'))
-    models = train_progression_models(
-        tr, steps, reg_steps, batch_size, lr, hid_chs, device, seed, progress
-    )
-    t1 = time.time()
+# %% ../../nbs/14_progression.ipynb #86a84af9
+def _progression_predictions(models, tr, te, truth_root, size, K, sample_steps, seed, progress):
+    "Every method's (image, mask) on the test pairs, the diffusion samples' image spread, and fit details."
     dev = next(models['reg'].parameters()).device
     smp = sample_progression(models, te, K, sample_steps, seed, progress)
     with torch.no_grad():
@@ -589,15 +791,57 @@ def run_progression_experiment(
             progression_cond(te, models['cov_mean'], models['cov_std']).to(dev)
         ).cpu()
     phys = physical_predictions(te, tr, size, progress=progress)
+    orc = oracle_predictions(te, tr, truth_root, size)
     preds = {
         'no change': (te['xk'], te['mk']),
-        'U-Net regression': from_change(te, r_reg),
-        'Fisher-KPP': phys[:2],
+        'U-Net regression': regression_forecast(te, r_reg),
+        'Fisher-KPP (fitted)': phys[:2],
+        ORACLE: orc[:2],
         'diffusion (1 sample)': from_change(te, smp[0]),
-        'diffusion (mean of K)': from_change(te, smp.mean(0)),
+        VERDICT_METHOD: from_change(te, smp.mean(0)),
     }
-    spread = torch.as_tensor(
-        sample_spread(torch.stack([from_change(te, s)[0] for s in smp])), dtype=torch.float32
+    imgs = torch.stack([from_change(te, s)[0] for s in smp])
+    spread = torch.as_tensor(sample_spread(imgs), dtype=torch.float32)
+    old = sample_progression(models, te, min(K, 4), 10, seed, method='ddim', spacing='time')
+    old_spread = float(sample_spread(torch.stack([from_change(te, s)[0] for s in old])).mean())
+    info = dict(
+        kpp_fits=phys[2],
+        oracle_beta=orc[2],
+        sample_spread=dict(
+            ancestral_logsnr=float(spread.mean()), ddim_eta0_10_time_steps=old_spread
+        ),
+    )
+    return preds, spread, info
+
+# %% ../../nbs/14_progression.ipynb #e19b0355
+def run_progression_experiment(
+    npy_root,
+    truth_root,  # conversion folder and the phantom's truth folder
+    out,  # output folder: figures (PNG), table.md, per_slice.csv, metrics.json, progression_model.pt
+    size: int = 32,
+    steps: int = 1500,
+    reg_steps: int | None = None,  # None: as many as the DDPM's
+    batch_size: int = 16,
+    lr: float = 2e-3,
+    hid_chs=(16, 32, 64),
+    K: int = 8,
+    sample_steps: int = 25,
+    device=None,
+    seed: int = 0,
+    fractions=(0.8, 0.1, 0.1),
+    progress: bool = True,
+    t_focus: int | None = None,  # see `train_progression_models`
+) -> dict:
+    """Train the conditional DDPM and the U-Net on training patients, fit Fisher-KPP per test patient on
+    what visit k knows, run the true-parameter ceiling, score all on the test patients; save the DDPM."""
+    out, t0 = check_writable(out), time.time()
+    tr, te = (pair_tensors(npy_root, truth_root, s, size, fractions) for s in ('train', 'test'))
+    models = train_progression_models(
+        tr, steps, reg_steps, batch_size, lr, hid_chs, device, seed, progress, t_focus
+    )
+    t1 = time.time()
+    preds, spread, info = _progression_predictions(
+        models, tr, te, truth_root, size, K, sample_steps, seed, progress
     )
     keep = (te['mk'] | te['mk1']).flatten(1).any(1)
     n3 = te['masks3d'][te['patient'][0]].shape[-1]  # native in-plane pixels
@@ -606,8 +850,10 @@ def run_progression_experiment(
         *(s * n3 / size for s in te['spacing'][1:]),
     )  # voxel of the scored slices, mm
     df = _score_progression(te, preds, keep, sp, spread)
-    _, curve = calibration(spread[keep], (preds['diffusion (mean of K)'][0] - te['xk1'])[keep])
-    figs = _progression_figures(te, preds, spread, keep, out, models['hist'], curve)
+    _, curve = calibration(spread[keep], (preds[VERDICT_METHOD][0] - te['xk1'])[keep])
+    figs = _progression_figures(
+        te, preds, spread, keep, out, models['hist'], curve, spread_vs_error(df)[0]
+    )
     rule = fit_mask_rule(torch.cat([tr['xk'], tr['xk1']]), torch.cat([tr['mk'], tr['mk1']]))
     rule['test_dice'] = round(
         pooled_dice(
@@ -619,7 +865,7 @@ def run_progression_experiment(
     ckpt = save_progression(
         Path(out) / 'progression_model.pt', models, tr, size, rule, dict(K=K, steps=sample_steps)
     )
-    info = dict(
+    info |= dict(
         checkpoint=str(ckpt),
         mask_rule=rule,
         experiment='progression',
@@ -627,11 +873,13 @@ def run_progression_experiment(
         train_pairs=len(tr['xk']),
         test_pairs=len(te['xk']),
         scored_slices=int(keep.sum()),
+        train_patients=len(set(tr['patient'])),
         test_patients=sorted(set(te['patient'])),
         steps=steps,
+        reg_steps=reg_steps or steps,
         K=K,
+        sample_steps=sample_steps,
         params=models['params'],
-        kpp_fits=phys[2],
         voxel_mm=sp,
         train_s=round(t1 - t0, 1),
         eval_s=round(time.time() - t1, 1),
