@@ -51,9 +51,9 @@ __all__ = ['DT_SCALE', 'KPP_GRID', 'VERDICT_METHOD', 'truth_masks', 'mask_slice'
            'progression_target', 'from_change', 'regression_loss', 'train_progression_models', 'sample_progression',
            'density_proxy', 'kpp_forecast', 'fit_kpp', 'physical_predictions', 'progression_verdict',
            'progression_verdict_text', 'pooled_dice', 'apply_mask_rule', 'fit_mask_rule', 'SegmenterConfig',
-           'Segmenter', 'segment', 'visit_slices', 'segmenter_loss', 'train_segmenter', 'mask_scores', 'mask_summary',
-           'per_patient_dice', 'mask_table', 'visit_masks', 'save_progression', 'load_progression',
-           'run_progression_experiment', 'series_slices', 'predict_next_visit']
+           'Segmenter', 'segment', 'visit_slices', 'segmenter_loss', 'segmenter_augment', 'train_segmenter',
+           'mask_scores', 'mask_summary', 'per_patient_dice', 'mask_table', 'visit_masks', 'save_progression',
+           'load_progression', 'run_progression_experiment', 'series_slices', 'predict_next_visit']
 
 # %% ../../nbs/14_progression.ipynb #1dfa88a2
 def truth_masks(truth_root, salt: str = 'damm_nb') -> dict:
@@ -500,6 +500,7 @@ def fit_mask_rule(
 from dataclasses import dataclass, asdict
 from torch import nn
 from ..evaluate import ratio_ci
+from ..train import Task, Augment, fit
 
 # %% ../../nbs/14_progression.ipynb #300b0d64
 @dataclass
@@ -528,15 +529,24 @@ class Segmenter(nn.Module):
 def segment(
     model: Segmenter,
     x: torch.Tensor,  # (N,1,S,S) slices in [-1, 1], S = model.cfg.img_size
+    tta: bool = True,  # average the logits over the 8 turns and flips of each slice
     batch_size: int = 64,
 ) -> torch.Tensor:
-    "Boolean tumour masks (N,1,S,S) on the CPU: where the segmenter's logit is above its threshold."
+    "Boolean tumour masks (N,1,S,S) on the CPU: where the segmenter's (averaged) logit is above its threshold."
     s = model.cfg.img_size
     if x.ndim != 4 or tuple(x.shape[1:]) != (1, s, s):
         raise ValueError(f'segment: expected slices (N,1,{s},{s}), got shape {tuple(x.shape)}')
     dev = next(model.parameters()).device
     model.eval()
-    out = [model(o.to(dev)).cpu() > model.cfg.threshold for o in x.float().split(batch_size)]
+    views = [(k, f) for k in range(4) for f in (False, True)] if tta else [(0, False)]
+    fwd = lambda o, k, f: o.flip(-1) if f else o
+    out = []
+    for o in x.float().split(batch_size):
+        o = o.to(dev)
+        z = [
+            fwd(model(fwd(o, k, f).rot90(k, (-2, -1))).rot90(-k, (-2, -1)), k, f) for k, f in views
+        ]
+        out.append(torch.stack(z).mean(0).cpu() > model.cfg.threshold)
     return torch.cat(out)
 
 # %% ../../nbs/14_progression.ipynb #70f5f7de
@@ -561,6 +571,24 @@ def segmenter_loss(model, batch: dict, task) -> tuple:
     sd = (2 * (p * m).sum() + 1) / (p.sum() + m.sum() + 1)
     return bce + 1 - sd, {'bce': bce.detach(), 'soft_dice': sd.detach()}
 
+
+def segmenter_augment(
+    batch: dict,  # x (B,1,S,S) slices, m their masks
+    g: torch.Generator | None = None,
+    gain: float = 0.15,
+    offset: float = 0.1,  # intensities x·a + b, a in 1 ± gain, b in ± offset
+) -> dict:
+    """Each item turned by a random multiple of 90°, maybe flipped, and its intensities scaled and shifted
+    (the series' percentile scaling varies with the tumour's size); the mask moves with its slice."""
+    x, m = batch['x'], batch['m']
+    r = torch.rand(len(x), 4, generator=g).to(x.device)
+    k, f = (4 * r[:, 0]).long().tolist(), (r[:, 1] < 0.5).tolist()
+    turn = lambda o: torch.stack(
+        [(a.flip(-1) if fi else a).rot90(ki, (-2, -1)) for a, ki, fi in zip(o, k, f)]
+    )
+    a, b = (1 + gain * (2 * r[:, 2] - 1), offset * (2 * r[:, 3] - 1))
+    return dict(x=turn(x) * a[:, None, None, None] + b[:, None, None, None], m=turn(m))
+
 # %% ../../nbs/14_progression.ipynb #88891b2f
 def train_segmenter(
     d: dict,  # training pairs (`pair_tensors`): the slices of both visits and their truth masks
@@ -573,15 +601,17 @@ def train_segmenter(
     seed: int = 0,
     progress: bool = True,
 ) -> dict:
-    """Train a `Segmenter` (BCE + soft Dice) by the one trainer (`train_small`); its EMA weights, the loss
-    history, the parameter count, the slices seen and the seconds."""
+    """Train a `Segmenter` (BCE + soft Dice, `segmenter_augment`) by the one trainer; its EMA weights, the
+    loss history, the parameter count, the slices seen and the seconds."""
     s, t0 = visit_slices(d), time.time()
     cfg = SegmenterConfig(int(s['x'].shape[-1]), base, depth)
     torch.manual_seed(seed)  # initial weights from the seed
     model = Segmenter(cfg)
     tcfg = small_train_config(steps, batch_size, lr, seed, get_device(device), progress)
     data = {'x': s['x'].float(), 'm': s['m'].float()}
-    model, h = train_small(model, segmenter_loss, data, tcfg, flip=('x', 'm'))
+    task = Task(model, segmenter_loss, tcfg)
+    h = fit(task, data, callbacks=[Augment(segmenter_augment)])['history']
+    model = task.ema_model()
     return dict(
         model=model,
         hist=h,
@@ -636,7 +666,7 @@ def mask_table(summ: pd.DataFrame) -> str:
     rows = [
         f"| {k} | {r.pooled_dice:.3f} [{r.pooled_lo:.3f}, {r.pooled_hi:.3f}] | "
         f"{r.slice_dice:.3f} [{r.slice_lo:.3f}, {r.slice_hi:.3f}] | {r.slices} | {r.tumour_slices} | {r.patients} |"
-        for k, r in summ.iterrows()
+        for k, r in zip(summ.index, summ.itertuples())
     ]
     head = '| method | pooled Dice | Dice per tumour slice | slices | with tumour | patients |\n|---|---|---|---|---|---|'
     return '\n'.join([head, *rows])
