@@ -668,7 +668,8 @@ def mask_table(summ: pd.DataFrame) -> str:
         f"{r.slice_dice:.3f} [{r.slice_lo:.3f}, {r.slice_hi:.3f}] | {r.slices} | {r.tumour_slices} | {r.patients} |"
         for k, r in zip(summ.index, summ.itertuples())
     ]
-    head = '| method | pooled Dice | Dice per tumour slice | slices | with tumour | patients |\n|---|---|---|---|---|---|'
+    head = '| method | pooled Dice | Dice per tumour slice | slices | with tumour | patients |'
+    head += '\n|---|---|---|---|---|---|'
     return '\n'.join([head, *rows])
 
 # %% ../../nbs/14_progression.ipynb #b86073d5
@@ -676,7 +677,8 @@ def visit_masks(
     model: dict,  # from `load_progression`
     x: torch.Tensor,  # (N,1,S,S) normalised slices of one series
 ) -> tuple[torch.Tensor, str]:
-    "The visit-k masks of slices `x` by the checkpoint's segmenter, or by its rule when it has none; and which: 'segmenter' or 'rule'."
+    """The visit-k masks of slices `x` by the checkpoint's segmenter, or by its rule when it has none;
+    and which: 'segmenter' or 'rule'."""
     if model.get('segmenter') is not None:
         return segment(model['segmenter'], x), 'segmenter'
     return apply_mask_rule(x, model['mask_rule']), 'rule'
