@@ -670,8 +670,8 @@ def render_progression(
     size: float = 1.7,
     dpi: int = 70,
 ) -> plt.Figure:
-    """Visit k, its mask (stored rule), the forecast of visit k+1 with its mask's contour, and the
-    spread over the K samples."""
+    """Visit k, its mask (the checkpoint's segmenter, or its rule), the forecast of visit k+1 with its
+    mask's contour, and the spread over the K samples."""
     u = lambda a: (np.asarray(a, np.float32) + 1) / 2
     fig, axs = plt.subplots(1, 4, figsize=(size * 4.5, size * 1.2), dpi=dpi)
     g = dict(cmap='gray', vmin=0, vmax=1)
@@ -688,7 +688,7 @@ def render_progression(
     ).ax.tick_params(labelsize=6)
     titles = (
         f"visit k, slice {res['slice']}",
-        'mask k (rule)',
+        f"mask k ({res['settings'].get('mask', 'rule')})",
         f"visit k+1 in {res['days']:g} d\nmean of {len(res['samples'])}, mask in red",
         'spread (std)',
     )

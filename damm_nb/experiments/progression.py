@@ -56,7 +56,9 @@ __all__ = ['DT_SCALE', 'PHASES', 'N_VISIT_CH', 'VISIT_CH', 'KPP_GRID', 'VERDICT_
            'progression_ddpm_loss', 'train_progression_models', 'sample_progression', 'density_proxy', 'kpp_forecast',
            'fit_kpp', 'physical_predictions', 'truth_tumours', 'oracle_predictions', 'spread_vs_error',
            'progression_verdict', 'progression_targets', 'progression_verdict_text', 'pooled_dice', 'apply_mask_rule',
-           'fit_mask_rule', 'save_progression', 'load_progression', 'run_progression_experiment', 'series_slices',
+           'fit_mask_rule', 'SegmenterConfig', 'Segmenter', 'segment', 'visit_slices', 'segmenter_loss',
+           'segmenter_augment', 'train_segmenter', 'mask_scores', 'mask_summary', 'per_patient_dice', 'mask_table',
+           'visit_masks', 'save_progression', 'load_progression', 'run_progression_experiment', 'series_slices',
            'predict_next_visit']
 
 # %% ../../nbs/14_progression.ipynb #1dfa88a2
@@ -719,6 +721,220 @@ def fit_mask_rule(
         train_dice=round(best[0], 4),
     )
 
+# %% ../../nbs/14_progression.ipynb #4d9d528a
+from dataclasses import dataclass, asdict
+from torch import nn
+from ..train import Task, Augment, fit
+
+# %% ../../nbs/14_progression.ipynb #300b0d64
+@dataclass
+class SegmenterConfig:
+    "The tumour segmenter: a `RegressionUNet` from one normalised slice to one logit map."
+
+    img_size: int = 32  # slice side it was trained at (`pair_tensors`' size)
+    base: int = 16  # channels of the first level, doubled at each level
+    depth: int = 3  # max-pools (img_size must be divisible by 2**depth)
+    threshold: float = 0.0  # tumour where the logit > threshold (probability 1/2)
+
+
+class Segmenter(nn.Module):
+    "Tumour logits (N,1,S,S) of normalised post-contrast slices (N,1,S,S) in [-1, 1]."
+
+    def __init__(self, cfg: SegmenterConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.net = RegressionUNet(1, 1, cfg.base, cfg.depth)
+
+    def forward(self, x):
+        return self.net(x)
+
+
+@torch.no_grad()
+def segment(
+    model: Segmenter,
+    x: torch.Tensor,  # (N,1,S,S) slices in [-1, 1], S = model.cfg.img_size
+    tta: bool = True,  # average the logits over the 8 turns and flips of each slice
+    batch_size: int = 64,
+) -> torch.Tensor:
+    "Boolean tumour masks (N,1,S,S) on the CPU: where the segmenter's (averaged) logit is above its threshold."
+    s = model.cfg.img_size
+    if x.ndim != 4 or tuple(x.shape[1:]) != (1, s, s):
+        raise ValueError(f'segment: expected slices (N,1,{s},{s}), got shape {tuple(x.shape)}')
+    dev = next(model.parameters()).device
+    model.eval()
+    views = [(k, f) for k in range(4) for f in (False, True)] if tta else [(0, False)]
+    fwd = lambda o, k, f: o.flip(-1) if f else o
+    out = []
+    for o in x.float().split(batch_size):
+        o = o.to(dev)
+        z = [
+            fwd(model(fwd(o, k, f).rot90(k, (-2, -1))).rot90(-k, (-2, -1)), k, f) for k, f in views
+        ]
+        out.append(torch.stack(z).mean(0).cpu() > model.cfg.threshold)
+    return torch.cat(out)
+
+# %% ../../nbs/14_progression.ipynb #70f5f7de
+def visit_slices(d: dict) -> dict:
+    """The distinct slices of the pairs `d` (`pair_tensors`): both visits of each pair, each slice once;
+    x, m (N,1,S,S) and their patient, visit and z."""
+    seen, rows = set(), []
+    for i, (p, z) in enumerate(zip(d['patient'], d['z'])):
+        for v, xk, mk in ((d['visit'][i], 'xk', 'mk'), (d['visit1'][i], 'xk1', 'mk1')):
+            if (p, v, z) not in seen:
+                seen.add((p, v, z))
+                rows.append((d[xk][i], d[mk][i], p, v, z))
+    x, m, p, v, z = zip(*rows)
+    return dict(x=torch.stack(x), m=torch.stack(m), patient=list(p), visit=list(v), z=list(z))
+
+
+def segmenter_loss(model, batch: dict, task) -> tuple:
+    "Binary cross-entropy plus the soft Dice loss (pooled over the batch) of the logits against batch['m']."
+    z, m = model(batch['x']), batch['m']
+    p = torch.sigmoid(z)
+    bce = F.binary_cross_entropy_with_logits(z, m)
+    sd = (2 * (p * m).sum() + 1) / (p.sum() + m.sum() + 1)
+    return bce + 1 - sd, {'bce': bce.detach(), 'soft_dice': sd.detach()}
+
+
+def segmenter_augment(
+    batch: dict,  # x (B,1,S,S) slices, m their masks
+    g: torch.Generator | None = None,
+    gain: float = 0.15,
+    offset: float = 0.1,  # intensities x·a + b, a in 1 ± gain, b in ± offset
+) -> dict:
+    """Each item turned by a random multiple of 90°, maybe flipped, and its intensities scaled and shifted
+    (the series' percentile scaling varies with the tumour's size); the mask moves with its slice."""
+    x, m = batch['x'], batch['m']
+    r = torch.rand(len(x), 4, generator=g).to(x.device)
+    k, f = (4 * r[:, 0]).long().tolist(), (r[:, 1] < 0.5).tolist()
+    turn = lambda o: torch.stack(
+        [(a.flip(-1) if fi else a).rot90(ki, (-2, -1)) for a, ki, fi in zip(o, k, f)]
+    )
+    a, b = (1 + gain * (2 * r[:, 2] - 1), offset * (2 * r[:, 3] - 1))
+    return dict(x=turn(x) * a[:, None, None, None] + b[:, None, None, None], m=turn(m))
+
+# %% ../../nbs/14_progression.ipynb #88891b2f
+def train_segmenter(
+    d: dict,  # training pairs (`pair_tensors`): the slices of both visits and their truth masks
+    steps: int = 600,
+    batch_size: int = 32,
+    lr: float = 2e-3,
+    base: int = 16,
+    depth: int = 3,  # `SegmenterConfig`
+    device=None,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict:
+    """Train a `Segmenter` (BCE + soft Dice, `segmenter_augment`) by the one trainer; its EMA weights, the
+    loss history, the parameter count, the slices seen and the seconds."""
+    s, t0 = visit_slices(d), time.time()
+    cfg = SegmenterConfig(int(s['x'].shape[-1]), base, depth)
+    torch.manual_seed(seed)  # initial weights from the seed
+    model = Segmenter(cfg)
+    tcfg = small_train_config(steps, batch_size, lr, seed, get_device(device), progress)
+    data = {'x': s['x'].float(), 'm': s['m'].float()}
+    task = Task(model, segmenter_loss, tcfg)
+    h = fit(task, data, callbacks=[Augment(segmenter_augment)])['history']
+    model = task.ema_model()
+    return dict(
+        model=model,
+        hist=h,
+        params=n_params(model),
+        slices=len(s['x']),
+        train_s=round(time.time() - t0, 1),
+    )
+
+# %% ../../nbs/14_progression.ipynb #c92c9a77
+def mask_scores(
+    s: dict,  # `visit_slices` of the scored patients (their slices x, truth masks m and ids)
+    masks: dict,  # method name -> predicted masks (N,1,S,S)
+) -> pd.DataFrame:
+    "One row per method and slice: its Dice, and the truth, predicted and shared tumour pixels."
+    t = np.asarray(s['m'], bool).reshape(len(s['m']), -1)
+    rows = []
+    for k, m in masks.items():
+        m = np.asarray(m, bool).reshape(len(t), -1)
+        ids = dict(method=k, patient=s['patient'], visit=s['visit'], z=s['z'])
+        px = dict(truth_px=t.sum(1), pred_px=m.sum(1), inter=(m & t).sum(1))
+        rows.append(pd.DataFrame(ids | dict(dice=dice(m[:, None], t[:, None])) | px))
+    return pd.concat(rows, ignore_index=True)
+
+
+def mask_summary(df: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """Per method: the pooled Dice of all its slices and the mean Dice of the slices with tumour, each
+    with a patient-clustered 95 % bootstrap interval (`ratio_ci`, `summarize`)."""
+    out = {}
+    for k, g in df.groupby('method', sort=False):
+        r = ratio_ci(2 * g.inter, g.truth_px + g.pred_px, g.patient, seed=seed)
+        t = g[g.truth_px > 0]
+        s = summarize(t, metrics=['dice'], groups='patient', seed=seed).iloc[0]
+        out[k] = dict(
+            pooled_dice=r[0], pooled_lo=r[1], pooled_hi=r[2], slice_dice=s.dice, slice_lo=s.dice_lo
+        ) | dict(
+            slice_hi=s.dice_hi, slices=len(g), tumour_slices=len(t), patients=g.patient.nunique()
+        )
+    return pd.DataFrame.from_dict(out, orient='index')
+
+
+def per_patient_dice(df: pd.DataFrame) -> pd.DataFrame:
+    "Pooled Dice of each patient's slices, one column per method."
+    g = df.groupby(['patient', 'method'], sort=False)[['inter', 'truth_px', 'pred_px']].sum()
+    d = (2 * g.inter / (g.truth_px + g.pred_px).clip(lower=1)).where(
+        g.truth_px + g.pred_px > 0, 1.0
+    )
+    return d.unstack('method')
+
+# %% ../../nbs/14_progression.ipynb #a308e435
+def mask_table(summ: pd.DataFrame) -> str:
+    "A Markdown table of `mask_summary`: pooled and per-slice Dice with their intervals."
+    rows = [
+        f"| {k} | {r.pooled_dice:.3f} [{r.pooled_lo:.3f}, {r.pooled_hi:.3f}] | "
+        f"{r.slice_dice:.3f} [{r.slice_lo:.3f}, {r.slice_hi:.3f}] | {r.slices} | {r.tumour_slices} | {r.patients} |"
+        for k, r in zip(summ.index, summ.itertuples())
+    ]
+    head = '| method | pooled Dice | Dice per tumour slice | slices | with tumour | patients |'
+    head += '\n|---|---|---|---|---|---|'
+    return '\n'.join([head, *rows])
+
+# %% ../../nbs/14_progression.ipynb #b86073d5
+def visit_masks(
+    model: dict,  # from `load_progression`
+    x: torch.Tensor,  # (N,1,S,S) normalised slices of one series
+) -> tuple[torch.Tensor, str]:
+    """The visit-k masks of slices `x` by the checkpoint's segmenter, or by its rule when it has none;
+    and which: 'segmenter' or 'rule'."""
+    if model.get('segmenter') is not None:
+        return segment(model['segmenter'], x), 'segmenter'
+    return apply_mask_rule(x, model['mask_rule']), 'rule'
+
+
+def _segmenter_part(seg, size: int) -> dict:
+    "What the checkpoint stores of a segmenter (`train_segmenter`'s output or its model): class, config, weights."
+    m = seg['model'] if isinstance(seg, dict) else seg
+    if not isinstance(m, Segmenter):
+        raise TypeError(
+            f'segmenter: expected `train_segmenter` output or a Segmenter, got {type(m).__name__}'
+        )
+    if m.cfg.img_size != size:
+        raise ValueError(f'segmenter: trained on {m.cfg.img_size}² slices, the model on {size}²')
+    sd = {k: v.detach().cpu() for k, v in m.state_dict().items()}
+    return dict(config_class='SegmenterConfig', config=asdict(m.cfg), state_dict=sd)
+
+
+def _load_segmenter(path, part, size: int) -> Segmenter:
+    "The stored segmenter in eval mode; a `CheckpointError` naming the file when its part is damaged."
+    try:
+        m = Segmenter(SegmenterConfig(**part['config']))
+        m.load_state_dict(part['state_dict'])
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        msg = f'{type(e).__name__}: {str(e)[:200]}'
+        raise CheckpointError(f'{path}: the segmenter part is damaged ({msg})') from e
+    if m.cfg.img_size != size:
+        raise CheckpointError(
+            f'{path}: the segmenter takes {m.cfg.img_size}² slices, the model {size}²'
+        )
+    return m.eval()
+
 # %% ../../nbs/14_progression.ipynb #c462af66
 def save_progression(
     path,
@@ -731,9 +947,11 @@ def save_progression(
     pct=(0.5, 99.5),
     series: str = 'post',
     modality: str = 'MR',
+    segmenter=None,  # `train_segmenter`'s output (or its model); None: the rule alone makes the visit-k mask
 ) -> Path:
     "Save the conditional DDPM (`models['ddpm']`: EMA weights) and all a new series needs, atomically."
     m, s = models['ddpm'], models['sched']
+    seg = {} if segmenter is None else dict(segmenter=_segmenter_part(segmenter, int(size)))
     save_checkpoint(
         path,
         {k: v.detach().cpu() for k, v in m.state_dict().items()},
@@ -755,13 +973,14 @@ def save_progression(
             steps=int(sampling['steps']),
         ),
         normalise=dict(pct=[float(o) for o in pct], series=series, modality=modality),
+        **seg,
     )
     return Path(path)
 
 
 def load_progression(path) -> dict:
     """A saved progression model as the dict `sample_progression` takes (ddpm, sched, cov_mean,
-    cov_std) plus its stored settings."""
+    cov_std) plus its stored settings and its segmenter (None in a checkpoint without one)."""
     ck = load_checkpoint(path, UNetConfig)
     if ck.get('kind') != 'progression':
         raise CheckpointError(f'{path}: not a progression model checkpoint')
@@ -779,6 +998,9 @@ def load_progression(path) -> dict:
         checkpoint=str(path),
         cov_mean=torch.tensor(ck['cov_mean']),
         cov_std=torch.tensor(ck['cov_std']),
+        segmenter=_load_segmenter(path, ck['segmenter'], ck['img_size'])
+        if 'segmenter' in ck
+        else None,
     )
 
 # %% ../../nbs/14_progression.ipynb #86a84af9
@@ -912,7 +1134,7 @@ def predict_next_visit(
     model: dict,  # from `load_progression`
     files,  # [(name, bytes), ...] of one DICOM series (one visit)
     days: float,  # days from this visit to the forecast one
-    slice: int | None = None,  # slice to forecast; None: the largest mask by the stored rule
+    slice: int | None = None,  # slice to forecast; None: the largest visit-k mask (`visit_masks`)
     covariates: dict | None = None,  # name -> value; missing ones take the training mean
     K: int | None = None,
     steps: int | None = None,
@@ -923,23 +1145,27 @@ def predict_next_visit(
         raise ValueError(f'days must be a positive number, got {days!r}')
     vol, info = read_upload_series(files, model['normalise']['modality'])
     x = series_slices(vol, model['img_size'], model['normalise']['pct'])
-    m = apply_mask_rule(x, model['mask_rule'])
-    area = m.flatten(1).sum(1)
+    m, src = visit_masks(model, x)
+    area, by = m.flatten(1).sum(1), f'the stored {src}'
     notes = []
     if slice is None:
         z = int(area.argmax()) if area.any() else len(x) // 2
         notes.append(
             f'slice {z} of {len(x)}: '
             + (
-                'the largest mask by the stored rule'
+                f'the largest mask by {by}'
                 if area.any()
-                else 'no mask in any slice by the stored rule, the middle one'
+                else f'no mask in any slice by {by}, the middle one'
             )
         )
     elif 0 <= slice < len(x):
         z = int(slice)
     else:
         raise ValueError(f"{info['first']}: slice {slice} is outside the series' 0..{len(x) - 1}")
+    if src == 'rule':
+        notes.append(
+            'this checkpoint has no segmenter: the visit-k mask is the threshold rule\'s (a weak one)'
+        )
     cov, defaulted = _covariates(model, covariates)
     if defaulted:
         notes.append(f"covariates {', '.join(defaulted)} not given: the training mean is used")
@@ -954,7 +1180,7 @@ def predict_next_visit(
         info,
         notes,
         cov,
-        dict(K=K, steps=steps, seed=seed),
+        dict(K=K, steps=steps, seed=seed, mask=src),
     )
 
 # %% ../../nbs/14_progression.ipynb #8fcba81c
