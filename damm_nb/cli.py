@@ -15,7 +15,7 @@ from .core import CheckpointError, atomic_write
 from .data import PairedFolders, read_image, max_value, modality_folders, IMG_EXTS
 from .evaluate import mse, psnr, ssim, auroc, rank_auroc
 from .explorer import load_model, _size
-from .dicom import convert_tree
+from .dicom import convert_tree, registration_error
 from .breast_phantom import make_mri_phantom
 from .tme import simulate_tme
 from .experiments.denoising import run_denoising_experiment
@@ -147,14 +147,33 @@ def stage_denoising(cfg: DemoConfig) -> dict:
     )
 
 
+def _registration(npy, truth) -> dict:
+    "The conversion's registration error against the phantom's known motion (none for a data folder without it)."
+    try:
+        r = registration_error(npy, truth)
+    except (
+        ValueError
+    ) as e:  # a phantom written before motion was simulated, or converted unregistered
+        print(f'registration error not measured: {e}')
+        return dict(registration_error_mm=None)
+    rd = lambda x: round(float(x), 4)
+    return dict(
+        registration_error_mm=rd(r['mean_mm']),
+        registration_error_max_mm=rd(r['max_mm']),
+        registration_error_voxels=rd(r['mean_vox']),
+        visits_not_registered=r['not_registered'],
+    )
+
+
 def stage_progression(cfg: DemoConfig) -> dict:
     """Forecast of visit k+1 from visit k: conditional DDPM against no change, the U-Net (trained as long),
     the fitted Fisher-KPP and the true-parameter ceiling, by paired patient-clustered bootstraps; the DDPM is
     saved for `ProgressionExplorer`."""
-    src = Path(cfg.data_dir) / 'phantom_mri'
+    npy, truth = Path(cfg.data_dir) / 'phantom_mri_npy', Path(cfg.data_dir) / 'phantom_mri_truth'
+    reg = _registration(npy, truth)
     r = run_progression_experiment(
-        Path(cfg.data_dir) / 'phantom_mri_npy',
-        Path(str(src) + '_truth'),
+        npy,
+        truth,
         Path(cfg.out) / 'progression',
         size=cfg.size_exp,
         steps=cfg.prog_steps,
@@ -188,6 +207,7 @@ def stage_progression(cfg: DemoConfig) -> dict:
         eval_s=r['eval_s'],
         checkpoints=[r['checkpoint']],
         mask_rule_test_dice=r['mask_rule']['test_dice'],
+        **reg,
         _table=r['table'] + '\n\n' + r['verdict_text'].replace('\n', '  \n'),
         _figures=['progression/' + f for f in sorted(r['figures'])],
     )

@@ -965,8 +965,8 @@ def save_progression(
         schedule=dict(kind='linear', T=int(s.T)),
         mask_rule=dict(mask_rule),
         sampling=dict(
-            method='ddim',
-            eta=0.0,
+            method='ddpm',  # as `sample_progression` draws: ancestral, on steps evenly in log-SNR
+            spacing='logsnr',
             target='x0',
             clip=1.0,
             K=int(sampling['K']),
@@ -1130,6 +1130,13 @@ def _covariates(model: dict, given: dict | None) -> tuple[torch.Tensor, list]:
 
 # %% ../../nbs/14_progression.ipynb #7f3c5892
 @torch.no_grad()
+def _sampler(model: dict) -> dict:
+    """The stored sampler as `sample_progression`'s method and spacing; checkpoints written before the
+    ancestral sampler stored DDIM (η = 0) on evenly spaced t."""
+    s = model['sampling']
+    return dict(method=s.get('method', 'ddim'), spacing=s.get('spacing', 'time'))
+
+
 def predict_next_visit(
     model: dict,  # from `load_progression`
     files,  # [(name, bytes), ...] of one DICOM series (one visit)
@@ -1170,17 +1177,18 @@ def predict_next_visit(
     if defaulted:
         notes.append(f"covariates {', '.join(defaulted)} not given: the training mean is used")
     K, steps = K or model['sampling']['K'], steps or model['sampling']['steps']
+    how = _sampler(model)
     d = dict(xk=x[z : z + 1], mk=m[z : z + 1], dt=torch.tensor([float(days)]), cov=cov[None])
     return _forecast(
         model,
         d,
-        sample_progression(model, d, K, steps, seed),
+        sample_progression(model, d, K, steps, seed, **how),
         z,
         area,
         info,
         notes,
         cov,
-        dict(K=K, steps=steps, seed=seed, mask=src),
+        dict(K=K, steps=steps, seed=seed, mask=src) | how,
     )
 
 # %% ../../nbs/14_progression.ipynb #8fcba81c
@@ -1204,6 +1212,5 @@ def _forecast(model, d, smp, z, area, info, notes, cov, settings) -> dict:
         covariates=dict(zip(model['cov_names'], cov.tolist())),
         notes=notes,
         series=info,
-        settings=settings
-        | dict(sampler='ddim', img_size=model['img_size'], checkpoint=model.get('checkpoint')),
+        settings=settings | dict(img_size=model['img_size'], checkpoint=model.get('checkpoint')),
     )
