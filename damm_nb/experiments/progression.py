@@ -832,10 +832,15 @@ def segmenter_augment(
     g: torch.Generator | None = None,
     gain: float = 0.15,
     offset: float = 0.1,  # intensities x·a + b, a in 1 ± gain, b in ± offset
+    p_lowres: float = 0.0,  # fraction of the slices resampled to half their side and back (`fit_slices`)
 ) -> dict:
     """Each item turned by a random multiple of 90°, maybe flipped, and its intensities scaled and shifted
-    (the series' percentile scaling varies with the tumour's size); the mask moves with its slice."""
+    (the series' percentile scaling varies with the tumour's size); the mask moves with its slice. A fraction
+    `p_lowres` of the slices is blurred as a slice read at half the size and resampled up by `segment` is."""
     x, m = batch['x'], batch['m']
+    if p_lowres > 0:
+        lo = (torch.rand(len(x), generator=g) < p_lowres).to(x.device)[:, None, None, None]
+        x = torch.where(lo, fit_slices(fit_slices(x, x.shape[-1] // 2), x.shape[-1]), x)
     r = torch.rand(len(x), 4, generator=g).to(x.device)
     k, f = (4 * r[:, 0]).long().tolist(), (r[:, 1] < 0.5).tolist()
     turn = lambda o: torch.stack(
@@ -868,6 +873,7 @@ def train_segmenter(
     device=None,
     seed: int = 0,
     progress: bool = True,
+    p_lowres: float = 0.0,  # `segmenter_augment`: slices seen as if read at half the size
 ) -> dict:
     """Train a `Segmenter` (BCE + soft Dice, `segmenter_augment`) by the one trainer; its EMA weights, the
     loss history, the parameter count, the slices seen and the seconds."""
@@ -878,7 +884,9 @@ def train_segmenter(
     tcfg = small_train_config(steps, batch_size, lr, seed, get_device(device), progress)
     data = {'x': s['x'].float(), 'm': s['m'].float()}
     task = Task(model, segmenter_loss, tcfg)
-    h = fit(task, data, callbacks=[Augment(segmenter_augment)])['history']
+    h = fit(
+        task, data, callbacks=[Augment(functools.partial(segmenter_augment, p_lowres=p_lowres))]
+    )['history']
     model = task.ema_model()
     return dict(
         model=model,
