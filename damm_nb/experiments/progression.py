@@ -56,10 +56,10 @@ __all__ = ['DT_SCALE', 'PHASES', 'N_VISIT_CH', 'VISIT_CH', 'KPP_GRID', 'VERDICT_
            'progression_ddpm_loss', 'train_progression_models', 'sample_progression', 'density_proxy', 'kpp_forecast',
            'fit_kpp', 'physical_predictions', 'truth_tumours', 'oracle_predictions', 'spread_vs_error',
            'progression_verdict', 'progression_targets', 'progression_verdict_text', 'pooled_dice', 'apply_mask_rule',
-           'fit_mask_rule', 'SegmenterConfig', 'Segmenter', 'segment', 'visit_slices', 'segmenter_loss',
-           'segmenter_augment', 'train_segmenter', 'mask_scores', 'mask_summary', 'per_patient_dice', 'mask_table',
-           'visit_masks', 'save_progression', 'load_progression', 'run_progression_experiment', 'series_slices',
-           'predict_next_visit']
+           'fit_mask_rule', 'SegmenterConfig', 'Segmenter', 'fit_slices', 'fit_masks', 'segmenter_logits', 'segment',
+           'visit_slices', 'segmenter_loss', 'segmenter_augment', 'segmenter_data', 'train_segmenter', 'mask_scores',
+           'mask_summary', 'per_patient_dice', 'mask_table', 'visit_masks', 'series_masks', 'save_progression',
+           'load_progression', 'run_progression_experiment', 'series_slices', 'predict_next_visit']
 
 # %% ../../nbs/14_progression.ipynb #1dfa88a2
 def truth_masks(truth_root, salt: str = 'damm_nb') -> dict:
@@ -731,7 +731,7 @@ from ..train import Task, Augment, fit
 class SegmenterConfig:
     "The tumour segmenter: a `RegressionUNet` from one normalised slice to one logit map."
 
-    img_size: int = 32  # slice side it was trained at (`pair_tensors`' size)
+    img_size: int = 64  # its slice side (the phantom's native 64²); others are resampled
     base: int = 16  # channels of the first level, doubled at each level
     depth: int = 3  # max-pools (img_size must be divisible by 2**depth)
     threshold: float = 0.0  # tumour where the logit > threshold (probability 1/2)
@@ -748,18 +748,35 @@ class Segmenter(nn.Module):
     def forward(self, x):
         return self.net(x)
 
+# %% ../../nbs/14_progression.ipynb #5e9a0c31
+def fit_slices(
+    x: torch.Tensor,  # (N,C,S,S) square images
+    size: int,
+) -> torch.Tensor:
+    "Images resampled to (N,C,size,size) as `fit_size` resamples a square one: area-average to shrink, bilinear to grow."
+    if x.shape[-1] == size:
+        return x.float()
+    if x.shape[-1] > size:
+        return F.interpolate(x.float(), (size, size), mode='area')
+    return F.interpolate(x.float(), (size, size), mode='bilinear', align_corners=False)
 
+
+def fit_masks(
+    m: torch.Tensor,  # (N,1,S,S) boolean masks
+    size: int,
+) -> torch.Tensor:
+    "Boolean masks resampled to (N,1,size,size) as `mask_slice` resamples the truth: `fit_slices`, then > 1/2."
+    return m.bool() if m.shape[-1] == size else fit_slices(m.float(), size) > 0.5
+
+# %% ../../nbs/14_progression.ipynb #7c2e4b18
 @torch.no_grad()
-def segment(
+def segmenter_logits(
     model: Segmenter,
     x: torch.Tensor,  # (N,1,S,S) slices in [-1, 1], S = model.cfg.img_size
     tta: bool = True,  # average the logits over the 8 turns and flips of each slice
     batch_size: int = 64,
 ) -> torch.Tensor:
-    "Boolean tumour masks (N,1,S,S) on the CPU: where the segmenter's (averaged) logit is above its threshold."
-    s = model.cfg.img_size
-    if x.ndim != 4 or tuple(x.shape[1:]) != (1, s, s):
-        raise ValueError(f'segment: expected slices (N,1,{s},{s}), got shape {tuple(x.shape)}')
+    "The segmenter's logits (N,1,S,S) on the CPU, averaged over the turns and flips of each slice when `tta`."
     dev = next(model.parameters()).device
     model.eval()
     views = [(k, f) for k in range(4) for f in (False, True)] if tta else [(0, False)]
@@ -770,8 +787,22 @@ def segment(
         z = [
             fwd(model(fwd(o, k, f).rot90(k, (-2, -1))).rot90(-k, (-2, -1)), k, f) for k, f in views
         ]
-        out.append(torch.stack(z).mean(0).cpu() > model.cfg.threshold)
+        out.append(torch.stack(z).mean(0).cpu())
     return torch.cat(out)
+
+
+def segment(
+    model: Segmenter,
+    x: torch.Tensor,  # (N,1,S,S) slices in [-1, 1] of any side S
+    tta: bool = True,  # average the logits over the 8 turns and flips of each slice
+    batch_size: int = 64,
+) -> torch.Tensor:
+    """Boolean tumour masks (N,1,S,S) on the CPU: the slices resampled to the segmenter's size (`fit_slices`),
+    its (averaged) logit above its threshold, the masks resampled back to S (`fit_masks`)."""
+    if x.ndim != 4 or x.shape[1] != 1 or x.shape[2] != x.shape[3]:
+        raise ValueError(f'segment: expected square slices (N,1,S,S), got shape {tuple(x.shape)}')
+    z = segmenter_logits(model, fit_slices(x, model.cfg.img_size), tta, batch_size)
+    return fit_masks(z > model.cfg.threshold, x.shape[-1])
 
 # %% ../../nbs/14_progression.ipynb #70f5f7de
 def visit_slices(d: dict) -> dict:
@@ -801,10 +832,15 @@ def segmenter_augment(
     g: torch.Generator | None = None,
     gain: float = 0.15,
     offset: float = 0.1,  # intensities x·a + b, a in 1 ± gain, b in ± offset
+    p_lowres: float = 0.0,  # fraction of the slices resampled to half their side and back (`fit_slices`)
 ) -> dict:
     """Each item turned by a random multiple of 90°, maybe flipped, and its intensities scaled and shifted
-    (the series' percentile scaling varies with the tumour's size); the mask moves with its slice."""
+    (the series' percentile scaling varies with the tumour's size); the mask moves with its slice. A fraction
+    `p_lowres` of the slices is blurred as a slice read at half the size and resampled up by `segment` is."""
     x, m = batch['x'], batch['m']
+    if p_lowres > 0:
+        lo = (torch.rand(len(x), generator=g) < p_lowres).to(x.device)[:, None, None, None]
+        x = torch.where(lo, fit_slices(fit_slices(x, x.shape[-1] // 2), x.shape[-1]), x)
     r = torch.rand(len(x), 4, generator=g).to(x.device)
     k, f = (4 * r[:, 0]).long().tolist(), (r[:, 1] < 0.5).tolist()
     turn = lambda o: torch.stack(
@@ -813,28 +849,44 @@ def segmenter_augment(
     a, b = (1 + gain * (2 * r[:, 2] - 1), offset * (2 * r[:, 3] - 1))
     return dict(x=turn(x) * a[:, None, None, None] + b[:, None, None, None], m=turn(m))
 
+# %% ../../nbs/14_progression.ipynb #9f41c6a7
+def segmenter_data(
+    npy_root,
+    truth_root,
+    split: str,
+    size: int = 64,  # the segmenter's slice side (the phantom's native in-plane size by default)
+    fractions=(0.8, 0.1, 0.1),
+    salt: str = 'damm_nb',  # as for `pair_tensors`
+) -> dict:
+    """Every slice of every visit of one split's patients, resized to `size`, with its truth mask (`visit_slices`
+    of `pair_tensors`): x, m (N,1,size,size), patient, visit, z."""
+    return visit_slices(pair_tensors(npy_root, truth_root, split, size, fractions, salt))
+
 # %% ../../nbs/14_progression.ipynb #88891b2f
 def train_segmenter(
-    d: dict,  # training pairs (`pair_tensors`): the slices of both visits and their truth masks
+    d: dict,  # training slices (`segmenter_data`: x, m) or pairs (`pair_tensors`: the slices of both visits)
     steps: int = 600,
     batch_size: int = 32,
     lr: float = 2e-3,
     base: int = 16,
-    depth: int = 3,  # `SegmenterConfig`
+    depth: int = 3,  # `SegmenterConfig`; its img_size is the slices' side
     device=None,
     seed: int = 0,
     progress: bool = True,
+    p_lowres: float = 0.0,  # `segmenter_augment`: slices seen as if read at half the size
 ) -> dict:
     """Train a `Segmenter` (BCE + soft Dice, `segmenter_augment`) by the one trainer; its EMA weights, the
     loss history, the parameter count, the slices seen and the seconds."""
-    s, t0 = visit_slices(d), time.time()
+    s, t0 = (d if 'x' in d else visit_slices(d)), time.time()
     cfg = SegmenterConfig(int(s['x'].shape[-1]), base, depth)
     torch.manual_seed(seed)  # initial weights from the seed
     model = Segmenter(cfg)
     tcfg = small_train_config(steps, batch_size, lr, seed, get_device(device), progress)
     data = {'x': s['x'].float(), 'm': s['m'].float()}
     task = Task(model, segmenter_loss, tcfg)
-    h = fit(task, data, callbacks=[Augment(segmenter_augment)])['history']
+    h = fit(
+        task, data, callbacks=[Augment(functools.partial(segmenter_augment, p_lowres=p_lowres))]
+    )['history']
     model = task.ema_model()
     return dict(
         model=model,
@@ -899,40 +951,48 @@ def mask_table(summ: pd.DataFrame) -> str:
 # %% ../../nbs/14_progression.ipynb #b86073d5
 def visit_masks(
     model: dict,  # from `load_progression`
-    x: torch.Tensor,  # (N,1,S,S) normalised slices of one series
+    x: torch.Tensor,  # (N,1,S,S) normalised slices of one series at the model's size S
 ) -> tuple[torch.Tensor, str]:
-    """The visit-k masks of slices `x` by the checkpoint's segmenter, or by its rule when it has none;
-    and which: 'segmenter' or 'rule'."""
+    """The visit-k masks (N,1,S,S) of slices `x` by the checkpoint's segmenter (resampled to its size and back,
+    `segment`), or by its rule when it has none; and which: 'segmenter' or 'rule'."""
     if model.get('segmenter') is not None:
         return segment(model['segmenter'], x), 'segmenter'
     return apply_mask_rule(x, model['mask_rule']), 'rule'
 
 
-def _segmenter_part(seg, size: int) -> dict:
+def series_masks(
+    model: dict,  # from `load_progression`
+    vol: np.ndarray,  # (Z,Y,X) volume of one series
+) -> tuple[torch.Tensor, str]:
+    """The visit-k masks (Z,1,S,S) at the model's size S of every slice of `vol`: the segmenter reads the
+    series at its own size (`series_slices`) and its masks are resampled (`fit_masks`); else as `visit_masks`."""
+    seg, size, pct = model.get('segmenter'), model['img_size'], model['normalise']['pct']
+    if seg is None or seg.cfg.img_size == size:
+        return visit_masks(model, series_slices(vol, size, pct))
+    return fit_masks(segment(seg, series_slices(vol, seg.cfg.img_size, pct)), size), 'segmenter'
+
+
+def _segmenter_part(seg) -> dict:
     "What the checkpoint stores of a segmenter (`train_segmenter`'s output or its model): class, config, weights."
     m = seg['model'] if isinstance(seg, dict) else seg
     if not isinstance(m, Segmenter):
         raise TypeError(
             f'segmenter: expected `train_segmenter` output or a Segmenter, got {type(m).__name__}'
         )
-    if m.cfg.img_size != size:
-        raise ValueError(f'segmenter: trained on {m.cfg.img_size}² slices, the model on {size}²')
     sd = {k: v.detach().cpu() for k, v in m.state_dict().items()}
     return dict(config_class='SegmenterConfig', config=asdict(m.cfg), state_dict=sd)
 
 
-def _load_segmenter(path, part, size: int) -> Segmenter:
-    "The stored segmenter in eval mode; a `CheckpointError` naming the file when its part is damaged."
+def _load_segmenter(path, part) -> Segmenter:
+    "The stored segmenter in eval mode (at its own slice size); a `CheckpointError` naming the file when its part is damaged."
     try:
         m = Segmenter(SegmenterConfig(**part['config']))
         m.load_state_dict(part['state_dict'])
+        if m.cfg.img_size % 2**m.cfg.depth:
+            raise ValueError(f'img_size {m.cfg.img_size} is not divisible by 2**depth')
     except (KeyError, TypeError, ValueError, RuntimeError) as e:
         msg = f'{type(e).__name__}: {str(e)[:200]}'
         raise CheckpointError(f'{path}: the segmenter part is damaged ({msg})') from e
-    if m.cfg.img_size != size:
-        raise CheckpointError(
-            f'{path}: the segmenter takes {m.cfg.img_size}² slices, the model {size}²'
-        )
     return m.eval()
 
 # %% ../../nbs/14_progression.ipynb #c462af66
@@ -947,11 +1007,11 @@ def save_progression(
     pct=(0.5, 99.5),
     series: str = 'post',
     modality: str = 'MR',
-    segmenter=None,  # `train_segmenter`'s output (or its model); None: the rule alone makes the visit-k mask
+    segmenter=None,  # `train_segmenter`'s output (or its model), at any slice size; None: the rule alone makes the visit-k mask
 ) -> Path:
     "Save the conditional DDPM (`models['ddpm']`: EMA weights) and all a new series needs, atomically."
     m, s = models['ddpm'], models['sched']
-    seg = {} if segmenter is None else dict(segmenter=_segmenter_part(segmenter, int(size)))
+    seg = {} if segmenter is None else dict(segmenter=_segmenter_part(segmenter))
     save_checkpoint(
         path,
         {k: v.detach().cpu() for k, v in m.state_dict().items()},
@@ -998,9 +1058,7 @@ def load_progression(path) -> dict:
         checkpoint=str(path),
         cov_mean=torch.tensor(ck['cov_mean']),
         cov_std=torch.tensor(ck['cov_std']),
-        segmenter=_load_segmenter(path, ck['segmenter'], ck['img_size'])
-        if 'segmenter' in ck
-        else None,
+        segmenter=_load_segmenter(path, ck['segmenter']) if 'segmenter' in ck else None,
     )
 
 # %% ../../nbs/14_progression.ipynb #86a84af9
@@ -1141,7 +1199,7 @@ def predict_next_visit(
     model: dict,  # from `load_progression`
     files,  # [(name, bytes), ...] of one DICOM series (one visit)
     days: float,  # days from this visit to the forecast one
-    slice: int | None = None,  # slice to forecast; None: the largest visit-k mask (`visit_masks`)
+    slice: int | None = None,  # slice to forecast; None: the largest visit-k mask (`series_masks`)
     covariates: dict | None = None,  # name -> value; missing ones take the training mean
     K: int | None = None,
     steps: int | None = None,
@@ -1152,7 +1210,7 @@ def predict_next_visit(
         raise ValueError(f'days must be a positive number, got {days!r}')
     vol, info = read_upload_series(files, model['normalise']['modality'])
     x = series_slices(vol, model['img_size'], model['normalise']['pct'])
-    m, src = visit_masks(model, x)
+    m, src = series_masks(model, vol)
     area, by = m.flatten(1).sum(1), f'the stored {src}'
     notes = []
     if slice is None:
