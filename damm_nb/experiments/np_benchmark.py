@@ -1304,7 +1304,7 @@ def study_markdown(res: dict) -> str:
         ]
     )
 
-# %% ../../nbs/15_np_benchmark.ipynb #7f8458fc
+# %% ../../nbs/15_np_benchmark.ipynb #3c751a98
 DIV_KINDS = ('other_field', 'degraded')  # the simulator's kinds (meta.csv `divergent_kind`)
 
 
@@ -1326,7 +1326,7 @@ class DivergenceConfig:
     oracle_k: int = 16  # posterior draws per test tile of the Bayes oracles
     seed: int = 0
 
-
+# %% ../../nbs/15_np_benchmark.ipynb #96676693
 def div_sets(
     work: str | Path,  # folder of the simulated sets (a complete one is reused)
     dc: DivergenceConfig,
@@ -1345,7 +1345,7 @@ def div_sets(
         out[k] = dst
     return out
 
-# %% ../../nbs/15_np_benchmark.ipynb #dd4717d9
+# %% ../../nbs/15_np_benchmark.ipynb #efdf37bd
 def div_tensors(
     root: str | Path,  # simulated: QD/, CD31/, DAPI/, meta.csv (divergent, divergent_kind)
     size: int = 32,  # tile side
@@ -1367,7 +1367,7 @@ def div_tensors(
         kind=[k or 'consistent' for k in kind],
     )
 
-# %% ../../nbs/15_np_benchmark.ipynb #257d0d79
+# %% ../../nbs/15_np_benchmark.ipynb #07a7654c
 def _paired_draw(pipe, den, zb: dict, t, g) -> dict:
     "One (t, ε) draw of a batch: d = l_multi − l_uni at the same x_t, UAFM's c and the bottleneck features."
     c, f = pipe.cfg, {}
@@ -1396,7 +1396,7 @@ def cond_images(
     "What an image head sees: (B, 2, H, W) for 'inputs', (B, 1, H, W) for 'dapi'."
     return torch.cat([cond[cfg.uni], cond[cfg.multi]], 1) if feat == 'inputs' else cond[cfg.multi]
 
-
+# %% ../../nbs/15_np_benchmark.ipynb #7180a388
 def _steps(it, progress: bool, desc: str):
     return tqdm(it, desc=desc, leave=False) if progress else it
 
@@ -1427,7 +1427,7 @@ def pair_draws(
     out = {k: torch.cat([r[k] for r in rows]) for k in rows[0]}
     return out | {k: cond_images(z, c, k)[:, None] for k in IMAGE_FEATURES}
 
-# %% ../../nbs/15_np_benchmark.ipynb #da83f1b8
+# %% ../../nbs/15_np_benchmark.ipynb #2a6b2696
 class ConfidenceHead(nn.Module):
     "c = mean over positions of σ(MLP(features)), one hidden 1×1 layer: UAFM's c = mean(U) on any features."
 
@@ -1447,7 +1447,7 @@ class ConfidenceHead(nn.Module):
         "(B, C, h, w) features -> c (B,)"
         return torch.sigmoid(self.net(f.float())).flatten(1).mean(1)
 
-
+# %% ../../nbs/15_np_benchmark.ipynb #8dadf13d
 class InputHead(nn.Module):
     "c from CD31 and DAPI together (two channels): 3×3 convolutions, global average pooling, one logit."
 
@@ -1472,7 +1472,7 @@ class InputHead(nn.Module):
         "(B, 2, H, W) conditions -> c (B,)"
         return torch.sigmoid(self.out(self.body(x.float()).mean((2, 3)))).squeeze(1)
 
-# %% ../../nbs/15_np_benchmark.ipynb #6ddda012
+# %% ../../nbs/15_np_benchmark.ipynb #5f827fcd
 def _bce(c, y, eps: float = 1e-6):
     "Binary cross-entropy per element."
     return F.binary_cross_entropy(c.clamp(eps, 1 - eps), y, reduction='none')
@@ -1516,7 +1516,7 @@ def fit_head(
         sched.step()
     return head.eval()
 
-
+# %% ../../nbs/15_np_benchmark.ipynb #b55e7b89
 @torch.no_grad()
 def head_c(
     head: nn.Module,
@@ -1528,7 +1528,7 @@ def head_c(
     f = feats.flatten(0, 1)
     return torch.cat([head(f[i : i + batch]) for i in range(0, len(f), batch)]).view(N, K)
 
-# %% ../../nbs/15_np_benchmark.ipynb #d374a331
+# %% ../../nbs/15_np_benchmark.ipynb #47cef8b9
 def choose_gamma(
     c: torch.Tensor,  # (N,) per-tile confidence on validation tiles
     d: torch.Tensor,  # (N,) per-tile l_multi − l_uni (negative: the multi-modal branch is better)
@@ -1538,7 +1538,7 @@ def choose_gamma(
     gain = torch.stack([(d * (c >= g)).mean() for g in cand])
     return float(cand[int(gain.argmin())])
 
-
+# %% ../../nbs/15_np_benchmark.ipynb #918b68b6
 def label_agreement(
     d: torch.Tensor,  # (N, K) paired differences l_multi − l_uni, K ≥ 2
 ) -> dict:
@@ -1553,7 +1553,7 @@ def label_agreement(
         per_step=float((y[:, 0] == y[:, 1]).float().mean()), per_tile=float(half.float().mean())
     )
 
-# %% ../../nbs/15_np_benchmark.ipynb #4b7995b5
+# %% ../../nbs/15_np_benchmark.ipynb #e84a55ab
 PAPER_TRAINED, PAPER_REFIT = 'paper: UAFM c as trained', 'paper: uni features, per-step label'
 INPUTS, CONTROL = 'CD31+DAPI images, per-tile target', 'control: c = true flag'
 VARIANTS = {  # name -> (features, label, loss); γ chosen on validation unless the loss is the paper's
@@ -1584,7 +1584,7 @@ def _selected_loss(c: torch.Tensor, d: torch.Tensor, gamma: float) -> float:
     "Mean of d (tile mean of l_multi − l_uni) over the tiles, counted where the choice is multi-modal (c ≥ γ)."
     return float((d * (c >= gamma)).mean())
 
-# %% ../../nbs/15_np_benchmark.ipynb #c8efd7c1
+# %% ../../nbs/15_np_benchmark.ipynb #0386edca
 def fit_confidences(
     draws: dict,  # from `pair_draws` on the calibration tiles
     names: list,  # their tile names (for the split by slide)
@@ -1623,7 +1623,7 @@ def fit_confidences(
         _label_noise=label_agreement(d), _val_tiles=int(val.sum()), _fit_tiles=int((~val).sum())
     )
 
-# %% ../../nbs/15_np_benchmark.ipynb #b515a0fc
+# %% ../../nbs/15_np_benchmark.ipynb #03bc9676
 class BranchChooser:
     """`model(x_t, t, cond)` for the samplers: mode 'uni', 'multi', or 'damm' (per step, the multi-modal branch where
     the confidence `choose` is ≥ γ); outside 'uni' it records every head's c at every step."""
@@ -1668,7 +1668,7 @@ class BranchChooser:
         self.use_multi.append(use)
         return torch.where(use.view(-1, 1, 1, 1), em, eu)
 
-# %% ../../nbs/15_np_benchmark.ipynb #a1061352
+# %% ../../nbs/15_np_benchmark.ipynb #b58f29bb
 @torch.no_grad()
 def branch_samples(
     pipe: LatentDiffusionPipeline,
@@ -1714,7 +1714,7 @@ def branch_samples(
     out |= dict(c={k: torch.cat([x[k] for x in C]) for k in C[0]}) if C else {}
     return out | (dict(use_multi=torch.cat(M)) if M else {})
 
-# %% ../../nbs/15_np_benchmark.ipynb #1ee508c2
+# %% ../../nbs/15_np_benchmark.ipynb #d0af98e3
 B_UNI, B_MULTI = 'uni-modal branch (vessels)', 'multi-modal branch (vessels+nuclei)'
 FLAG_ORACLE, TILE_ORACLE = (
     'bound: branch by the true flag',
@@ -1745,7 +1745,7 @@ def per_tile_choices(
     share[TILE_ORACLE] = (mse[B_MULTI] <= mse[B_UNI]).float()
     return mse, share
 
-# %% ../../nbs/15_np_benchmark.ipynb #ca380a82
+# %% ../../nbs/15_np_benchmark.ipynb #a51e6d78
 def div_modes(
     pipe: LatentDiffusionPipeline,
     tiles: dict,  # from `div_tensors`
@@ -1768,7 +1768,7 @@ def div_modes(
         mse[DAMM_STEP + name], share[DAMM_STEP + name] = _tile_mse(r['samples'], y), r['use_multi']
     return mse, share, cs, gam
 
-# %% ../../nbs/15_np_benchmark.ipynb #3d1f3f69
+# %% ../../nbs/15_np_benchmark.ipynb #e8a8cad4
 def div_evaluate(
     pipe: LatentDiffusionPipeline,
     root: str | Path,  # a simulated test folder
@@ -1807,7 +1807,7 @@ def div_evaluate(
     )
     return dict(df=df, c=base.assign(**{n: c.numpy() for n, c in cs.items()}), gamma=gam)
 
-# %% ../../nbs/15_np_benchmark.ipynb #e8c123ad
+# %% ../../nbs/15_np_benchmark.ipynb #bf97d6c6
 def auroc_table(
     ev: dict,  # from `div_evaluate`
 ) -> pd.DataFrame:
@@ -1822,7 +1822,7 @@ def auroc_table(
         rows[n] = r | {f'c {k}': conf[n][conf.kind == k].mean() for k in ('consistent', *DIV_KINDS)}
     return pd.DataFrame(rows).T
 
-
+# %% ../../nbs/15_np_benchmark.ipynb #32e46528
 def mse_table(
     ev: dict,  # from `div_evaluate`
 ) -> pd.DataFrame:
@@ -1834,7 +1834,7 @@ def mse_table(
     t['multi share'] = df.groupby('method', sort=False).multi_share.mean()
     return t
 
-# %% ../../nbs/15_np_benchmark.ipynb #c10cfe5e
+# %% ../../nbs/15_np_benchmark.ipynb #37d23c59
 def div_verdicts(
     df: pd.DataFrame,  # per-tile table of `div_evaluate`
     a: str,  # the method judged
@@ -1855,7 +1855,7 @@ def div_verdicts(
             )
     return out
 
-
+# %% ../../nbs/15_np_benchmark.ipynb #513645b9
 def div_targets(
     ver: list,  # from `div_verdicts` of DAMM with `best`
     auc: pd.DataFrame,  # from `auroc_table`
@@ -1881,7 +1881,7 @@ def div_targets(
         'no worse on divergent tiles': no_worse('divergent'),
     }
 
-
+# %% ../../nbs/15_np_benchmark.ipynb #89bc7a0b
 def verdict_lines(
     ver: list,  # from `div_verdicts`
 ) -> str:
@@ -1892,7 +1892,7 @@ def verdict_lines(
         for r in ver
     )
 
-# %% ../../nbs/15_np_benchmark.ipynb #7054eada
+# %% ../../nbs/15_np_benchmark.ipynb #987242f7
 def _rate_result(ev: dict, best: str, seed: int) -> dict:
     "The tables, verdicts (of the best variant and of the paper's c) and targets of one test rate."
     auc, tab = auroc_table(ev), mse_table(ev)
@@ -1922,7 +1922,7 @@ def _calibrate(pipe, cal_root, dc: DivergenceConfig, progress: bool) -> tuple:
     )
     return fits, best, summ
 
-# %% ../../nbs/15_np_benchmark.ipynb #91bdb8ea
+# %% ../../nbs/15_np_benchmark.ipynb #823b418c
 def divergence_study(
     pipe: LatentDiffusionPipeline,  # a frozen DAMM model (regime (ii): trained on consistent tiles)
     work: str | Path,  # simulated sets (reused when complete)
@@ -1954,7 +1954,7 @@ def divergence_study(
         write_json(out / 'divergence.json', res)
     return res
 
-# %% ../../nbs/15_np_benchmark.ipynb #d4342c5b
+# %% ../../nbs/15_np_benchmark.ipynb #d566e383
 def divergence_markdown(
     res: dict,  # from `divergence_study`
 ) -> str:
@@ -1992,7 +1992,7 @@ def divergence_markdown(
         ]
     return '\n'.join(lines)
 
-# %% ../../nbs/15_np_benchmark.ipynb #10893c0e
+# %% ../../nbs/15_np_benchmark.ipynb #654b665a
 def study_pipeline(
     work: str | Path,  # the work folder of `np_study` (holds damm_<variant>/checkpoints/last.ckpt)
     sc: StudyConfig | None = None,  # the study's settings (the model's shapes)
