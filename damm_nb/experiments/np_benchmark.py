@@ -1926,7 +1926,9 @@ def _calibrate(pipe, cal_root, dc: DivergenceConfig, progress: bool) -> tuple:
 def divergence_study(
     pipe: LatentDiffusionPipeline,  # a frozen DAMM model (regime (ii): trained on consistent tiles)
     work: str | Path,  # simulated sets (reused when complete)
-    out: str | Path | None = None,  # divergence.json and per_tile_div<rate>.csv, when given
+    out: str
+    | Path
+    | None = None,  # divergence.json, per_tile_div<rate>.csv, confidence_div<rate>.csv
     dc: DivergenceConfig | None = None,
     progress: bool = True,
 ) -> dict:
@@ -1942,6 +1944,7 @@ def divergence_study(
         res['rates'][f'{r:g}'] = _rate_result(ev, best, dc.seed)
         if out is not None:
             write_text(out / f'per_tile_div{r:g}.csv', ev['df'].to_csv(index=False))
+            write_text(out / f'confidence_div{r:g}.csv', ev['c'].to_csv(index=False))
     rates = res['rates']
     res['auroc'] = {
         r: {a['confidence']: {k: a[f'AUROC {k}'] for k in DIV_KINDS} for a in v['auroc']}
