@@ -11,6 +11,7 @@ from dataclasses import dataclass, asdict
 from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn as nn, torch.nn.functional as F
 from torch.utils.data import Dataset
+from tqdm.auto import tqdm
 from damm_nb.core import (
     seed_everything,
     get_device,
@@ -22,7 +23,8 @@ from damm_nb.core import (
 from ..tme import simulate_tme, tme_oracle, ORACLE_KINDS
 from ..data import PairedFolders, group_of, make_loaders, scale_pm1
 from ..unet import RegressionUNet, UNetConfig
-from ..damm import DAMMConfig, LatentDiffusionPipeline, save_pipeline
+from ..diffusion import Denoiser, q_sample, respace, sample
+from ..damm import DAMMConfig, LatentDiffusionPipeline, save_pipeline, per_sample_loss
 from ..train import TrainConfig, Task, DAMMPWarmup, fit
 from damm_nb.evaluate import (
     run_benchmark,
@@ -37,17 +39,24 @@ from damm_nb.evaluate import (
     ratio_ci,
     bootstrap_ci,
     plot_pit,
+    auroc,
 )
 
 # %% auto #0
 __all__ = ['FLOOR', 'UNET_V', 'UNET_VN', 'UNI', 'MULTI', 'DAMM', 'ORACLE', 'ORACLE_UNI', 'ORACLE_DRAW', 'ONE', 'VESSELS_ONLY',
-           'UNET_VN_L2', 'STUDY_TARGETS', 'NPBenchConfig', 'np_settings', 'truth_image', 'TMETiles', 'PixelSpaceConfig',
-           'PixelSpace', 'make_damm', 'np_train_config', 'epoch_history', 'damm_loss', 'l1_regression', 'l2_regression',
-           'train_damm', 'train_regressor', 'oracle_of', 'oracle_tensors', 'np_methods', 'branch_choice',
-           'branch_table', 'dammp_verdict', 'verdict_text', 'oracle_ratios', 'sample_table', 'sample_markdown',
-           'evaluate_models', 'run_regime', 'np_report', 'run_np_benchmark', 'StudyConfig', 'tile_tensors', 'Probe',
-           'regression_probe', 'diffusion_probe', 'train_curve', 'target_table', 'np_study', 'plot_curves',
-           'step_seconds', 'trend', 'frame_markdown', 'study_markdown']
+           'UNET_VN_L2', 'STUDY_TARGETS', 'DIV_KINDS', 'IMAGE_FEATURES', 'PAPER_TRAINED', 'PAPER_REFIT', 'INPUTS',
+           'CONTROL', 'VARIANTS', 'B_UNI', 'B_MULTI', 'FLAG_ORACLE', 'TILE_ORACLE', 'BAYES', 'DAMM_STEP', 'PER_TILE',
+           'NPBenchConfig', 'np_settings', 'truth_image', 'TMETiles', 'PixelSpaceConfig', 'PixelSpace', 'make_damm',
+           'np_train_config', 'epoch_history', 'damm_loss', 'l1_regression', 'l2_regression', 'train_damm',
+           'train_regressor', 'oracle_of', 'oracle_tensors', 'np_methods', 'branch_choice', 'branch_table',
+           'dammp_verdict', 'verdict_text', 'oracle_ratios', 'sample_table', 'sample_markdown', 'evaluate_models',
+           'run_regime', 'np_report', 'run_np_benchmark', 'StudyConfig', 'tile_tensors', 'Probe', 'regression_probe',
+           'diffusion_probe', 'train_curve', 'target_table', 'np_study', 'plot_curves', 'step_seconds', 'trend',
+           'frame_markdown', 'study_markdown', 'DivergenceConfig', 'div_sets', 'div_tensors', 'cond_images',
+           'pair_draws', 'ConfidenceHead', 'InputHead', 'fit_head', 'head_c', 'choose_gamma', 'label_agreement',
+           'fit_confidences', 'BranchChooser', 'branch_samples', 'per_tile_choices', 'div_modes', 'div_evaluate',
+           'auroc_table', 'mse_table', 'div_verdicts', 'div_targets', 'verdict_lines', 'divergence_study',
+           'divergence_markdown', 'study_pipeline']
 
 # %% ../../nbs/15_np_benchmark.ipynb #27fb93fa
 @dataclass
@@ -1294,3 +1303,716 @@ def study_markdown(res: dict) -> str:
             '',
         ]
     )
+
+# %% ../../nbs/15_np_benchmark.ipynb #3c751a98
+DIV_KINDS = ('other_field', 'degraded')  # the simulator's kinds (meta.csv `divergent_kind`)
+
+
+@dataclass
+class DivergenceConfig:
+    "Settings of the divergence study, regime (ii): frozen branches, confidences fitted on a mixed calibration split."
+
+    n_cal: int = 800  # calibration tiles (a fresh simulation that neither branch saw)
+    cal_divergent: float = 0.5  # their divergent share (both kinds, at random)
+    n_test: int = 320  # test tiles per divergence rate
+    rates: tuple = (0.3, 0.5)  # divergent shares of the test sets
+    size: int = 32  # tile side in pixels
+    k_pairs: int = 8  # paired (t, ε) draws per calibration tile, t on the sampler's time grid
+    head_steps: int = 600  # Adam steps of each confidence head
+    head_lr: float = 3e-3
+    head_batch: int = 256  # (tile, draw) pairs per step
+    val_frac: float = 0.25  # calibration slides held out to choose γ and the best confidence
+    k_samples: int = 4  # samples per test tile and sampling mode
+    oracle_k: int = 16  # posterior draws per test tile of the Bayes oracles
+    seed: int = 0
+
+# %% ../../nbs/15_np_benchmark.ipynb #96676693
+def div_sets(
+    work: str | Path,  # folder of the simulated sets (a complete one is reused)
+    dc: DivergenceConfig,
+    progress: bool = True,
+) -> dict:
+    "The calibration folder and one test folder per rate: 'cal', 'test0.3', ...; seeds apart from any training set's."
+    work = check_writable(work)
+    want = {'cal': (dc.n_cal, dc.cal_divergent, dc.seed + 1000)}
+    want |= {f'test{r:g}': (dc.n_test, r, dc.seed + 2000 + i) for i, r in enumerate(dc.rates)}
+    out = {}
+    for k, (n, r, s) in want.items():
+        dst = work / f'{k}_n{n}_s{dc.size}_seed{s}_div{r:g}'
+        meta = dst / 'meta.csv'
+        if not (meta.is_file() and len(pd.read_csv(meta)) == n):
+            simulate_tme(dst, n=n, size=dc.size, seed=s, divergent=r, progress=progress)
+        out[k] = dst
+    return out
+
+# %% ../../nbs/15_np_benchmark.ipynb #efdf37bd
+def div_tensors(
+    root: str | Path,  # simulated: QD/, CD31/, DAPI/, meta.csv (divergent, divergent_kind)
+    size: int = 32,  # tile side
+) -> dict:
+    "Every tile as tensors (`tile_tensors`), with its divergent flag and kind ('consistent' or the simulator's)."
+    meta = Path(root) / 'meta.csv'
+    cols = list(pd.read_csv(meta, nrows=0).columns) if meta.is_file() else []
+    miss = [c for c in ('name', 'divergent', 'divergent_kind') if c not in cols]
+    if miss:
+        why = 'no meta.csv' if not cols else f'meta.csv has no column {miss}'
+        raise ValueError(
+            f'{root}: {why}; the divergence study needs simulated tiles with their divergence truth'
+        )
+    t = tile_tensors(root, None, size)
+    m = pd.read_csv(meta).set_index('name').loc[t['name']]
+    kind = m.divergent_kind.fillna('').astype(str)
+    return t | dict(
+        divergent=torch.tensor(m.divergent.values, dtype=torch.long),
+        kind=[k or 'consistent' for k in kind],
+    )
+
+# %% ../../nbs/15_np_benchmark.ipynb #07a7654c
+def _paired_draw(pipe, den, zb: dict, t, g) -> dict:
+    "One (t, ε) draw of a batch: d = l_multi − l_uni at the same x_t, UAFM's c and the bottleneck features."
+    c, f = pipe.cfg, {}
+    x0 = zb[c.target]
+    x_t, noise, t = q_sample(x0, pipe.sched, t, generator=g)
+    eu, em, U = pipe.net(x_t, t, {c.uni: zb[c.uni], c.multi: zb[c.multi]}, feats=f)
+    tgt = den.target_of(x0, noise, t)
+    d = per_sample_loss(em, tgt, c.loss) - per_sample_loss(eu, tgt, c.loss)
+    return dict(
+        d=d,
+        t=t,
+        c_trained=U.float().flatten(1).mean(1),
+        uni=f['uni'].half(),
+        fused=f['fused'].half(),
+    )
+
+
+IMAGE_FEATURES = ('inputs', 'dapi')  # CD31 and DAPI together; DAPI alone (an ablation)
+
+
+def cond_images(
+    cond: dict,  # the diffusion's conditions (scaled latents; the images themselves in pixel space)
+    cfg: DAMMConfig,
+    feat: str,  # 'inputs': both conditions as channels; 'dapi': the multi-modal one alone
+) -> torch.Tensor:
+    "What an image head sees: (B, 2, H, W) for 'inputs', (B, 1, H, W) for 'dapi'."
+    return torch.cat([cond[cfg.uni], cond[cfg.multi]], 1) if feat == 'inputs' else cond[cfg.multi]
+
+# %% ../../nbs/15_np_benchmark.ipynb #7180a388
+def _steps(it, progress: bool, desc: str):
+    return tqdm(it, desc=desc, leave=False) if progress else it
+
+
+@torch.no_grad()
+def pair_draws(
+    pipe: LatentDiffusionPipeline,  # the frozen DAMM model
+    tiles: dict,  # from `div_tensors` (or any dict of batch tensors with 'name')
+    K: int = 8,  # draws per tile
+    batch: int = 64,  # tiles per forward pass
+    seed: int = 0,
+    progress: bool = True,
+) -> dict:
+    """K paired (t, ε) draws per tile: d = l_multi − l_uni, t and the trained UAFM's c (N, K), the bottleneck
+    features 'uni' and 'fused' (N, K, C, h, w; float16), and once per tile the condition images (`cond_images`)."""
+    c = pipe.eval().cfg
+    grid = torch.tensor(respace(pipe.sched.T, c.steps))
+    den, g = Denoiser(pipe.net, pipe.sched, c.pred), torch.Generator().manual_seed(seed)
+    z = pipe.latents(tiles)
+    rows = []
+    for i in _steps(range(0, len(tiles['name']), batch), progress, 'paired draws'):
+        zb = {k: v[i : i + batch] for k, v in z.items()}
+        ds = []
+        for _ in range(K):
+            t = grid[torch.randint(len(grid), (len(zb[c.target]),), generator=g)]
+            ds.append(_paired_draw(pipe, den, zb, t, g))
+        rows.append({k: torch.stack([o[k] for o in ds], 1) for k in ds[0]})
+    out = {k: torch.cat([r[k] for r in rows]) for k in rows[0]}
+    return out | {k: cond_images(z, c, k)[:, None] for k in IMAGE_FEATURES}
+
+# %% ../../nbs/15_np_benchmark.ipynb #2a6b2696
+class ConfidenceHead(nn.Module):
+    "c = mean over positions of σ(MLP(features)), one hidden 1×1 layer: UAFM's c = mean(U) on any features."
+
+    def __init__(
+        self,
+        C: int,  # feature channels
+        groups: int = 8,  # GroupNorm groups (gcd with C)
+        hidden: int | None = None,  # hidden channels (default C)
+    ):
+        super().__init__()
+        h = hidden or C
+        self.net = nn.Sequential(
+            nn.GroupNorm(math.gcd(groups, C), C), nn.Conv2d(C, h, 1), nn.SiLU(), nn.Conv2d(h, 1, 1)
+        )
+
+    def forward(self, f: torch.Tensor) -> torch.Tensor:
+        "(B, C, h, w) features -> c (B,)"
+        return torch.sigmoid(self.net(f.float())).flatten(1).mean(1)
+
+# %% ../../nbs/15_np_benchmark.ipynb #8dadf13d
+class InputHead(nn.Module):
+    "c from CD31 and DAPI together (two channels): 3×3 convolutions, global average pooling, one logit."
+
+    def __init__(
+        self,
+        ch: int = 2,  # input channels (the two conditions)
+        width: int = 16,  # channels of the first convolution (then twice that)
+        groups: int = 4,  # GroupNorm groups
+    ):
+        super().__init__()
+        chs = [ch, width, 2 * width, 2 * width, 2 * width]
+        layers = []
+        for i, (a, b) in enumerate(zip(chs, chs[1:])):
+            layers += [
+                nn.Conv2d(a, b, 3, stride=1 if i == 0 else 2, padding=1),
+                nn.GroupNorm(groups, b),
+                nn.SiLU(),
+            ]
+        self.body, self.out = nn.Sequential(*layers), nn.Linear(chs[-1], 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        "(B, 2, H, W) conditions -> c (B,)"
+        return torch.sigmoid(self.out(self.body(x.float()).mean((2, 3)))).squeeze(1)
+
+# %% ../../nbs/15_np_benchmark.ipynb #5f827fcd
+def _bce(c, y, eps: float = 1e-6):
+    "Binary cross-entropy per element."
+    return F.binary_cross_entropy(c.clamp(eps, 1 - eps), y, reduction='none')
+
+
+def _dihedral(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    "x with one random rotation by a multiple of 90° and a random flip of its last two dims."
+    k, flip = torch.randint(4, (2,), generator=g).tolist()
+    x = torch.rot90(x, k, (-2, -1))
+    return x.flip(-1) if flip % 2 else x
+
+
+def fit_head(
+    head: nn.Module,  # maps a batch of features (B, ...) to c (B,)
+    feats: torch.Tensor,  # (N, K, ...) features of N tiles at K draws
+    label: torch.Tensor,  # (N, K) targets in [0, 1]: 1 where the multi-modal branch should be used
+    loss: str = 'bce',  # 'bce', or 'paper': ½·BCE + (c − γ)² (DAMMP's confidence loss)
+    gamma: float = 0.5,  # γ of the paper's loss
+    steps: int = 600,  # Adam steps (cosine decay of the learning rate)
+    lr: float = 3e-3,
+    batch: int = 256,  # random (tile, draw) pairs per step
+    augment: bool = False,  # a random rotation or flip per batch (for images)
+    seed: int = 0,
+) -> nn.Module:
+    "`head` fitted on random (tile, draw) pairs, in eval mode; the features stay fixed (the backbone is frozen)."
+    if loss not in ('bce', 'paper'):
+        raise ValueError(f"fit_head: loss must be 'bce' or 'paper', not {loss!r}")
+    g = torch.Generator().manual_seed(seed)
+    N, K = feats.shape[:2]
+    opt = torch.optim.Adam(head.parameters(), lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    for _ in range(steps):
+        i, k = torch.randint(N, (batch,), generator=g), torch.randint(K, (batch,), generator=g)
+        x = _dihedral(feats[i, k], g) if augment else feats[i, k]
+        c = head.train()(x)
+        l = _bce(c, label[i, k].float())
+        l = 0.5 * l + (c - gamma) ** 2 if loss == 'paper' else l
+        opt.zero_grad()
+        l.mean().backward()
+        opt.step()
+        sched.step()
+    return head.eval()
+
+# %% ../../nbs/15_np_benchmark.ipynb #b55e7b89
+@torch.no_grad()
+def head_c(
+    head: nn.Module,
+    feats: torch.Tensor,  # (N, K, ...)
+    batch: int = 512,
+) -> torch.Tensor:
+    "c of every (tile, draw): (N, K)."
+    N, K = feats.shape[:2]
+    f = feats.flatten(0, 1)
+    return torch.cat([head(f[i : i + batch]) for i in range(0, len(f), batch)]).view(N, K)
+
+# %% ../../nbs/15_np_benchmark.ipynb #47cef8b9
+def choose_gamma(
+    c: torch.Tensor,  # (N,) per-tile confidence on validation tiles
+    d: torch.Tensor,  # (N,) per-tile l_multi − l_uni (negative: the multi-modal branch is better)
+) -> float:
+    "The γ that minimises the mean selected loss (multi-modal where c ≥ γ); one above max(c): never multi."
+    cand = torch.cat([c.sort().values, c.new_tensor([float(c.max()) + 1e-6])])
+    gain = torch.stack([(d * (c >= g)).mean() for g in cand])
+    return float(cand[int(gain.argmin())])
+
+# %% ../../nbs/15_np_benchmark.ipynb #918b68b6
+def label_agreement(
+    d: torch.Tensor,  # (N, K) paired differences l_multi − l_uni, K ≥ 2
+) -> dict:
+    "Agreement of two draws' per-step labels [d ≤ 0] of a tile, and of two per-tile targets (half the draws each)."
+    if d.ndim != 2 or d.shape[1] < 2:
+        raise ValueError(
+            f'label_agreement: d must be (tiles, draws) with at least 2 draws, got {tuple(d.shape)}'
+        )
+    y, h = d <= 0, d.shape[1] // 2
+    half = (d[:, :h].mean(1) <= 0) == (d[:, h : 2 * h].mean(1) <= 0)
+    return dict(
+        per_step=float((y[:, 0] == y[:, 1]).float().mean()), per_tile=float(half.float().mean())
+    )
+
+# %% ../../nbs/15_np_benchmark.ipynb #e84a55ab
+PAPER_TRAINED, PAPER_REFIT = 'paper: UAFM c as trained', 'paper: uni features, per-step label'
+INPUTS, CONTROL = 'CD31+DAPI images, per-tile target', 'control: c = true flag'
+VARIANTS = {  # name -> (features, label, loss); γ chosen on validation unless the loss is the paper's
+    PAPER_REFIT: ('uni', 'step', 'paper'),
+    'uni features, per-tile target': ('uni', 'tile', 'bce'),
+    'fused features, per-step label': ('fused', 'step', 'bce'),
+    'fused features, per-tile target': ('fused', 'tile', 'bce'),
+    INPUTS: ('inputs', 'tile', 'bce'),
+    'DAPI image alone, per-tile target': ('dapi', 'tile', 'bce'),
+}
+
+
+def _new_head(feat: str, x: torch.Tensor, seed: int) -> nn.Module:
+    "A fresh head for features `feat` of shape x (N, K, C, ...), its weights drawn from `seed`."
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return InputHead(x.shape[2]) if feat in IMAGE_FEATURES else ConfidenceHead(x.shape[2])
+
+
+def _slide_split(names: list, frac: float, seed: int) -> torch.Tensor:
+    "Boolean (N,): True for the tiles of a random `frac` of the slides (the validation part)."
+    sl = np.array([group_of(n) for n in names])
+    u = np.random.default_rng(seed).permutation(np.unique(sl))
+    return torch.from_numpy(np.isin(sl, u[: max(1, round(frac * len(u)))]))
+
+
+def _selected_loss(c: torch.Tensor, d: torch.Tensor, gamma: float) -> float:
+    "Mean of d (tile mean of l_multi − l_uni) over the tiles, counted where the choice is multi-modal (c ≥ γ)."
+    return float((d * (c >= gamma)).mean())
+
+# %% ../../nbs/15_np_benchmark.ipynb #0386edca
+def fit_confidences(
+    draws: dict,  # from `pair_draws` on the calibration tiles
+    names: list,  # their tile names (for the split by slide)
+    dc: DivergenceConfig,
+    gamma: float = 0.5,  # the trained model's γ (of the paper's variants)
+) -> dict:
+    """Every variant of `VARIANTS` fitted on the calibration draws, validation slides held out: name -> dict(head,
+    features, gamma, val_loss), `PAPER_TRAINED` too; '_label_noise', '_val_tiles', '_fit_tiles'."""
+    val, d = _slide_split(names, dc.val_frac, dc.seed), draws['d']
+    dv = d[val].mean(1)
+    labels = dict(step=(d <= 0).float(), tile=(d.mean(1, keepdim=True) <= 0).float())
+    out = {}
+    for name, (feat, lab, loss) in VARIANTS.items():
+        f = draws[feat]
+        y = labels[lab].expand(-1, f.shape[1]) if lab == 'tile' else labels[lab]
+        head = fit_head(
+            _new_head(feat, f, dc.seed),
+            f[~val],
+            y[~val],
+            loss,
+            gamma,
+            dc.head_steps,
+            dc.head_lr,
+            dc.head_batch,
+            augment=feat in IMAGE_FEATURES,
+            seed=dc.seed,
+        )
+        cv = head_c(head, f[val]).mean(1)
+        g = gamma if loss == 'paper' else choose_gamma(cv, dv)
+        out[name] = dict(head=head, features=feat, gamma=g, val_loss=_selected_loss(cv, dv, g))
+    cv = draws['c_trained'][val].mean(1)
+    out[PAPER_TRAINED] = dict(
+        head=None, features=None, gamma=gamma, val_loss=_selected_loss(cv, dv, gamma)
+    )
+    return out | dict(
+        _label_noise=label_agreement(d), _val_tiles=int(val.sum()), _fit_tiles=int((~val).sum())
+    )
+
+# %% ../../nbs/15_np_benchmark.ipynb #03bc9676
+class BranchChooser:
+    """`model(x_t, t, cond)` for the samplers: mode 'uni', 'multi', or 'damm' (per step, the multi-modal branch where
+    the confidence `choose` is ≥ γ); outside 'uni' it records every head's c at every step."""
+
+    def __init__(
+        self,
+        net,  # a `DAMMNet`
+        mode: str,  # 'uni', 'multi' or 'damm'
+        heads: dict,  # name -> dict(head, features): the confidences recorded
+        choose: str | None = None,  # for 'damm': a head's name, `PAPER_TRAINED` or `CONTROL`
+        gamma: float = 0.5,
+        flag: torch.Tensor | None = None,  # (B,) true divergent flags, for `CONTROL`
+    ):
+        if mode not in ('uni', 'multi', 'damm'):
+            raise ValueError(f"BranchChooser: mode must be 'uni', 'multi' or 'damm', not {mode!r}")
+        self.net, self.mode, self.heads = net, mode, heads
+        self.choose, self.gamma, self.flag = choose, gamma, flag
+        self.c, self.use_multi, self.fixed = [], [], {}
+
+    def confidences(self, f: dict, cond: dict, U: torch.Tensor) -> dict:
+        "c (B,) of the trained UAFM and of every head at this step."
+        cs = {PAPER_TRAINED: U.float().flatten(1).mean(1)}
+        for n, h in self.heads.items():
+            feat = h['features']
+            if feat in IMAGE_FEATURES and n not in self.fixed:
+                self.fixed[n] = h['head'](cond_images(cond, self.net.cfg, feat))
+            cs[n] = self.fixed[n] if feat in IMAGE_FEATURES else h['head'](f[feat])
+        return cs
+
+    def __call__(self, x_t, t, cond):
+        t = t.expand(x_t.shape[0]) if t.numel() == 1 else t
+        if self.mode == 'uni':
+            return self.net.forward_uni(x_t, t, cond)
+        f = {}
+        eu, em, U = self.net(x_t, t, cond, feats=f)
+        cs = self.confidences(f, cond, U)
+        self.c.append(cs)
+        if self.mode == 'multi':
+            return em
+        c = 1.0 - self.flag.float() if self.choose == CONTROL else cs[self.choose]
+        use = c >= self.gamma
+        self.use_multi.append(use)
+        return torch.where(use.view(-1, 1, 1, 1), em, eu)
+
+# %% ../../nbs/15_np_benchmark.ipynb #b58f29bb
+@torch.no_grad()
+def branch_samples(
+    pipe: LatentDiffusionPipeline,
+    tiles: dict,  # from `div_tensors` ('divergent' is needed for `CONTROL`)
+    mode: str,  # 'uni', 'multi' or 'damm'
+    heads: dict,  # name -> dict(head, features), recorded outside 'uni'
+    K: int = 4,  # samples per tile
+    batch: int = 64,
+    seed: int = 0,  # of x_T: the same noise in every mode
+    choose: str | None = None,  # the confidence of 'damm'
+    gamma: float = 0.5,
+    progress: bool = True,
+) -> dict:
+    """K samples per tile in one mode: 'samples' (K, N, C, H, W); outside 'uni', 'c' per confidence (N,), averaged over
+    steps and samples; for 'damm', 'use_multi': the share of steps on the multi-modal branch (N,)."""
+    c = pipe.eval().cfg
+    z, g = pipe.latents(tiles, (c.uni, c.multi)), torch.Generator().manual_seed(seed)
+    S, C, M = [], [], []
+    for i in _steps(range(0, len(tiles['name']), batch), progress, f'sampling ({mode})'):
+        zb = {k: v[i : i + batch] for k, v in z.items()}
+        flag = tiles['divergent'][i : i + batch] if 'divergent' in tiles else None
+        rec = BranchChooser(pipe.net, mode, heads, choose, gamma, flag)
+        sk = []
+        for _ in range(K):
+            x_T = torch.randn((len(zb[c.uni]), c.latent_ch, *zb[c.uni].shape[2:]), generator=g)
+            z0 = sample(
+                rec,
+                x_T,
+                pipe.sched,
+                method=c.sampler,
+                steps=c.steps,
+                cond=zb,
+                generator=g,
+                progress=False,
+                eta=c.eta,
+                target=c.pred,
+            )
+            sk.append(pipe.embedders[c.target].decode(z0 * c.scale.get(c.target, 1.0)).clamp(-1, 1))
+        S.append(torch.stack(sk))
+        C += [{k: torch.stack([r[k] for r in rec.c]).mean(0) for k in rec.c[0]}] if rec.c else []
+        M += [torch.stack(rec.use_multi).float().mean(0)] if rec.use_multi else []
+    out = dict(samples=torch.cat(S, 1))
+    out |= dict(c={k: torch.cat([x[k] for x in C]) for k in C[0]}) if C else {}
+    return out | (dict(use_multi=torch.cat(M)) if M else {})
+
+# %% ../../nbs/15_np_benchmark.ipynb #d0af98e3
+B_UNI, B_MULTI = 'uni-modal branch (vessels)', 'multi-modal branch (vessels+nuclei)'
+FLAG_ORACLE, TILE_ORACLE = (
+    'bound: branch by the true flag',
+    'bound: better branch per tile (hindsight)',
+)
+BAYES = {'uni': 'Bayes oracle: vessels only', 'multi': 'Bayes oracle: vessels and nuclei'}
+DAMM_STEP, PER_TILE = 'DAMM (per-step choice), c: ', 'per-tile choice, c: '
+
+
+def _tile_mse(s: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    "Per tile, the MSE of the mean of K samples s (K, N, ...) against y (N, ...)."
+    return ((s.mean(0) - y) ** 2).flatten(1).mean(1)
+
+
+def per_tile_choices(
+    mse: dict,  # method -> (N,) MSE per tile, with `B_UNI` and `B_MULTI`
+    cs: dict,  # confidence -> (N,) c per tile (`CONTROL` for the flag oracle)
+    gam: dict,  # confidence -> γ
+) -> tuple:
+    """(mse, share) per method: each confidence's per-tile choice (multi-modal where c ≥ γ), the control's as the
+    flag oracle, and the hindsight oracle; share is the chosen tiles' multi-modal share."""
+    mse, share = {B_UNI: mse[B_UNI], B_MULTI: mse[B_MULTI]}, {}
+    for name, c in cs.items():
+        pick = c >= gam[name]
+        key = FLAG_ORACLE if name == CONTROL else PER_TILE + name
+        mse[key], share[key] = torch.where(pick, mse[B_MULTI], mse[B_UNI]), pick.float()
+    mse[TILE_ORACLE] = torch.minimum(mse[B_UNI], mse[B_MULTI])
+    share[TILE_ORACLE] = (mse[B_MULTI] <= mse[B_UNI]).float()
+    return mse, share
+
+# %% ../../nbs/15_np_benchmark.ipynb #a51e6d78
+def div_modes(
+    pipe: LatentDiffusionPipeline,
+    tiles: dict,  # from `div_tensors`
+    fits: dict,  # from `fit_confidences`
+    best: str,  # the variant DAMMP samples with (besides the paper's and the control)
+    dc: DivergenceConfig,
+    progress: bool = True,
+) -> tuple:
+    """Samples of both branches and of DAMMP by `PAPER_TRAINED`, `best` and `CONTROL`: (MSE per tile, multi-modal
+    share of the steps, c per tile of every confidence, γ of every confidence), each a dict by name."""
+    heads = {n: v for n, v in fits.items() if not n.startswith('_') and v['head'] is not None}
+    kw, y = dict(K=dc.k_samples, seed=dc.seed, progress=progress), tiles['target']
+    uni, multi = (branch_samples(pipe, tiles, m, heads, **kw) for m in ('uni', 'multi'))
+    mse = {B_UNI: _tile_mse(uni['samples'], y), B_MULTI: _tile_mse(multi['samples'], y)}
+    share = {B_UNI: torch.zeros(len(y)), B_MULTI: torch.ones(len(y))}
+    cs = multi['c'] | {CONTROL: 1 - tiles['divergent'].float()}
+    gam = {n: fits[n]['gamma'] if n in fits else 0.5 for n in cs}
+    for name in dict.fromkeys((PAPER_TRAINED, best, CONTROL)):
+        r = branch_samples(pipe, tiles, 'damm', heads, choose=name, gamma=gam[name], **kw)
+        mse[DAMM_STEP + name], share[DAMM_STEP + name] = _tile_mse(r['samples'], y), r['use_multi']
+    return mse, share, cs, gam
+
+# %% ../../nbs/15_np_benchmark.ipynb #e8a8cad4
+def div_evaluate(
+    pipe: LatentDiffusionPipeline,
+    root: str | Path,  # a simulated test folder
+    fits: dict,  # from `fit_confidences`
+    best: str,  # the variant DAMMP samples with
+    dc: DivergenceConfig,
+    progress: bool = True,
+) -> dict:
+    """Every method on one test folder: 'df' (per tile and method: MSE, multi-modal share), 'c' (per tile, every
+    confidence's c), 'gamma' (per confidence)."""
+    tiles = div_tensors(root, dc.size)
+    mse, share, cs, gam = div_modes(pipe, tiles, fits, best, dc, progress)
+    steps = {k: v for k, v in mse.items() if k.startswith(DAMM_STEP)}
+    m2, s2 = per_tile_choices(mse, cs, gam)
+    share = {B_UNI: share[B_UNI], B_MULTI: share[B_MULTI]} | s2 | {k: share[k] for k in steps}
+    mse = m2 | steps
+    orc = oracle_tensors(root, tiles['name'], dc.oracle_k)
+    for k, label in BAYES.items():
+        mse[label] = _tile_mse(torch.stack([orc[k][n] for n in tiles['name']], 1), tiles['target'])
+    base = pd.DataFrame(
+        dict(
+            name=tiles['name'],
+            slide=tiles['slide'],
+            kind=tiles['kind'],
+            divergent=tiles['divergent'].numpy(),
+        )
+    )
+    df = pd.concat(
+        [
+            base.assign(
+                method=m, mse=v.numpy(), multi_share=share[m].numpy() if m in share else np.nan
+            )
+            for m, v in mse.items()
+        ],
+        ignore_index=True,
+    )
+    return dict(df=df, c=base.assign(**{n: c.numpy() for n, c in cs.items()}), gamma=gam)
+
+# %% ../../nbs/15_np_benchmark.ipynb #bf97d6c6
+def auroc_table(
+    ev: dict,  # from `div_evaluate`
+) -> pd.DataFrame:
+    "Per confidence: AUROC of 1 − c for each divergence kind against the consistent tiles, γ, and mean c by kind."
+    conf, rows = ev['c'], {}
+    for n in [c for c in conf.columns if c not in ('name', 'slide', 'kind', 'divergent')]:
+        r = {}
+        for k in DIV_KINDS:
+            sel = conf.kind.isin(['consistent', k])
+            r[f'AUROC {k}'] = auroc(1 - conf[n][sel], conf.divergent[sel])
+        r['gamma'] = ev['gamma'][n]
+        rows[n] = r | {f'c {k}': conf[n][conf.kind == k].mean() for k in ('consistent', *DIV_KINDS)}
+    return pd.DataFrame(rows).T
+
+# %% ../../nbs/15_np_benchmark.ipynb #32e46528
+def mse_table(
+    ev: dict,  # from `div_evaluate`
+) -> pd.DataFrame:
+    "Mean MSE per method on each kind of tile and on all, with the share of steps (or tiles) on the multi-modal branch."
+    df = ev['df']
+    t = df.pivot_table(index='method', columns='kind', values='mse', aggfunc='mean', sort=False)
+    t = t[[k for k in ('consistent', *DIV_KINDS) if k in t]]
+    t['all'] = df.groupby('method', sort=False).mse.mean()
+    t['multi share'] = df.groupby('method', sort=False).multi_share.mean()
+    return t
+
+# %% ../../nbs/15_np_benchmark.ipynb #37d23c59
+def div_verdicts(
+    df: pd.DataFrame,  # per-tile table of `div_evaluate`
+    a: str,  # the method judged
+    seed: int = 0,
+) -> list:
+    "`a` against each branch on all, consistent and divergent tiles: `paired_difference` of the MSE by slide."
+    out = []
+    for tiles, sel in (
+        ('all', None),
+        ('consistent', df.divergent == 0),
+        ('divergent', df.divergent == 1),
+    ):
+        d = df if sel is None else df[sel]
+        for b in (B_UNI, B_MULTI):
+            out.append(
+                paired_difference(d, 'mse', a, b, item='name', groups='slide', seed=seed)
+                | dict(tiles=tiles)
+            )
+    return out
+
+# %% ../../nbs/15_np_benchmark.ipynb #513645b9
+def div_targets(
+    ver: list,  # from `div_verdicts` of DAMM with `best`
+    auc: pd.DataFrame,  # from `auroc_table`
+    best: str,  # the confidence judged
+) -> dict:
+    """The study issue's targets, measured: AUROC ≥ 0.95 on each kind; DAMM better than both branches overall; and
+    not worse (no interval above 0) than the better branch on the consistent and on the divergent tiles."""
+    v = {(r['tiles'], r['b']): r for r in ver}
+
+    def no_worse(tiles):
+        better = max(
+            (B_UNI, B_MULTI), key=lambda b: v[(tiles, b)]['diff']
+        )  # lower MSE: a − b is larger
+        return bool(v[(tiles, better)]['lo'] <= 0)
+
+    aucs = [auc.loc[best, f'AUROC {k}'] for k in DIV_KINDS]
+    return {
+        'AUROC >= 0.95, every kind': bool(all(x is not None and x >= 0.95 for x in aucs)),
+        'better than both branches overall': all(
+            v[('all', b)]['better'] == v[('all', b)]['a'] for b in (B_UNI, B_MULTI)
+        ),
+        'no worse on consistent tiles': no_worse('consistent'),
+        'no worse on divergent tiles': no_worse('divergent'),
+    }
+
+# %% ../../nbs/15_np_benchmark.ipynb #89bc7a0b
+def verdict_lines(
+    ver: list,  # from `div_verdicts`
+) -> str:
+    "One Markdown line per comparison: the mean difference, its interval, the counts and the verdict."
+    return '\n'.join(
+        f"- {r['tiles']}: {r['a']} − {r['b']}: {r['diff']:+.5f} [{r['lo']:+.5f}, {r['hi']:+.5f}] "
+        f"({r['n_items']} tiles, {r['n_groups']} slides): {r['verdict']}"
+        for r in ver
+    )
+
+# %% ../../nbs/15_np_benchmark.ipynb #987242f7
+def _rate_result(ev: dict, best: str, seed: int) -> dict:
+    "The tables, verdicts (of the best variant and of the paper's c) and targets of one test rate."
+    auc, tab = auroc_table(ev), mse_table(ev)
+    ver = div_verdicts(ev['df'], DAMM_STEP + best, seed)
+    return dict(
+        mse=tab.reset_index().to_dict('records'),
+        auroc=auc.reset_index(names='confidence').to_dict('records'),
+        verdicts=ver,
+        paper_verdicts=div_verdicts(ev['df'], DAMM_STEP + PAPER_TRAINED, seed),
+        targets=div_targets(ver, auc, best),
+        tiles=len(ev['c']),
+        slides=int(ev['c'].slide.nunique()),
+    )
+
+
+def _calibrate(pipe, cal_root, dc: DivergenceConfig, progress: bool) -> tuple:
+    "Paired draws on the calibration folder, every confidence fitted: (fits, best variant, calibration summary)."
+    cal = div_tensors(cal_root, dc.size)
+    draws = pair_draws(pipe, cal, dc.k_pairs, seed=dc.seed, progress=progress)
+    fits = fit_confidences(draws, cal['name'], dc, pipe.cfg.gamma)
+    best = min(VARIANTS, key=lambda n: fits[n]['val_loss'])
+    summ = dict(
+        fit_tiles=fits['_fit_tiles'],
+        val_tiles=fits['_val_tiles'],
+        label_noise=fits['_label_noise'],
+        val_loss={n: fits[n]['val_loss'] for n in (*VARIANTS, PAPER_TRAINED)},
+    )
+    return fits, best, summ
+
+# %% ../../nbs/15_np_benchmark.ipynb #823b418c
+def divergence_study(
+    pipe: LatentDiffusionPipeline,  # a frozen DAMM model (regime (ii): trained on consistent tiles)
+    work: str | Path,  # simulated sets (reused when complete)
+    out: str
+    | Path
+    | None = None,  # divergence.json, per_tile_div<rate>.csv, confidence_div<rate>.csv
+    dc: DivergenceConfig | None = None,
+    progress: bool = True,
+) -> dict:
+    """Regime (ii) of the divergence study: every confidence fitted on a mixed calibration split with both branches
+    frozen, then each test rate: 'auroc', 'verdict', 'targets' by rate, the full tables under 'rates'."""
+    dc, t0 = dc or DivergenceConfig(), time.time()
+    out = None if out is None else check_writable(out)
+    sets = div_sets(work, dc, progress)
+    fits, best, summ = _calibrate(pipe, sets['cal'], dc, progress)
+    res = dict(settings=asdict(dc), best=best, calibration=summ, rates={})
+    for r in dc.rates:
+        ev = div_evaluate(pipe, sets[f'test{r:g}'], fits, best, dc, progress)
+        res['rates'][f'{r:g}'] = _rate_result(ev, best, dc.seed)
+        if out is not None:
+            write_text(out / f'per_tile_div{r:g}.csv', ev['df'].to_csv(index=False))
+            write_text(out / f'confidence_div{r:g}.csv', ev['c'].to_csv(index=False))
+    rates = res['rates']
+    res['auroc'] = {
+        r: {a['confidence']: {k: a[f'AUROC {k}'] for k in DIV_KINDS} for a in v['auroc']}
+        for r, v in rates.items()
+    }
+    res['verdict'] = {r: v['verdicts'] for r, v in rates.items()}
+    res['targets'] = {r: v['targets'] for r, v in rates.items()}
+    res['seconds'] = round(time.time() - t0, 1)
+    if out is not None:
+        write_json(out / 'divergence.json', res)
+    return res
+
+# %% ../../nbs/15_np_benchmark.ipynb #d566e383
+def divergence_markdown(
+    res: dict,  # from `divergence_study`
+) -> str:
+    "The study's report: per rate, the MSE table by kind of tile, the AUROC table, the verdicts and the targets."
+    s, cal = res['settings'], res['calibration']
+    head = (
+        f"Calibration: {cal['fit_tiles']} tiles fitted, {cal['val_tiles']} validation tiles; two per-step labels of a "
+        f"tile agree on {cal['label_noise']['per_step']:.0%} of the tiles, two per-tile targets on "
+        f"{cal['label_noise']['per_tile']:.0%}; best variant on validation: **{res['best']}**."
+    )
+    lines = [head]
+    for r, v in res['rates'].items():
+        title = (
+            f"\n## {float(r):.0%} divergent test tiles ({v['tiles']} tiles, {v['slides']} slides, "
+            f"{s['k_samples']} samples each)\n"
+        )
+        mse = pd.DataFrame(v['mse']).set_index('method')
+        auc = pd.DataFrame(v['auroc']).set_index('confidence')
+        tg = pd.DataFrame([dict(target=k, met=m) for k, m in v['targets'].items()])
+        lines += [
+            title,
+            frame_markdown(mse),
+            '',
+            frame_markdown(auc),
+            '',
+            verdict_lines(v['verdicts']),
+            '',
+        ]
+        lines += [
+            "The paper's trained c:",
+            '',
+            verdict_lines(v['paper_verdicts']),
+            '',
+            frame_markdown(tg, index=False),
+        ]
+    return '\n'.join(lines)
+
+# %% ../../nbs/15_np_benchmark.ipynb #654b665a
+def study_pipeline(
+    work: str | Path,  # the work folder of `np_study` (holds damm_<variant>/checkpoints/last.ckpt)
+    sc: StudyConfig | None = None,  # the study's settings (the model's shapes)
+    variant: str = 'v-l2',  # the study's chosen target and loss
+) -> LatentDiffusionPipeline:
+    "The EMA pipeline of the oracle study's long DAMM run, from its last checkpoint, in eval mode."
+    sc = sc or StudyConfig()
+    ck = Path(work) / f'damm_{variant}' / 'checkpoints' / 'last.ckpt'
+    if not ck.is_file():
+        raise FileNotFoundError(
+            f'{ck}: no checkpoint of the np_study run {variant!r}; run np_study first'
+        )
+    task = Task(
+        make_damm(sc.bench(variant)),
+        damm_loss,
+        _task_cfg(sc, sc.steps_damm, sc.ema_decay),
+        ema_of='net',
+    )
+    task.load_state_dict(torch.load(ck, map_location='cpu', weights_only=True)['state_dict'])
+    return task.ema_model().eval()
