@@ -50,6 +50,7 @@ class DemoConfig:
     den_steps: int = 100  # training steps of the denoising DDPM
     prog_steps: int = 800  # training steps of the progression DDPM
     reg_steps: int = 400  # training steps of the progression U-Net regression
+    seg_steps: int = 600  # training steps of the progression's tumour segmenter
     size_exp: int = 32  # slice size of the MRI experiments
     experiments: bool = True  # run the denoising, progression and nanoparticle experiments
 
@@ -62,6 +63,7 @@ class DemoConfig:
                 min(self.reg_steps, 3),
                 16,
             )
+            self.seg_steps = min(self.seg_steps, 4)
 
     @property
     def fractions(self):
@@ -178,6 +180,8 @@ def stage_progression(cfg: DemoConfig) -> dict:
         size=cfg.size_exp,
         steps=cfg.prog_steps,
         t_focus=50,  # half of the DDPM's t small, so it learns to use x_t (see 14_progression)
+        seg_size=cfg.size,
+        seg_steps=cfg.seg_steps,
         device=cfg.device,
         seed=cfg.seed,
         fractions=cfg.fractions,
@@ -207,6 +211,11 @@ def stage_progression(cfg: DemoConfig) -> dict:
         eval_s=r['eval_s'],
         checkpoints=[r['checkpoint']],
         mask_rule_test_dice=r['mask_rule']['test_dice'],
+        segmenter_dice=rd(r['segmenter']['test']['segmenter (U-Net)']['pooled_dice']),
+        segmenter_dice_interval=[
+            rd(r['segmenter']['test']['segmenter (U-Net)'][k]) for k in ('pooled_lo', 'pooled_hi')
+        ],
+        mask_rule_dice_same_slices=rd(r['segmenter']['test']['threshold rule']['pooled_dice']),
         **reg,
         _table=r['table'] + '\n\n' + r['verdict_text'].replace('\n', '  \n'),
         _figures=['progression/' + f for f in sorted(r['figures'])],

@@ -1094,6 +1094,33 @@ def _progression_predictions(models, tr, te, truth_root, size, K, sample_steps, 
     return preds, spread, info
 
 # %% ../../nbs/14_progression.ipynb #e19b0355
+def _progression_segmenter(
+    npy_root, truth_root, fractions, rule, size, seg_size, steps, device, seed, progress
+):
+    """The tumour segmenter trained on the training patients at `seg_size`, and its Dice on the test patients
+    beside the threshold rule's (`mask_summary`, scored at `seg_size`)."""
+    seg = train_segmenter(
+        segmenter_data(npy_root, truth_root, 'train', seg_size, fractions),
+        steps=steps,
+        batch_size=32,
+        lr=5e-3,
+        base=8,
+        depth=4,
+        device=device,
+        seed=seed,
+        progress=progress,
+    )
+    te_s = segmenter_data(npy_root, truth_root, 'test', seg_size, fractions)
+    te_r = segmenter_data(
+        npy_root, truth_root, 'test', size, fractions
+    )  # the rule works at the model's size
+    masks = {
+        'segmenter (U-Net)': segment(seg['model'], te_s['x']),
+        'threshold rule': fit_masks(apply_mask_rule(te_r['x'], rule), seg_size),
+    }
+    return seg, mask_summary(mask_scores(te_s, masks))
+
+
 def run_progression_experiment(
     npy_root,
     truth_root,  # conversion folder and the phantom's truth folder
@@ -1111,6 +1138,8 @@ def run_progression_experiment(
     fractions=(0.8, 0.1, 0.1),
     progress: bool = True,
     t_focus: int | None = None,  # see `train_progression_models`
+    seg_size: int = 64,  # slice side of the tumour segmenter (the phantom's native 64²)
+    seg_steps: int = 2000,  # its training steps (`train_segmenter`)
 ) -> dict:
     """Train the conditional DDPM and the U-Net on training patients, fit Fisher-KPP per test patient on
     what visit k knows, run the true-parameter ceiling, score all on the test patients; save the DDPM."""
@@ -1142,12 +1171,28 @@ def run_progression_experiment(
         ),
         4,
     )
+    seg, seg_summ = _progression_segmenter(
+        npy_root, truth_root, fractions, rule, size, seg_size, seg_steps, device, seed, progress
+    )
     ckpt = save_progression(
-        Path(out) / 'progression_model.pt', models, tr, size, rule, dict(K=K, steps=sample_steps)
+        Path(out) / 'progression_model.pt',
+        models,
+        tr,
+        size,
+        rule,
+        dict(K=K, steps=sample_steps),
+        segmenter=seg,
     )
     info |= dict(
         checkpoint=str(ckpt),
         mask_rule=rule,
+        segmenter=dict(
+            params=seg['params'],
+            size=seg_size,
+            steps=seg_steps,
+            train_s=seg['train_s'],
+            test=seg_summ.round(4).to_dict('index'),
+        ),
         experiment='progression',
         size=size,
         train_pairs=len(tr['xk']),
