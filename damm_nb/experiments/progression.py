@@ -753,7 +753,8 @@ def fit_slices(
     x: torch.Tensor,  # (N,C,S,S) square images
     size: int,
 ) -> torch.Tensor:
-    "Images resampled to (N,C,size,size) as `fit_size` resamples a square one: area-average to shrink, bilinear to grow."
+    """Images resampled to (N,C,size,size) as `fit_size` resamples a square one: area-average to shrink,
+    bilinear to grow."""
     if x.shape[-1] == size:
         return x.float()
     if x.shape[-1] > size:
@@ -984,7 +985,8 @@ def _segmenter_part(seg) -> dict:
 
 
 def _load_segmenter(path, part) -> Segmenter:
-    "The stored segmenter in eval mode (at its own slice size); a `CheckpointError` naming the file when its part is damaged."
+    """The stored segmenter in eval mode (at its own slice size); a `CheckpointError` naming the file when its
+    part is damaged."""
     try:
         m = Segmenter(SegmenterConfig(**part['config']))
         m.load_state_dict(part['state_dict'])
@@ -1007,7 +1009,7 @@ def save_progression(
     pct=(0.5, 99.5),
     series: str = 'post',
     modality: str = 'MR',
-    segmenter=None,  # `train_segmenter`'s output (or its model), at any slice size; None: the rule alone makes the visit-k mask
+    segmenter=None,  # `train_segmenter`'s output or its model, any slice size; None: the rule makes the visit-k mask
 ) -> Path:
     "Save the conditional DDPM (`models['ddpm']`: EMA weights) and all a new series needs, atomically."
     m, s = models['ddpm'], models['sched']
