@@ -20,14 +20,15 @@ from .breast_phantom import make_mri_phantom
 from .tme import simulate_tme
 from .experiments.denoising import run_denoising_experiment
 from .experiments.progression import run_progression_experiment
-from .experiments.np_benchmark import run_np_benchmark
+from .experiments.np_benchmark import run_np_benchmark, divergence_study, divergence_markdown
+from .experiments.np_benchmark import DivergenceConfig
 from .experiments.brain_synthesis import run_brain_experiment
 
 # %% auto #0
 __all__ = ['STAGES', 'READERS', 'DemoConfig', 'stage_mri_phantom', 'stage_convert', 'stage_tme', 'stage_denoising',
-           'stage_progression', 'stage_np_benchmark', 'stage_brain', 'run_demo', 'report_markdown', 'demo_cli',
-           'describe_checkpoint', 'open_pipeline', 'open_tiles', 'predict_batch', 'grey_scale', 'write_tile',
-           'predict_folder', 'summary_line', 'predict_cli']
+           'stage_progression', 'stage_np_benchmark', 'stage_brain', 'stage_divergence', 'run_demo', 'report_markdown',
+           'demo_cli', 'describe_checkpoint', 'open_pipeline', 'open_tiles', 'predict_batch', 'grey_scale',
+           'write_tile', 'predict_folder', 'summary_line', 'predict_cli']
 
 # %% ../nbs/18_demo.ipynb #1fe76415
 @dataclass
@@ -51,6 +52,8 @@ class DemoConfig:
     prog_steps: int = 800  # training steps of the progression DDPM
     reg_steps: int = 400  # training steps of the progression U-Net regression
     seg_steps: int = 600  # training steps of the progression's tumour segmenter
+    div_cal: int = 200  # calibration tiles of the divergence study (half divergent)
+    div_test: int = 160  # its test tiles (30 % divergent)
     size_exp: int = 32  # slice size of the MRI experiments
     experiments: bool = True  # run the denoising, progression and nanoparticle experiments
 
@@ -64,6 +67,7 @@ class DemoConfig:
                 16,
             )
             self.seg_steps = min(self.seg_steps, 4)
+            self.div_cal, self.div_test = min(self.div_cal, 24), min(self.div_test, 24)
 
     @property
     def fractions(self):
@@ -274,6 +278,58 @@ def stage_brain(cfg: DemoConfig) -> dict:
         _figures=['brain/' + f for f in r['figures']],
     )
 
+# %% ../nbs/18_demo.ipynb #c2e3f410
+def _rounded(x):
+    return None if x is None else round(float(x), 3)
+
+
+def stage_divergence(cfg: DemoConfig) -> dict:
+    """Does divergence awareness work? Regime (ii) of the divergence study at the demo's budget: the benchmark's DAMM
+    model of the consistent regime (div0), frozen; every confidence fitted on a fresh half-divergent calibration
+    simulation, then tested at 30 % divergence, each kind apart (`divergence_study`)."""
+    if cfg.data is not None:
+        return dict(
+            skipped='your own folder holds no divergence truth; the study needs the simulator'
+        )
+    ck = Path(cfg.out) / 'np_benchmark' / 'np_div0_damm.pt'
+    if not ck.is_file():
+        raise FileNotFoundError(
+            f'{ck}: no DAMM model of the consistent regime; run the nanoparticle benchmark stage first'
+        )
+    pipe, _ = open_pipeline(ck)
+    q = cfg.quick
+    dc = DivergenceConfig(
+        n_cal=cfg.div_cal,
+        n_test=cfg.div_test,
+        rates=(0.3,),
+        size=describe_checkpoint(ck)['img_size'],
+        k_pairs=2 if q else 4,
+        head_steps=10 if q else 300,
+        head_batch=128,
+        k_samples=2,
+        oracle_k=2 if q else 8,
+        seed=cfg.seed,
+    )
+    r = divergence_study(
+        pipe, Path(cfg.data_dir) / 'divergence', Path(cfg.out) / 'divergence', dc, progress=False
+    )
+    rate = '0.3'
+    return dict(
+        rate=0.3,
+        tiles=r['rates'][rate]['tiles'],
+        best_confidence=r['best'],
+        auroc={c: {k: _rounded(v) for k, v in a.items()} for c, a in r['auroc'][rate].items()},
+        verdict={
+            f"{v['tiles']} tiles: DAMM − {v['b']}": (
+                f"{v['diff']:+.5f} [{v['lo']:+.5f}, {v['hi']:+.5f}]: {v['verdict']}"
+            )
+            for v in r['verdict'][rate]
+        },
+        targets=r['targets'][rate],
+        seconds_inside=r['seconds'],
+        _table=divergence_markdown(r),
+    )
+
 # %% ../nbs/18_demo.ipynb #1f15739c
 STAGES = [
     ('MRI phantom → DICOM', stage_mri_phantom),
@@ -282,6 +338,7 @@ STAGES = [
     ('Denoising (the I-SPY1 progression study)', stage_denoising),
     ('Tumour progression', stage_progression),
     ('Nanoparticle benchmark', stage_np_benchmark),
+    ('Divergence awareness (regime ii)', stage_divergence),
     ('Brain MRI synthesis', stage_brain),
 ]
 

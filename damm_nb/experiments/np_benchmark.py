@@ -55,7 +55,7 @@ __all__ = ['FLOOR', 'UNET_V', 'UNET_VN', 'UNI', 'MULTI', 'DAMM', 'ORACLE', 'ORAC
            'frame_markdown', 'study_markdown', 'DivergenceConfig', 'div_sets', 'div_tensors', 'cond_images',
            'pair_draws', 'ConfidenceHead', 'InputHead', 'fit_head', 'head_c', 'choose_gamma', 'label_agreement',
            'fit_confidences', 'BranchChooser', 'branch_samples', 'per_tile_choices', 'div_modes', 'div_evaluate',
-           'auroc_table', 'mse_table', 'div_verdicts', 'div_targets', 'verdict_lines', 'divergence_study',
+           'auroc_table', 'mse_table', 'div_verdicts', 'div_targets', 'verdict_lines', 'branch_mse', 'divergence_study',
            'divergence_markdown', 'study_pipeline']
 
 # %% ../../nbs/15_np_benchmark.ipynb #27fb93fa
@@ -1324,6 +1324,7 @@ class DivergenceConfig:
     val_frac: float = 0.25  # calibration slides held out to choose γ and the best confidence
     k_samples: int = 4  # samples per test tile and sampling mode
     oracle_k: int = 16  # posterior draws per test tile of the Bayes oracles
+    choose_by: str = 'sample'  # what γ and the best variant are judged by: 'sample' or 'step' (see `fit_confidences`)
     seed: int = 0
 
 # %% ../../nbs/15_np_benchmark.ipynb #96676693
@@ -1563,6 +1564,8 @@ VARIANTS = {  # name -> (features, label, loss); γ chosen on validation unless 
     'fused features, per-tile target': ('fused', 'tile', 'bce'),
     INPUTS: ('inputs', 'tile', 'bce'),
     'DAPI image alone, per-tile target': ('dapi', 'tile', 'bce'),
+    'CD31+DAPI images, sample-MSE target': ('inputs', 'sample', 'bce'),
+    'CD31+DAPI images, divergence flag': ('inputs', 'flag', 'bce'),
 }
 
 
@@ -1581,7 +1584,7 @@ def _slide_split(names: list, frac: float, seed: int) -> torch.Tensor:
 
 
 def _selected_loss(c: torch.Tensor, d: torch.Tensor, gamma: float) -> float:
-    "Mean of d (tile mean of l_multi − l_uni) over the tiles, counted where the choice is multi-modal (c ≥ γ)."
+    "Mean of d (per tile, multi-modal − uni-modal loss) over the tiles, counted where c ≥ γ (multi-modal)."
     return float((d * (c >= gamma)).mean())
 
 # %% ../../nbs/15_np_benchmark.ipynb #0386edca
@@ -1590,16 +1593,25 @@ def fit_confidences(
     names: list,  # their tile names (for the split by slide)
     dc: DivergenceConfig,
     gamma: float = 0.5,  # the trained model's γ (of the paper's variants)
+    flags: torch.Tensor | None = None,  # (N,) true divergent flags: the 'flag' label
+    dm: torch.Tensor
+    | None = None,  # (N,) per tile, sample MSE multi − uni (`branch_mse`): the 'sample' label
 ) -> dict:
-    """Every variant of `VARIANTS` fitted on the calibration draws, validation slides held out: name -> dict(head,
-    features, gamma, val_loss), `PAPER_TRAINED` too; '_label_noise', '_val_tiles', '_fit_tiles'."""
+    """Every variant of `VARIANTS` whose label is given, fitted on the calibration draws, validation slides held out:
+    name -> dict(head, features, gamma, val_loss), `PAPER_TRAINED` too; '_label_noise', '_val_tiles', '_fit_tiles'.
+    γ and the validation loss judge a choice by `dm` where it is given (what the test scores), else by the tile's
+    mean one-step loss difference d."""
     val, d = _slide_split(names, dc.val_frac, dc.seed), draws['d']
-    dv = d[val].mean(1)
+    dv = (d.mean(1) if dm is None else dm)[val]
     labels = dict(step=(d <= 0).float(), tile=(d.mean(1, keepdim=True) <= 0).float())
+    labels |= {} if flags is None else dict(flag=(1 - flags.float())[:, None])
+    labels |= {} if dm is None else dict(sample=(dm <= 0).float()[:, None])
     out = {}
     for name, (feat, lab, loss) in VARIANTS.items():
+        if lab not in labels:
+            continue
         f = draws[feat]
-        y = labels[lab].expand(-1, f.shape[1]) if lab == 'tile' else labels[lab]
+        y = labels[lab].expand(-1, f.shape[1])
         head = fit_head(
             _new_head(feat, f, dc.seed),
             f[~val],
@@ -1908,17 +1920,49 @@ def _rate_result(ev: dict, best: str, seed: int) -> dict:
     )
 
 
+def branch_mse(
+    pipe: LatentDiffusionPipeline,
+    tiles: dict,  # from `div_tensors`
+    K: int = 4,  # samples per tile and branch
+    seed: int = 0,
+    progress: bool = True,
+) -> dict:
+    "Per tile, the MSE of each branch's mean of K samples against the target: 'uni' and 'multi', (N,) each."
+    kw = dict(K=K, seed=seed, progress=progress)
+    return {
+        m: _tile_mse(branch_samples(pipe, tiles, m, {}, **kw)['samples'], tiles['target'])
+        for m in ('uni', 'multi')
+    }
+
+
 def _calibrate(pipe, cal_root, dc: DivergenceConfig, progress: bool) -> tuple:
-    "Paired draws on the calibration folder, every confidence fitted: (fits, best variant, calibration summary)."
+    """Paired draws on the calibration folder (with `dc.choose_by == 'sample'` each branch's samples too), every
+    confidence fitted: (fits, best variant, calibration summary)."""
+    if dc.choose_by not in ('sample', 'step'):
+        raise ValueError(
+            f"DivergenceConfig.choose_by must be 'sample' or 'step', not {dc.choose_by!r}"
+        )
     cal = div_tensors(cal_root, dc.size)
     draws = pair_draws(pipe, cal, dc.k_pairs, seed=dc.seed, progress=progress)
-    fits = fit_confidences(draws, cal['name'], dc, pipe.cfg.gamma)
-    best = min(VARIANTS, key=lambda n: fits[n]['val_loss'])
-    summ = dict(
+    dm, summ = None, dict(choose_by=dc.choose_by)
+    if dc.choose_by == 'sample':
+        bm = branch_mse(pipe, cal, dc.k_samples, dc.seed, progress)
+        dm, div = bm['multi'] - bm['uni'], cal['divergent'].bool()
+        summ |= dict(
+            step_sample_agreement=float(((draws['d'].mean(1) <= 0) == (dm <= 0)).float().mean()),
+            multi_better_share={
+                'consistent': float((dm[~div] <= 0).float().mean()),
+                'divergent': float((dm[div] <= 0).float().mean()),
+            },
+        )
+    fits = fit_confidences(draws, cal['name'], dc, pipe.cfg.gamma, cal['divergent'], dm)
+    names = [n for n in VARIANTS if n in fits]
+    best = min(names, key=lambda n: fits[n]['val_loss'])
+    summ |= dict(
         fit_tiles=fits['_fit_tiles'],
         val_tiles=fits['_val_tiles'],
         label_noise=fits['_label_noise'],
-        val_loss={n: fits[n]['val_loss'] for n in (*VARIANTS, PAPER_TRAINED)},
+        val_loss={n: fits[n]['val_loss'] for n in (*names, PAPER_TRAINED)},
     )
     return fits, best, summ
 
@@ -1968,6 +2012,15 @@ def divergence_markdown(
         f"tile agree on {cal['label_noise']['per_step']:.0%} of the tiles, two per-tile targets on "
         f"{cal['label_noise']['per_tile']:.0%}; best variant on validation: **{res['best']}**."
     )
+    if 'step_sample_agreement' in cal:
+        mb = cal['multi_better_share']
+        head += (
+            f" γ and the best variant were judged by each branch's sample MSE (mean of {s['k_samples']}); the "
+            f"one-step target and the sample-MSE label agree on {cal['step_sample_agreement']:.0%} of the calibration "
+            "tiles; the "
+            f"multi-modal branch is the better one on {mb['consistent']:.0%} of the consistent and "
+            f"{mb['divergent']:.0%} of the divergent calibration tiles."
+        )
     lines = [head]
     for r, v in res['rates'].items():
         title = (
