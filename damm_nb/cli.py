@@ -26,9 +26,9 @@ from .experiments.brain_synthesis import run_brain_experiment
 
 # %% auto #0
 __all__ = ['STAGES', 'READERS', 'DemoConfig', 'stage_mri_phantom', 'stage_convert', 'stage_tme', 'stage_denoising',
-           'stage_progression', 'stage_np_benchmark', 'stage_brain', 'stage_divergence', 'run_demo', 'report_markdown',
-           'demo_cli', 'describe_checkpoint', 'open_pipeline', 'open_tiles', 'predict_batch', 'grey_scale',
-           'write_tile', 'predict_folder', 'summary_line', 'predict_cli']
+           'stage_progression', 'stage_np_benchmark', 'stage_brain', 'stage_divergence', 'run_demo', 'report_sections',
+           'report_markdown', 'demo_cli', 'describe_checkpoint', 'open_pipeline', 'open_tiles', 'predict_batch',
+           'grey_scale', 'write_tile', 'predict_folder', 'summary_line', 'predict_cli']
 
 # %% ../nbs/18_demo.ipynb #1fe76415
 @dataclass
@@ -313,6 +313,8 @@ def stage_divergence(cfg: DemoConfig) -> dict:
     r = divergence_study(
         pipe, Path(cfg.data_dir) / 'divergence', Path(cfg.out) / 'divergence', dc, progress=False
     )
+    md = divergence_markdown(r)
+    write_text(Path(cfg.out) / 'divergence' / 'divergence.md', md)
     rate = '0.3'
     return dict(
         rate=0.3,
@@ -327,7 +329,7 @@ def stage_divergence(cfg: DemoConfig) -> dict:
         },
         targets=r['targets'][rate],
         seconds_inside=r['seconds'],
-        _table=divergence_markdown(r),
+        _table=md,
     )
 
 # %% ../nbs/18_demo.ipynb #1f15739c
@@ -343,9 +345,30 @@ STAGES = [
 ]
 
 
-def run_demo(cfg: DemoConfig, stages=None) -> dict:
-    "Run every stage in order, print a line for each, and write `metrics.json` and `report.md` into `cfg.out`."
+def _previous(out: Path) -> dict | None:
+    "The metrics and each stage's report section of a report already in `out` (None without one)."
+    mj, rp = out / 'metrics.json', out / 'report.md'
+    if not (mj.is_file() and rp.is_file()):
+        return None
+    m = json.loads(mj.read_text())
+    return dict(metrics=m, sections=report_sections(rp.read_text(), m['stages']))
+
+
+def _stage_order(name: str) -> int:
+    order = [n for n, _ in STAGES]
+    return order.index(name) if name in order else len(order)
+
+
+def run_demo(
+    cfg: DemoConfig,
+    stages=None,  # (name, function) pairs; default `STAGES` (the first three without `cfg.experiments`)
+    update: bool = False,  # keep the other stages of a report already in `cfg.out` (a stage added or re-run later)
+) -> dict:
+    """Run the stages in order, print a line for each, and write `metrics.json` and `report.md` into `cfg.out`. With
+    `update`, the stages run replace their own entries and report sections and the others are kept as they were;
+    metrics.json then lists the re-run stages under 'updated' and the total is the sum of the stages' seconds."""
     out = check_writable(cfg.out)
+    prev = _previous(out) if update else None
     seed_everything(cfg.seed)
     dev = get_device(cfg.device)
     res = dict(
@@ -365,6 +388,15 @@ def run_demo(cfg: DemoConfig, stages=None) -> dict:
         res['stages'][name] = r
         print(f'[{i}/{len(stages)}] {name}: done in {r["seconds"]:.1f} s', flush=True)
     res['total_seconds'] = round(time.time() - t00, 2)
+    sections = {}
+    if prev:
+        new = {k: v for k, v in res.items() if k != 'stages'} | dict(stages=list(res['stages']))
+        m = prev['metrics']
+        merged = m['stages'] | res['stages']
+        res = m | dict(stages=dict(sorted(merged.items(), key=lambda kv: _stage_order(kv[0]))))
+        res['updated'] = m.get('updated', []) + [new]
+        res['total_seconds'] = round(sum(r['seconds'] for r in res['stages'].values()), 2)
+        sections = prev['sections']
     write_json(
         out / 'metrics.json',
         {
@@ -374,12 +406,50 @@ def run_demo(cfg: DemoConfig, stages=None) -> dict:
             },
         },
     )
-    write_text(out / 'report.md', report_markdown(res))
+    write_text(out / 'report.md', report_markdown(res, sections))
     print(f'report written to {out}/report.md ({res["total_seconds"]:.0f} s in all)')
     return res
 
 # %% ../nbs/18_demo.ipynb #20f8930b
-def report_markdown(res: dict) -> str:
+def report_sections(
+    md: str,  # a report.md
+    names,  # the stage names
+) -> dict:
+    "Each stage's section of a report: from its '## name' line up to the next stage's."
+    out, cur = {}, None
+    for line in md.splitlines():
+        if line.startswith('## ') and line[3:] in names:
+            cur = line[3:]
+            out[cur] = []
+        if cur:
+            out[cur].append(line)
+    return {k: '\n'.join(v).rstrip() + '\n' for k, v in out.items()}
+
+
+def _section(name: str, r: dict) -> list:
+    "One stage's report section: its numbers as a table, its own table and its figures."
+    lines = (
+        [f'## {name}', '', '| | |', '|---|---|']
+        + [
+            f'| {k} | {v} |'
+            for k, v in r.items()
+            if not k.startswith('_')
+            and k != 'methods'  # per-method numbers: metrics.json and the stage's table
+        ]
+        + ['']
+    )
+    if r.get(
+        '_table'
+    ):  # a stage's table file may link its figures relative to its own folder: they are listed below instead
+        lines += [l for l in r['_table'].strip().splitlines() if not l.startswith('![')] + ['']
+    return lines + [f'![{f}]({f})' for f in r.get('_figures', [])] + ['']
+
+
+def report_markdown(
+    res: dict,
+    sections: dict
+    | None = None,  # stage name -> section kept from an earlier report (stages without '_table')
+) -> str:
     "The demo's report as Markdown: one section per stage with what it measured."
     lines = [
         '# damm_nb demo report',
@@ -389,21 +459,8 @@ def report_markdown(res: dict) -> str:
         '',
     ]
     for name, r in res['stages'].items():
-        lines += (
-            [f'## {name}', '', '| | |', '|---|---|']
-            + [
-                f'| {k} | {v} |'
-                for k, v in r.items()
-                if not k.startswith('_')
-                and k != 'methods'  # per-method numbers: metrics.json and the stage's table
-            ]
-            + ['']
-        )
-        if r.get(
-            '_table'
-        ):  # a stage's table file may link its figures relative to its own folder: they are listed below instead
-            lines += [l for l in r['_table'].strip().splitlines() if not l.startswith('![')] + ['']
-        lines += [f'![{f}]({f})' for f in r.get('_figures', [])] + ['']
+        keep = (sections or {}).get(name) if '_table' not in r else None
+        lines += keep.splitlines() + [''] if keep else _section(name, r)
     return '\n'.join(lines)
 
 # %% ../nbs/18_demo.ipynb #811b3de1

@@ -2024,7 +2024,7 @@ def divergence_markdown(
     lines = [head]
     for r, v in res['rates'].items():
         title = (
-            f"\n## {float(r):.0%} divergent test tiles ({v['tiles']} tiles, {v['slides']} slides, "
+            f"\n### {float(r):.0%} divergent test tiles ({v['tiles']} tiles, {v['slides']} slides, "
             f"{s['k_samples']} samples each)\n"
         )
         mse = pd.DataFrame(v['mse']).set_index('method')
