@@ -52,11 +52,11 @@ __all__ = ['FLOOR', 'UNET_V', 'UNET_VN', 'UNI', 'MULTI', 'DAMM', 'ORACLE', 'ORAC
            'dammp_verdict', 'verdict_text', 'oracle_ratios', 'sample_table', 'sample_markdown', 'evaluate_models',
            'run_regime', 'np_report', 'run_np_benchmark', 'StudyConfig', 'tile_tensors', 'Probe', 'regression_probe',
            'diffusion_probe', 'train_curve', 'target_table', 'np_study', 'plot_curves', 'step_seconds', 'trend',
-           'frame_markdown', 'study_markdown', 'DivergenceConfig', 'div_sets', 'div_tensors', 'cond_images',
-           'pair_draws', 'ConfidenceHead', 'InputHead', 'fit_head', 'head_c', 'choose_gamma', 'label_agreement',
-           'fit_confidences', 'BranchChooser', 'branch_samples', 'per_tile_choices', 'div_modes', 'div_evaluate',
-           'auroc_table', 'mse_table', 'div_verdicts', 'div_targets', 'verdict_lines', 'branch_mse', 'divergence_study',
-           'divergence_markdown', 'study_pipeline']
+           'frame_markdown', 'study_markdown', 'gap_steps', 'DivergenceConfig', 'div_sets', 'div_tensors',
+           'cond_images', 'pair_draws', 'ConfidenceHead', 'InputHead', 'fit_head', 'head_c', 'choose_gamma',
+           'label_agreement', 'fit_confidences', 'BranchChooser', 'branch_samples', 'per_tile_choices', 'div_modes',
+           'div_evaluate', 'auroc_table', 'mse_table', 'div_verdicts', 'div_targets', 'verdict_lines', 'branch_mse',
+           'divergence_study', 'divergence_markdown', 'study_pipeline']
 
 # %% ../../nbs/15_np_benchmark.ipynb #27fb93fa
 @dataclass
@@ -1303,6 +1303,45 @@ def study_markdown(res: dict) -> str:
             '',
         ]
     )
+
+# %% ../../nbs/15_np_benchmark.ipynb #e254500c
+_PROBED = {'mse_over_oracle': 'multi_mse_over_oracle', 'crps_over_oracle': 'multi_crps_over_oracle'}
+
+
+def gap_steps(
+    study: dict,  # `np_study`'s result (or its study.json)
+) -> pd.DataFrame:
+    """Per target not met: its run's trend per 1,000 steps over the second half and, where the trend heads toward an
+    upper bound, the further steps and CPU minutes a straight continuation needs (None otherwise)."""
+    trend = {(r['run'], r['measure']): r for r in study['trend']}
+    long = f"DAMM (long) {study['chosen']}"
+    rows = []
+    for t in study['targets']:
+        if t['met']:
+            continue
+        reg = t['method'].startswith('U-Net')
+        run, meas = (t['method'], t['measure']) if reg else (long, _PROBED.get(t['measure']))
+        r = trend.get((run, meas))
+        bound = float(t['target'].split()[-1]) if t['target'].startswith('<=') else None
+        rate = r['per_1000_steps'] if r else None
+        need = None
+        if r is not None and bound is not None and rate < 0:
+            need = (t['measured'] - bound) / -rate * 1000
+        rows.append(
+            dict(
+                method=t['method'],
+                measure=t['measure'],
+                target=t['target'],
+                measured=t['measured'],
+                probed_as=f'{run}: {meas}' if r else None,
+                per_1000_steps=rate,
+                more_steps=None if need is None else int(round(need, -2)),
+                cpu_minutes=None
+                if need is None
+                else round(need * study['step_seconds'][run] / 60, 1),
+            )
+        )
+    return pd.DataFrame(rows, dtype=object)
 
 # %% ../../nbs/15_np_benchmark.ipynb #3c751a98
 DIV_KINDS = ('other_field', 'degraded')  # the simulator's kinds (meta.csv `divergent_kind`)
