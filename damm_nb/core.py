@@ -172,7 +172,10 @@ def load_checkpoint(
             raise CheckpointError(
                 f'{path}: config has fields this version of {config_cls.__name__} lacks: {sorted(unknown)}'
             )
-        ck['config'] = config_cls(**ck['config'])
+        legacy = getattr(
+            config_cls, 'LEGACY', {}
+        )  # fields added later: the value older checkpoints were built with
+        ck['config'] = config_cls(**(legacy | ck['config']))
     return ck
 
 # %% ../nbs/00_core.ipynb #a5a30b80

@@ -6,6 +6,7 @@
 from __future__ import annotations
 import math, dataclasses
 from dataclasses import dataclass, field
+from typing import ClassVar
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from .core import CheckpointError, save_checkpoint, load_checkpoint
@@ -15,10 +16,16 @@ from .diffusion import make_schedule, q_sample, sample, Denoiser
 from .embedder import EmbedderConfig, LatentEmbedder
 
 # %% auto #0
-__all__ = ['DAMMConfig', 'DAMMNet', 'per_sample_loss', 'dammp_loss', 'dammp_loss_loop', 'dammp_select', 'DAMMPredictor',
-           'LatentDiffusionPipeline', 'estimate_scale', 'save_pipeline', 'load_pipeline']
+__all__ = ['LAYOUTS', 'DAMMConfig', 'DAMMNet', 'per_sample_loss', 'dammp_loss', 'dammp_loss_loop', 'dammp_select',
+           'DAMMPredictor', 'LatentDiffusionPipeline', 'estimate_scale', 'save_pipeline', 'load_pipeline']
 
 # %% ../nbs/10_damm.ipynb #f13bee4f
+LAYOUTS = {  # DAMMNet's placement of the fusion modules (`DAMMConfig` fields)
+    'published': dict(fused_skips=True, uafm_before_mid=True, warmup_u_off=True),
+    'bottleneck': dict(fused_skips=False, uafm_before_mid=False, warmup_u_off=False),
+}
+
+
 @dataclass
 class DAMMConfig:
     "Two-branch model, DAMMP and latent diffusion settings; stored in every checkpoint so it rebuilds its own model."
@@ -47,6 +54,14 @@ class DAMMConfig:
     scale: dict = field(
         default_factory=dict
     )  # latent scaling per batch key (latent / scale has unit std), set by `estimate_scale`
+    fused_skips: bool = (
+        True  # MMFM after every encoder block; the fused features are the multi branch's skips
+    )
+    uafm_before_mid: bool = (
+        True  # UAFM on the encoders' outputs, before the multi branch's middle block
+    )
+    warmup_u_off: bool = True  # during DAMMP's warm-up the attention of UAFM runs without U
+    LEGACY: ClassVar[dict] = dict(fused_skips=False, uafm_before_mid=False, warmup_u_off=False)
 
     def __post_init__(self):
         if self.unet is None:
@@ -71,17 +86,19 @@ class DAMMConfig:
 
 # %% ../nbs/10_damm.ipynb #6a6bc32c
 class DAMMNet(nn.Module):
-    """DAMM-Diffusion's noise estimator: uni-modal U-Net, multi-modal U-Net with MMFM at every
-    encoder stage and UAFM at the bottleneck."""
+    """DAMM-Diffusion's noise estimator: uni-modal U-Net, multi-modal U-Net with MMFM along the encoder and
+    UAFM at the bottleneck, placed as `DAMMConfig`'s layout fields say."""
 
     def __init__(self, cfg: DAMMConfig):
         super().__init__()
         self.cfg = cfg
         self.uni, self.multi = NoiseUNet(cfg.branch('uni')), NoiseUNet(cfg.branch('multi'))
-        chs = cfg.unet.hid_chs
-        self.mmfm = nn.ModuleList(
-            [MMFM(c) for c in (chs[0], *chs)]
-        )  # after the in-conv and after each encoder level
+        chs, L, nb = cfg.unet.hid_chs, len(cfg.unet.hid_chs), cfg.unet.blocks
+        if cfg.fused_skips:  # after the in-conv and after every encoder block: one per skip
+            at = [chs[0]] + [c for l, c in enumerate(chs) for _ in range(nb + (l < L - 1))]
+        else:  # after the in-conv and after each encoder level
+            at = [chs[0], *chs]
+        self.mmfm = nn.ModuleList([MMFM(c) for c in at])
         self.uafm = UAFM(chs[-1], cfg.unet.groups)
 
     def forward_uni(self, x_t, t, cond: dict):
@@ -101,6 +118,28 @@ def _with_cond(x_t, cond: dict, key: str, ch: int):
     return torch.cat([x_t, z.to(x_t.dtype)], 1)
 
 
+def _blocks(level, emb) -> list:
+    "An encoder level's blocks as functions of h, in order: each residual block with its attention, then the down-sampling."
+    fs = [lambda h, r=r, a=a: a(r(h, emb)) for r, a in zip(level.res, level.attn)]
+    return fs + ([level.down] if level.down is not None else [])
+
+
+def _fused_encoder(self: DAMMNet, hu, hm, emb_u, emb_m, sk_u: list, sk_m: list) -> tuple:
+    """Both encoders block by block, MMFM after each block (residual block or down-sampling); the fused features
+    are the multi-modal branch's next input and its skips (appended to `sk_m`). Returns the two encoder outputs."""
+    j = 1
+    for lu, lm in zip(self.uni.down, self.multi.down):
+        for fu, fm in zip(_blocks(lu, emb_u), _blocks(lm, emb_m)):
+            hu = fu(hu)
+            hm = self.mmfm[j](
+                hu, fm(hm)
+            )  # vessel features from the uni-modal encoder, not detached
+            sk_u.append(hu)
+            sk_m.append(hm)
+            j += 1
+    return hu, hm
+
+
 def _damm_forward(
     self: DAMMNet,
     x_t,
@@ -108,6 +147,7 @@ def _damm_forward(
     cond: dict,  # the config's modality keys -> latents
     feats: dict
     | None = None,  # if given, filled with the bottleneck features 'uni' and 'fused' (B,C,h',w')
+    use_u: bool = True,  # False: UAFM's attention without U (DAMMP's warm-up with `warmup_u_off`)
 ):
     """Both branches: (eps_uni, eps_multi, U); U (B,1,h',w') is UAFM's confidence map at the bottleneck.
     `feats` receives what a confidence could be computed from: the uni-modal branch's bottleneck
@@ -126,16 +166,24 @@ def _damm_forward(
     hu = u.in_conv(x_u)
     hm = self.mmfm[0](hu, m.in_conv(x_m))
     sk_u, sk_m = [hu], [hm]
-    for i, (lu, lm) in enumerate(zip(u.down, m.down)):
-        hu, s = lu(hu, emb_u)
-        sk_u += s
-        hm, s = lm(hm, emb_m)
-        sk_m += s
-        hm = self.mmfm[i + 1](hu, hm)  # vessel features from the uni-modal encoder, not detached
-    hu, hm = u.mid(hu, emb_u), m.mid(hm, emb_m)
+    if c.fused_skips:
+        hu, hm = _fused_encoder(self, hu, hm, emb_u, emb_m, sk_u, sk_m)
+    else:
+        for i, (lu, lm) in enumerate(zip(u.down, m.down)):
+            hu, s = lu(hu, emb_u)
+            sk_u += s
+            hm, s = lm(hm, emb_m)
+            sk_m += s
+            hm = self.mmfm[i + 1](
+                hu, hm
+            )  # vessel features from the uni-modal encoder, not detached
+    if not c.uafm_before_mid:
+        hu, hm = u.mid(hu, emb_u), m.mid(hm, emb_m)
     if feats is not None:
         feats |= dict(uni=hu, fused=hm)
-    out, U = self.uafm(hu, hm)
+    out, U = self.uafm(hu, hm, use_u=use_u)
+    if c.uafm_before_mid:
+        hu, out = u.mid(hu, emb_u), m.mid(out, emb_m)
     return u.decode(hu, sk_u, emb_u), m.decode(out, sk_m, emb_m), U
 
 
@@ -336,7 +384,9 @@ def _pipe_loss(
     c, net = self.cfg, net or self.net
     z = self.latents(batch)
     x_t, noise, t = q_sample(z[c.target], self.sched, generator=generator)
-    eu, em, U = net(x_t, t, {c.uni: z[c.uni], c.multi: z[c.multi]})
+    eu, em, U = net(
+        x_t, t, {c.uni: z[c.uni], c.multi: z[c.multi]}, use_u=not (warmup and c.warmup_u_off)
+    )
     return dammp_loss(
         eu,
         em,

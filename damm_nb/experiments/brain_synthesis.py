@@ -17,7 +17,7 @@ from ..brain_phantom import MODALITIES, simulate_brain, brain_oracle
 from ..data import PairedFolders
 from ..unet import RegressionUNet, UNetConfig
 from ..diffusion import Denoiser, make_schedule, q_sample, sample
-from ..damm import DAMMConfig, DAMMNet, DAMMPredictor, dammp_loss
+from ..damm import DAMMConfig, DAMMNet, DAMMPredictor, dammp_loss, LAYOUTS
 from ..train import TrainConfig, Task, DAMMPWarmup, fit
 from ..evaluate import mse, psnr, ssim, summarize, results_table, panel_figure, save_figure
 from ..evaluate import bootstrap_ci, paired_difference, ratio_ci, sample_scores
@@ -48,6 +48,7 @@ class BrainExperimentConfig:
     blocks: int = 1
     groups: int = 4  # U-Net of each branch
     pred: str = 'v'
+    layout: str = 'bottleneck'  # DAMMNet's module placement (`LAYOUTS`): the saved runs' (the published is 'published')
     steps: int = 320
     batch_size: int = 8
     lr: float = 2e-3
@@ -181,9 +182,14 @@ def _tcfg(cfg: BrainExperimentConfig) -> TrainConfig:
 def _damm_pixel_loss(net: DAMMNet, b: dict, task: Task, den: Denoiser) -> tuple:
     "DAMMP loss of a batch: diffuse the target, regress both branches on the denoiser's target."
     x_t, noise, t = q_sample(b['target'], den.sched, generator=task.generator)
-    eu, em, U = net(x_t, t, {'vessels': b['vessels'], 'nuclei': b['nuclei']})
-    c, y = net.cfg, den.target_of(b['target'], noise, t)
-    return dammp_loss(eu, em, U, y, c.gamma, c.alpha, task.flags.get('warmup', False), c.loss)
+    c, y, warm = net.cfg, den.target_of(b['target'], noise, t), task.flags.get('warmup', False)
+    eu, em, U = net(
+        x_t,
+        t,
+        {'vessels': b['vessels'], 'nuclei': b['nuclei']},
+        use_u=not (warm and c.warmup_u_off),
+    )
+    return dammp_loss(eu, em, U, y, c.gamma, c.alpha, warm, c.loss)
 
 # %% ../../nbs/16_brain_synthesis.ipynb #0e3f9d9a
 def train_damm_pixels(data: dict, cfg: BrainExperimentConfig) -> tuple[DAMMNet, pd.DataFrame]:
@@ -194,7 +200,15 @@ def train_damm_pixels(data: dict, cfg: BrainExperimentConfig) -> tuple[DAMMNet, 
         hid_chs=h, blocks=cfg.blocks, groups=cfg.groups, time_dim=2 * h[0], emb_dim=4 * h[0]
     )
     warm = int(cfg.warmup * cfg.steps)
-    dc = DAMMConfig(latent_ch=1, uni_ch=1, multi_ch=1, pred=cfg.pred, pretrain_epoch=warm, unet=u)
+    dc = DAMMConfig(
+        latent_ch=1,
+        uni_ch=1,
+        multi_ch=1,
+        pred=cfg.pred,
+        pretrain_epoch=warm,
+        unet=u,
+        **LAYOUTS[cfg.layout],
+    )
     seed_everything(cfg.seed)  # the initial weights depend on the seed alone
     net = DAMMNet(dc)
     sched = make_schedule(dc.schedule, T=dc.T, beta_start=dc.beta_start, beta_end=dc.beta_end)

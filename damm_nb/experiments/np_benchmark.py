@@ -24,7 +24,13 @@ from ..tme import simulate_tme, tme_oracle, ORACLE_KINDS
 from ..data import PairedFolders, group_of, make_loaders, scale_pm1
 from ..unet import RegressionUNet, UNetConfig
 from ..diffusion import Denoiser, q_sample, respace, sample
-from ..damm import DAMMConfig, LatentDiffusionPipeline, save_pipeline, per_sample_loss
+from damm_nb.damm import (
+    DAMMConfig,
+    LatentDiffusionPipeline,
+    save_pipeline,
+    per_sample_loss,
+    LAYOUTS,
+)
 from ..train import TrainConfig, Task, DAMMPWarmup, fit
 from damm_nb.evaluate import (
     run_benchmark,
@@ -86,6 +92,7 @@ class NPBenchConfig:
     unet_depth: int = (
         3  # the I-SPY1 progression study's U-Net (channels of the first level, max-pools)
     )
+    layout: str = 'bottleneck'  # DAMMNet's module placement (`LAYOUTS`): the saved runs' (the published is 'published')
     pred: str = 'x0'  # what the diffusion network predicts: 'x0' learns in a few hundred CPU steps; 'eps' (the paper's) needs far more
     loss: str = 'l1'  # per-pixel loss of the diffusion branches: 'l1' (the paper's) or 'l2'
     sampler: str = 'ddim'
@@ -186,6 +193,7 @@ def make_damm(c: NPBenchConfig) -> LatentDiffusionPipeline:
         sampler=c.sampler,
         steps=c.steps,
         eta=c.eta,
+        **LAYOUTS[c.layout],
     )
     return LatentDiffusionPipeline(cfg, {k: PixelSpace() for k in ('target', 'vessels', 'nuclei')})
 
