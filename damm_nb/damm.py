@@ -119,7 +119,7 @@ def _with_cond(x_t, cond: dict, key: str, ch: int):
 
 
 def _blocks(level, emb) -> list:
-    "An encoder level's blocks as functions of h, in order: each residual block with its attention, then the down-sampling."
+    "An encoder level's blocks as functions of h, in order: each residual block with its attention, then the down-step."
     fs = [lambda h, r=r, a=a: a(r(h, emb)) for r, a in zip(level.res, level.attn)]
     return fs + ([level.down] if level.down is not None else [])
 
