@@ -417,13 +417,22 @@ def report_sections(
 ) -> dict:
     "Each stage's section of a report: from its '## name' line up to the next stage's."
     out, cur = {}, None
-    for line in md.splitlines():
+    for line in md.split('\n'):
         if line.startswith('## ') and line[3:] in names:
             cur = line[3:]
             out[cur] = []
         if cur:
             out[cur].append(line)
-    return {k: '\n'.join(v).rstrip() + '\n' for k, v in out.items()}
+    return {k: '\n'.join(v) for k, v in out.items()}
+
+
+def _cell(v) -> str:
+    "A report table's value: a long dict (per confidence, per comparison) is left to metrics.json and the stage's table."
+    return (
+        'in metrics.json and the table below'
+        if isinstance(v, dict) and len(str(v)) > 300
+        else str(v)
+    )
 
 
 def _section(name: str, r: dict) -> list:
@@ -431,7 +440,7 @@ def _section(name: str, r: dict) -> list:
     lines = (
         [f'## {name}', '', '| | |', '|---|---|']
         + [
-            f'| {k} | {v} |'
+            f'| {k} | {_cell(v)} |'
             for k, v in r.items()
             if not k.startswith('_')
             and k != 'methods'  # per-method numbers: metrics.json and the stage's table
@@ -460,7 +469,7 @@ def report_markdown(
     ]
     for name, r in res['stages'].items():
         keep = (sections or {}).get(name) if '_table' not in r else None
-        lines += keep.splitlines() + [''] if keep else _section(name, r)
+        lines += keep.split('\n') if keep else _section(name, r)
     return '\n'.join(lines)
 
 # %% ../nbs/18_demo.ipynb #811b3de1
