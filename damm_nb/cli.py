@@ -308,6 +308,7 @@ def stage_divergence(cfg: DemoConfig) -> dict:
         head_batch=128,
         k_samples=2,
         oracle_k=2 if q else 8,
+        flag_extra=0,  # the study's extra tiles for the flag heads (notebook 15) stay out of the demo's budget
         seed=cfg.seed,
     )
     r = divergence_study(

@@ -1371,6 +1371,8 @@ class DivergenceConfig:
     val_frac: float = 0.25  # calibration slides held out to choose γ and the best confidence
     k_samples: int = 4  # samples per test tile and sampling mode
     oracle_k: int = 16  # posterior draws per test tile of the Bayes oracles
+    flag_extra: int = 3200  # more simulated tiles for the image heads on the divergence flag (no diffusion draws needed)
+    flag_steps: int = 2000  # Adam steps of a head that learns from them
     choose_by: str = 'sample'  # what γ and the best variant are judged by: 'sample' or 'step' (see `fit_confidences`)
     seed: int = 0
 
@@ -1380,10 +1382,12 @@ def div_sets(
     dc: DivergenceConfig,
     progress: bool = True,
 ) -> dict:
-    "The calibration folder and one test folder per rate: 'cal', 'test0.3', ...; seeds apart from any training set's."
+    """The calibration folder, one test folder per rate ('cal', 'test0.3', ...) and, with `dc.flag_extra`, the extra
+    tiles of the flag heads ('flag'); seeds apart from any training set's."""
     work = check_writable(work)
     want = {'cal': (dc.n_cal, dc.cal_divergent, dc.seed + 1000)}
     want |= {f'test{r:g}': (dc.n_test, r, dc.seed + 2000 + i) for i, r in enumerate(dc.rates)}
+    want |= {'flag': (dc.flag_extra, dc.cal_divergent, dc.seed + 3000)} if dc.flag_extra else {}
     out = {}
     for k, (n, r, s) in want.items():
         dst = work / f'{k}_n{n}_s{dc.size}_seed{s}_div{r:g}'
@@ -1643,6 +1647,7 @@ def fit_confidences(
     flags: torch.Tensor | None = None,  # (N,) true divergent flags: the 'flag' label
     dm: torch.Tensor
     | None = None,  # (N,) per tile, sample MSE multi − uni (`branch_mse`): the 'sample' label
+    extra: dict | None = None,  # more tiles for the flag heads: image features (M, 1, ...) by name, 'flag' (M,)
 ) -> dict:
     """Every variant of `VARIANTS` whose label is given, fitted on the calibration draws, validation slides held out:
     name -> dict(head, features, gamma, val_loss), `PAPER_TRAINED` too; '_label_noise', '_val_tiles', '_fit_tiles'.
@@ -1659,13 +1664,18 @@ def fit_confidences(
             continue
         f = draws[feat]
         y = labels[lab].expand(-1, f.shape[1])
+        ff, yf, steps = f[~val], y[~val], dc.head_steps
+        if lab == 'flag' and extra is not None and feat in extra:  # the extra tiles join the fitted part only
+            ff = torch.cat([ff, extra[feat]])
+            yf = torch.cat([yf, (1 - extra['flag'].float())[:, None]])
+            steps = dc.flag_steps
         head = fit_head(
             _new_head(feat, f, dc.seed),
-            f[~val],
-            y[~val],
+            ff,
+            yf,
             loss,
             gamma,
-            dc.head_steps,
+            steps,
             dc.head_lr,
             dc.head_batch,
             augment=feat in IMAGE_FEATURES,
@@ -1673,7 +1683,9 @@ def fit_confidences(
         )
         cv = head_c(head, f[val]).mean(1)
         g = gamma if loss == 'paper' else choose_gamma(cv, dv)
-        out[name] = dict(head=head, features=feat, gamma=g, val_loss=_selected_loss(cv, dv, g))
+        out[name] = dict(
+            head=head, features=feat, gamma=g, val_loss=_selected_loss(cv, dv, g), fit_tiles=len(ff)
+        )
     cv = draws['c_trained'][val].mean(1)
     out[PAPER_TRAINED] = dict(
         head=None, features=None, gamma=gamma, val_loss=_selected_loss(cv, dv, gamma)
@@ -1982,7 +1994,7 @@ def branch_mse(
     }
 
 
-def _calibrate(pipe, cal_root, dc: DivergenceConfig, progress: bool) -> tuple:
+def _calibrate(pipe, cal_root, dc: DivergenceConfig, progress: bool, flag_root=None) -> tuple:
     """Paired draws on the calibration folder (with `dc.choose_by == 'sample'` each branch's samples too), every
     confidence fitted: (fits, best variant, calibration summary)."""
     if dc.choose_by not in ('sample', 'step'):
@@ -2002,7 +2014,14 @@ def _calibrate(pipe, cal_root, dc: DivergenceConfig, progress: bool) -> tuple:
                 'divergent': float((dm[div] <= 0).float().mean()),
             },
         )
-    fits = fit_confidences(draws, cal['name'], dc, pipe.cfg.gamma, cal['divergent'], dm)
+    extra = None
+    if flag_root is not None:  # the flag heads' extra tiles, as their features are made: the scaled conditions
+        ft = div_tensors(flag_root, dc.size)
+        with torch.no_grad():
+            z = pipe.latents(ft, (pipe.cfg.uni, pipe.cfg.multi))
+        extra = {k: cond_images(z, pipe.cfg, k)[:, None] for k in IMAGE_FEATURES} | dict(flag=ft['divergent'])
+        summ |= dict(flag_extra_tiles=len(ft['name']))
+    fits = fit_confidences(draws, cal['name'], dc, pipe.cfg.gamma, cal['divergent'], dm, extra)
     names = [n for n in VARIANTS if n in fits]
     best = min(names, key=lambda n: fits[n]['val_loss'])
     summ |= dict(
@@ -2028,7 +2047,7 @@ def divergence_study(
     dc, t0 = dc or DivergenceConfig(), time.time()
     out = None if out is None else check_writable(out)
     sets = div_sets(work, dc, progress)
-    fits, best, summ = _calibrate(pipe, sets['cal'], dc, progress)
+    fits, best, summ = _calibrate(pipe, sets['cal'], dc, progress, sets.get('flag'))
     res = dict(settings=asdict(dc), best=best, calibration=summ, rates={})
     for r in dc.rates:
         ev = div_evaluate(pipe, sets[f'test{r:g}'], fits, best, dc, progress)
