@@ -1647,7 +1647,8 @@ def fit_confidences(
     flags: torch.Tensor | None = None,  # (N,) true divergent flags: the 'flag' label
     dm: torch.Tensor
     | None = None,  # (N,) per tile, sample MSE multi − uni (`branch_mse`): the 'sample' label
-    extra: dict | None = None,  # more tiles for the flag heads: image features (M, 1, ...) by name, 'flag' (M,)
+    extra: dict
+    | None = None,  # more tiles for the flag heads: image features (M, 1, ...) by name, 'flag' (M,)
 ) -> dict:
     """Every variant of `VARIANTS` whose label is given, fitted on the calibration draws, validation slides held out:
     name -> dict(head, features, gamma, val_loss), `PAPER_TRAINED` too; '_label_noise', '_val_tiles', '_fit_tiles'.
@@ -1665,7 +1666,9 @@ def fit_confidences(
         f = draws[feat]
         y = labels[lab].expand(-1, f.shape[1])
         ff, yf, steps = f[~val], y[~val], dc.head_steps
-        if lab == 'flag' and extra is not None and feat in extra:  # the extra tiles join the fitted part only
+        if (
+            lab == 'flag' and extra is not None and feat in extra
+        ):  # the extra tiles join the fitted part only
             ff = torch.cat([ff, extra[feat]])
             yf = torch.cat([yf, (1 - extra['flag'].float())[:, None]])
             steps = dc.flag_steps
@@ -2015,11 +2018,15 @@ def _calibrate(pipe, cal_root, dc: DivergenceConfig, progress: bool, flag_root=N
             },
         )
     extra = None
-    if flag_root is not None:  # the flag heads' extra tiles, as their features are made: the scaled conditions
+    if (
+        flag_root is not None
+    ):  # the flag heads' extra tiles, as their features are made: the scaled conditions
         ft = div_tensors(flag_root, dc.size)
         with torch.no_grad():
             z = pipe.latents(ft, (pipe.cfg.uni, pipe.cfg.multi))
-        extra = {k: cond_images(z, pipe.cfg, k)[:, None] for k in IMAGE_FEATURES} | dict(flag=ft['divergent'])
+        extra = {k: cond_images(z, pipe.cfg, k)[:, None] for k in IMAGE_FEATURES} | dict(
+            flag=ft['divergent']
+        )
         summ |= dict(flag_extra_tiles=len(ft['name']))
     fits = fit_confidences(draws, cal['name'], dc, pipe.cfg.gamma, cal['divergent'], dm, extra)
     names = [n for n in VARIANTS if n in fits]
