@@ -285,8 +285,8 @@ def _rounded(x):
 
 def stage_divergence(cfg: DemoConfig) -> dict:
     """Does divergence awareness work? Regime (ii) of the divergence study at the demo's budget: the benchmark's DAMM
-    model of the consistent regime (div0), frozen; every confidence fitted on a fresh half-divergent calibration
-    simulation, then tested at 30 % divergence, each kind apart (`divergence_study`)."""
+    model of the consistent regime (div0), frozen; every confidence fitted on a fresh half-divergent
+    calibration simulation, then tested at 30 % divergence, each kind apart (`divergence_study`)."""
     if cfg.data is not None:
         return dict(
             skipped='your own folder holds no divergence truth; the study needs the simulator'
@@ -365,9 +365,9 @@ def run_demo(
     stages=None,  # (name, function) pairs; default `STAGES` (the first three without `cfg.experiments`)
     update: bool = False,  # keep the other stages of a report already in `cfg.out` (a stage added or re-run later)
 ) -> dict:
-    """Run the stages in order, print a line for each, and write `metrics.json` and `report.md` into `cfg.out`. With
-    `update`, the stages run replace their own entries and report sections and the others are kept as they were;
-    metrics.json then lists the re-run stages under 'updated' and the total is the sum of the stages' seconds."""
+    """Run the stages in order, print a line for each, and write `metrics.json` and `report.md` into `cfg.out`.
+    With `update`, the stages run replace their own entries and report sections, the others are kept as they were;
+    metrics.json then lists the re-run stages under 'updated', and the total is the sum of the stages' seconds."""
     out = check_writable(cfg.out)
     prev = _previous(out) if update else None
     seed_everything(cfg.seed)
@@ -428,7 +428,7 @@ def report_sections(
 
 
 def _cell(v) -> str:
-    "A report table's value: a long dict (per confidence, per comparison) is left to metrics.json and the stage's table."
+    "A report table's value: a long dict (per confidence, per comparison) is left to metrics.json and the table."
     return (
         'in metrics.json and the table below'
         if isinstance(v, dict) and len(str(v)) > 300

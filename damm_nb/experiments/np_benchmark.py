@@ -1371,7 +1371,9 @@ class DivergenceConfig:
     val_frac: float = 0.25  # calibration slides held out to choose γ and the best confidence
     k_samples: int = 4  # samples per test tile and sampling mode
     oracle_k: int = 16  # posterior draws per test tile of the Bayes oracles
-    flag_extra: int = 3200  # more simulated tiles for the image heads on the divergence flag (no diffusion draws needed)
+    flag_extra: int = (
+        3200  # more simulated tiles for the image heads on the flag (they need no diffusion draws)
+    )
     flag_steps: int = 2000  # Adam steps of a head that learns from them
     choose_by: str = 'sample'  # what γ and the best variant are judged by: 'sample' or 'step' (see `fit_confidences`)
     seed: int = 0
