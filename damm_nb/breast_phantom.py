@@ -304,7 +304,9 @@ def write_series(
 
 # %% ../nbs/02_breast_phantom.ipynb #8beb56ed
 _GIVEN = 'Jane Mary Anna Linda Susan Karen Laura Emma Olivia Grace Ruth Helen Alice Clara Nora Julia'.split()
-_FAMILY = 'Smith Jones Taylor Brown Williams Wilson Johnson Davies Miller Moore Clark Walker Wright Hall Young King'.split()
+_FAMILY = (
+    'Smith Jones Taylor Brown Williams Wilson Johnson Davies Miller Moore Clark Walker Wright Hall Young King'
+).split()
 
 
 def fake_phi(i: int, first_date: datetime.date, age: float, rng: np.random.Generator) -> dict:

@@ -156,7 +156,8 @@ def _damm_forward(
     k = 2 ** (len(c.unet.hid_chs) - 1)
     if x_t.ndim != 4 or x_t.shape[1] != c.latent_ch or x_t.shape[-1] % k or x_t.shape[-2] % k:
         raise ValueError(
-            f'DAMMNet: x_t has shape {tuple(x_t.shape)}; expected (B, {c.latent_ch}, h, w) with h and w divisible by {k}'
+            f'DAMMNet: x_t has shape {tuple(x_t.shape)}; expected '
+            f'(B, {c.latent_ch}, h, w) with h and w divisible by {k}'
         )
     x_u, x_m = _with_cond(x_t, cond, c.uni, c.uni_ch), _with_cond(x_t, cond, c.multi, c.multi_ch)
     emb_u, emb_m = (

@@ -281,7 +281,8 @@ def match_names(
     gone = [f for f in folders if not (root / f).is_dir()]
     if gone:
         raise FileNotFoundError(
-            f'{root}: modality folder(s) {gone} missing (found: {sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else "no such folder"})'
+            f'{root}: modality folder(s) {gone} missing (found: '
+            f'{sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else "no such folder"})'
         )
     files = {f: _list_images(root / f) for f in folders}
     every = set.union(*files.values())
@@ -290,7 +291,8 @@ def match_names(
     if lack and on_missing == 'error':
         ex = '; '.join(f'{n} (missing in {", ".join(v)})' for n, v in list(lack.items())[:20])
         raise FileNotFoundError(
-            f"{root}: {len(lack)} file(s) not present in every modality folder: {ex}{' ...' if len(lack) > 20 else ''}; pass on_missing='skip' to leave them out"
+            f"{root}: {len(lack)} file(s) not present in every modality folder: "
+            f"{ex}{' ...' if len(lack) > 20 else ''}; pass on_missing='skip' to leave them out"
         )
     if on_missing not in ('error', 'skip'):
         raise ValueError(f"on_missing must be 'error' or 'skip', got {on_missing!r}")
@@ -342,7 +344,8 @@ class PairedFolders(Dataset):
         names, self.skipped = match_names(self.root, list(self.roles.values()), on_missing)
         if self.skipped:
             warnings.warn(
-                f'{self.root}: skipped {len(self.skipped)} name(s) not present in every modality folder, e.g. {list(self.skipped)[:5]} (see .skipped)'
+                f'{self.root}: skipped {len(self.skipped)} name(s) not present in '
+                f'every modality folder, e.g. {list(self.skipped)[:5]} (see .skipped)'
             )
         over = list(split_over or self.roles.values())
         pairs = (

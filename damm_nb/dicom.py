@@ -479,7 +479,8 @@ def _order(hs: list[dict]) -> tuple[np.ndarray, float | None, list[str]]:
     uz, counts = np.unique(z, return_counts=True)
     if (counts != counts[0]).any():
         raise DicomError(
-            f"{Path(hs[0]['path']).parent}: slice positions repeat unevenly ({counts.min()} to {counts.max()} files per position)"
+            f"{Path(hs[0]['path']).parent}: slice positions repeat unevenly "
+            f"({counts.min()} to {counts.max()} files per position)"
         )
     pk = lambda i: (
         z[i],
@@ -1169,7 +1170,8 @@ def _summary(m: pd.DataFrame, resumed: int, secs: float, dropped: list) -> str:
     ser, fil = m[m.patient != ''], m[m.patient == '']
     ok = ser.status == 'ok'
     lines = [
-        f'converted {ok.sum()} series of {ser[ok].patient.nunique()} patients ({resumed} already done) in {secs:.1f} s; '
+        f'converted {ok.sum()} series of {ser[ok].patient.nunique()} '
+        f'patients ({resumed} already done) in {secs:.1f} s; '
         f'skipped {(~ok).sum()} series and {len(fil)} files'
     ]
     lines += [
@@ -1393,11 +1395,13 @@ def read_upload_series(
         first = names[hs[0]['path']]
         if other := [h for h in hs if h['series_uid'] != hs[0]['series_uid']]:
             raise ValueError(
-                f"{names[other[0]['path']]}: from another series than {first} (SeriesInstanceUID differs); upload the files of one series"
+                f"{names[other[0]['path']]}: from another series than {first} "
+                "(SeriesInstanceUID differs); upload the files of one series"
             )
         if bad := [h for h in hs if h['modality'] != modality]:
             raise ValueError(
-                f"{names[bad[0]['path']]}: modality {bad[0]['modality'] or '(none)'}, but the model was trained on {modality} series"
+                f"{names[bad[0]['path']]}: modality {bad[0]['modality'] or '(none)'}, "
+                f"but the model was trained on {modality} series"
             )
         try:
             vol, spacing = read_series([h['path'] for h in hs], hs)
@@ -1408,11 +1412,13 @@ def read_upload_series(
             raise ValueError(msg.replace(d, 'the uploaded series')) from None
     if vol.ndim == 2:
         raise ValueError(
-            f'{first}: a single image; upload every slice of the series (the intensity scale is fitted to the whole volume)'
+            f'{first}: a single image; upload every slice of the series '
+            '(the intensity scale is fitted to the whole volume)'
         )
     if vol.ndim != 3:
         raise ValueError(
-            f'{first}: the series makes a volume of shape {vol.shape}, not (slices, rows, columns): several phases in one series?'
+            f'{first}: the series makes a volume of shape {vol.shape}, '
+            'not (slices, rows, columns): several phases in one series?'
         )
     return vol, dict(
         files=len(hs),

@@ -654,7 +654,8 @@ def _run_upload(self: Explorer):
     v, n = (load_upload(*files[k]) for k in ('vessels', 'nuclei'))
     if v.shape != n.shape:
         raise ValueError(
-            f"{files['vessels'][0]} is {v.shape[0]}x{v.shape[1]} but {files['nuclei'][0]} is {n.shape[0]}x{n.shape[1]}; upload a registered pair"
+            f"{files['vessels'][0]} is {v.shape[0]}x{v.shape[1]} but {files['nuclei'][0]} "
+            f"is {n.shape[0]}x{n.shape[1]}; upload a registered pair"
         )
     self._show_result(
         predict_from_images(self.pipe, v, n, **self._settings()),
@@ -778,7 +779,8 @@ class ProgressionExplorer:
         self.widget = W.VBox(
             [
                 W.HTML(
-                    '<b>Upload every file of one visit\'s post-contrast series</b> (DICOM); slice −1: the largest tumour'
+                    '<b>Upload every file of one visit\'s post-contrast '
+                    'series</b> (DICOM); slice −1: the largest tumour'
                 ),
                 W.HBox([self.up, self.days, self.cov], layout=W.Layout(flex_flow='row wrap')),
                 W.HBox(

@@ -464,7 +464,8 @@ class EMA(nn.Module):
 def make_optimizer(
     params,  # parameters (or parameter groups) to optimise
     kind: str = 'adamw',  # 'adam' or 'adamw'
-    fused: bool = True,  # False: foreach (Lightning cannot clip the gradients of a fused optimiser under mixed precision)
+    # False: foreach (Lightning cannot clip the gradients of a fused optimiser under mixed precision)
+    fused: bool = True,
     **kw,  # lr, betas, weight_decay, ... as for `torch.optim.Adam(W)`
 ) -> torch.optim.Optimizer:
     "Adam or AdamW in its fastest implementation for the parameters' device: fused where torch has it, else foreach."
@@ -936,7 +937,8 @@ def check_finite_data(
                 break
     if bad:
         raise ValueError(
-            f'{len(bad)} of {len(ds)} items hold NaN or inf values: {bad[:max_report]}; fix or drop them before training'
+            f'{len(bad)} of {len(ds)} items hold NaN or inf values: '
+            f'{bad[:max_report]}; fix or drop them before training'
         )
     return len(ds)
 

@@ -352,7 +352,8 @@ def _check(self: NoiseUNet, x_t, cond):
         return x_t
     if c.shape[1] != cfg.cond_ch or c.shape[0] != x_t.shape[0] or c.shape[-2:] != x_t.shape[-2:]:
         raise ValueError(
-            f"NoiseUNet: cond['concat'] has shape {tuple(c.shape)}, expected {(x_t.shape[0], cfg.cond_ch, *x_t.shape[-2:])}"
+            f"NoiseUNet: cond['concat'] has shape {tuple(c.shape)}, "
+            f"expected {(x_t.shape[0], cfg.cond_ch, *x_t.shape[-2:])}"
         )
     return torch.cat([x_t, c.to(x_t.dtype)], dim=1)
 

@@ -59,7 +59,9 @@ class BrainExperimentConfig:
     oracle_draws: int = 32  # Bayes-oracle draws per test slice (`brain_oracle`)
     device: str | None = None  # cuda, mps or cpu; None: the best available
     threads: int | None = (
-        1  # torch CPU threads while it runs (None: torch's setting); on a small shared CPU more threads spin against each other
+        # torch CPU threads while it runs (None: torch's setting);
+        # on a small shared CPU more threads spin against each other
+        1
     )
 
     @property
@@ -475,8 +477,10 @@ def brain_verdict(
             f"{_paired(vb)}; against the regression U-Net ({p['U-Net regression']:.2f} dB): {_paired(vu)}"
         )
     lines.append(
-        f"DAMMP chose the multi-modal branch on {choice['use_multi_consistent']:.0%} of sampling steps for consistent subjects and "
-        f"{choice['use_multi_divergent']:.0%} for divergent ones; AUC of 1 − c for flagging a divergent subject {choice['auc_divergent']:.2f} (0.5: chance)"
+        f"DAMMP chose the multi-modal branch on {choice['use_multi_consistent']:.0%} "
+        "of sampling steps for consistent subjects and "
+        f"{choice['use_multi_divergent']:.0%} for divergent ones; AUC of 1 − c for "
+        f"flagging a divergent subject {choice['auc_divergent']:.2f} (0.5: chance)"
     )
     return out | dict(text='\n'.join(lines))
 
@@ -597,7 +601,8 @@ def _benchmark(out: Path, cfg: BrainExperimentConfig, root: Path, figures: bool,
     t0 = time.time()
     seed_everything(cfg.seed)
     log(
-        f'simulating {cfg.subjects} training and {cfg.test_subjects} test subjects ({cfg.slices} slices of {cfg.size}², anatomy {cfg.source}) ...'
+        f'simulating {cfg.subjects} training and {cfg.test_subjects} test '
+        f'subjects ({cfg.slices} slices of {cfg.size}², anatomy {cfg.source}) ...'
     )
     tr, te = (load_split(d, cfg) for d in simulate_sets(root, cfg))
     t1 = time.time()

@@ -72,7 +72,8 @@ class NPBenchConfig:
     n: int = 320  # simulated tiles per regime (4 tiles per slide; split 80/10/10 by slide)
     size: int = 32  # tile side in pixels; the models work on the pixels (no latent embedder)
     epochs: int = 16  # training epochs of every model
-    warmup_frac: float = 0.4  # DAMMP warm-up: this fraction of the epochs trains both branches on the mean of their losses
+    # DAMMP warm-up: this fraction of the epochs trains both branches on the mean of their losses
+    warmup_frac: float = 0.4
     batch_size: int = 16
     lr: float = (
         1e-3  # Adam, gradient norm clipped to 1; linear warm-up, then cosine decay to lr / 100
@@ -93,7 +94,8 @@ class NPBenchConfig:
         3  # the I-SPY1 progression study's U-Net (channels of the first level, max-pools)
     )
     layout: str = 'bottleneck'  # DAMMNet's module placement (`LAYOUTS`): the saved runs' (the published is 'published')
-    pred: str = 'x0'  # what the diffusion network predicts: 'x0' learns in a few hundred CPU steps; 'eps' (the paper's) needs far more
+    # what the diffusion network predicts: 'x0' learns in a few hundred CPU steps; 'eps' (the paper's) needs far more
+    pred: str = 'x0'
     loss: str = 'l1'  # per-pixel loss of the diffusion branches: 'l1' (the paper's) or 'l2'
     sampler: str = 'ddim'
     steps: int = 20
@@ -764,7 +766,8 @@ def np_report(res: dict) -> str:
     ]
     for tag, r in res['regimes'].items():
         lines += [
-            f"## {tag} ({r['test_tiles']} test tiles from {r['test_slides']} slides, {r['divergent_test_tiles']} divergent)",
+            f"## {tag} ({r['test_tiles']} test tiles from {r['test_slides']} "
+            f"slides, {r['divergent_test_tiles']} divergent)",
             '',
             r['table'],
             '',
@@ -774,7 +777,8 @@ def np_report(res: dict) -> str:
                     '(its posterior mean; for one sample, one posterior draw) on the same tiles.',
                     '',
                     f"The {s['k_samples']} samples of each diffusion mode against the oracle's posterior "
-                    '(spread and CRPS as ratios to the oracle of the same modalities; a calibrated sampler covers 50 % and 90 %):',
+                    '(spread and CRPS as ratios to the oracle of the same '
+                    'modalities; a calibrated sampler covers 50 % and 90 %):',
                     '',
                     r['samples_table'],
                     '',
@@ -1297,7 +1301,8 @@ def study_markdown(res: dict) -> str:
             '',
             frame_markdown(tt, index=False),
             '',
-            'Where each run is heading: its first and last probe and the least-squares change per 1,000 steps over the second half of the run:',
+            'Where each run is heading: its first and last probe and the '
+            'least-squares change per 1,000 steps over the second half of the run:',
             '',
             frame_markdown(pd.DataFrame(res['trend']), index=False),
             '',
