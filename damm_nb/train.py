@@ -26,6 +26,8 @@ from damm_nb.core import (
     save_checkpoint,
     load_checkpoint,
     check_writable,
+    write_json,
+    write_text,
 )
 from damm_nb.embedder import (
     EmbedderConfig,
@@ -50,9 +52,10 @@ from .data import PairedFolders, make_loaders, modality_folders
 __all__ = ['DEFAULT_ROLES', 'TrainConfig', 'on_cuda', 'resolve_precision', 'NonFiniteLoss', 'check_loss', 'rank_world',
            'local_rank', 'TensorBatches', 'StepBatches', 'tensor_loader', 'ResumeRNG', 'lr_factor', 'SyncBatchNormCPU',
            'BatchNormSyncCPU', 'make_trainer', 'EMA', 'make_optimizer', 'Task', 'task_seed', 'History', 'DAMMPWarmup',
-           'Augment', 'best_weights', 'fit', 'EmbedderModule', 'DiffusionModule', 'check_modalities',
-           'check_finite_data', 'paired_splits', 'LatentSet', 'load_trained_embedder', 'on_rank_zero', 'train_embedder',
-           'train_diffusion', 'train_embedder_run', 'train_embedder_cli', 'train_diffusion_run', 'train_diffusion_cli']
+           'Augment', 'best_weights', 'fit', 'Probe', 'train_curve', 'EmbedderModule', 'DiffusionModule',
+           'check_modalities', 'check_finite_data', 'paired_splits', 'LatentSet', 'load_trained_embedder',
+           'on_rank_zero', 'train_embedder', 'train_diffusion', 'train_embedder_run', 'train_embedder_cli',
+           'train_diffusion_run', 'train_diffusion_cli']
 
 # %% ../nbs/11_training.ipynb #7b73c8b9
 @dataclass
@@ -762,6 +765,73 @@ def fit(
         rank=trainer.global_rank,
         metrics={k: float(v) for k, v in trainer.callback_metrics.items()},
     )
+
+# %% ../nbs/11_training.ipynb #c4dbeec9
+class Probe(L.Callback):
+    """Scores the EMA weights every `every` steps and at the last one with `fn(task) -> dict`; rows go to
+    a CSV (rewritten atomically) with the step and the training seconds (probes excluded), kept over resumes."""
+
+    def __init__(self, fn, every: int, csv: str | Path | None = None, **tags):
+        self.fn, self.every, self.csv, self.tags, self.rows = fn, every, csv, tags, []
+
+    def on_train_start(self, trainer, task):
+        s = trainer.global_step
+        if self.csv is not None and Path(self.csv).is_file():
+            old = pd.read_csv(self.csv)
+            self.rows = old[old.step <= s].to_dict('records')
+        self.base = self.rows[-1]['train_s'] if self.rows else 0.0
+        self.t0, self.paused = time.perf_counter(), 0.0
+
+    def on_train_batch_end(self, trainer, task, *args):
+        s = trainer.global_step
+        if s % self.every and s != trainer.max_steps:
+            return
+        t = time.perf_counter()
+        train_s = self.base + t - self.t0 - self.paused
+        with torch.no_grad():
+            r = self.fn(task)
+        self.rows.append(self.tags | dict(step=s, train_s=round(train_s, 2)) | r)
+        if self.csv is not None:
+            write_text(self.csv, pd.DataFrame(self.rows).to_csv(index=False))
+        self.paused += time.perf_counter() - t
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows)
+
+# %% ../nbs/11_training.ipynb #61e722ec
+def train_curve(
+    work: Path,  # this run's folder: checkpoints/, curve.csv, done.json
+    task: Task,  # its tcfg.max_steps is the run's length
+    tensors: dict,  # training tensors (`tile_tensors`)
+    probe_fn,
+    every: int,
+    callbacks=(),
+    **tags,  # columns of every curve row, e.g. method='U-Net: vessels'
+) -> tuple:
+    """Train `task` on `tensors` with probes and checkpoints every `every` steps, resuming from the last
+    checkpoint; a finished run is only loaded. Returns (task with its final weights, curve)."""
+    work = Path(work)
+    last, done, csv = work / 'checkpoints' / 'last.ckpt', work / 'done.json', work / 'curve.csv'
+    task.tcfg = dataclasses.replace(
+        task.tcfg, out=str(work), ckpt_every=every, resume=last.is_file(), progress=False
+    )
+    if done.is_file() and last.is_file():
+        task.load_state_dict(torch.load(last, map_location='cpu', weights_only=True)['state_dict'])
+        return task, pd.read_csv(csv)
+    probe = Probe(probe_fn, every, csv, **tags)
+    t0 = time.time()
+    r = fit(
+        task,
+        {k: v for k, v in tensors.items() if torch.is_tensor(v)},
+        callbacks=[probe, *callbacks],
+    )
+    r['trainer'].save_checkpoint(
+        last
+    )  # the final step (the periodic checkpoints may stop short of it)
+    write_json(
+        done, dict(steps=task.tcfg.max_steps, seconds_this_session=round(time.time() - t0, 1))
+    )
+    return task, probe.frame()
 
 # %% ../nbs/11_training.ipynb #c64f6f21
 def _psnr(x_hat, x):

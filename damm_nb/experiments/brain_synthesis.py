@@ -12,21 +12,25 @@ from PIL import Image
 import dataclasses
 from dataclasses import dataclass
 import torch, torch.nn.functional as F
+import matplotlib.pyplot as plt
 from ..core import write_text, write_json, check_writable, seed_everything, get_device
 from ..brain_phantom import MODALITIES, simulate_brain, brain_oracle
 from ..data import PairedFolders
 from ..unet import RegressionUNet, UNetConfig
 from ..diffusion import Denoiser, make_schedule, q_sample, sample
 from ..damm import DAMMConfig, DAMMNet, DAMMPredictor, dammp_loss, LAYOUTS
-from ..train import TrainConfig, Task, DAMMPWarmup, fit
+from ..train import TrainConfig, Task, DAMMPWarmup, fit, train_curve
 from ..evaluate import mse, psnr, ssim, summarize, results_table, panel_figure, save_figure
 from ..evaluate import bootstrap_ci, paired_difference, ratio_ci, sample_scores
+from .np_benchmark import trend, step_seconds, frame_markdown
 
 # %% auto #0
-__all__ = ['QUICK', 'FULL', 'ORACLE_MEAN', 'ORACLE_DRAW', 'ORACLE_SAMPLES', 'BrainExperimentConfig', 'method_labels',
-           'simulate_sets', 'load_split', 'oracle_split', 'train_damm_pixels', 'train_regression_unet', 'synthesise',
+__all__ = ['QUICK', 'FULL', 'ORACLE_MEAN', 'ORACLE_DRAW', 'ORACLE_SAMPLES', 'STUDY', 'CONTROLS', 'BrainExperimentConfig',
+           'method_labels', 'simulate_set', 'simulate_sets', 'load_split', 'oracle_split', 'damm_pixel_task',
+           'train_damm_pixels', 'regression_task', 'regression_tensors', 'train_regression_unet', 'synthesise',
            'tumour_psnr', 'predict_all', 'over_oracle', 'score_all', 'sample_summary', 'score_samples', 'vs_oracle',
-           'brain_verdict', 'example_slices', 'torch_threads', 'oracle_text', 'run_brain_experiment']
+           'brain_verdict', 'example_slices', 'torch_threads', 'oracle_text', 'run_brain_experiment', 'brain_probes',
+           'brain_targets', 'plot_brain_curves', 'brain_study', 'truth_channels', 'brain_controls']
 
 # %% ../../nbs/16_brain_synthesis.ipynb #245500c7
 @dataclass
@@ -113,25 +117,27 @@ def _finished(d: Path) -> bool:
     return m.is_file() and 'seed' in pd.read_csv(m, nrows=0).columns
 
 
-def simulate_sets(root: Path, cfg: BrainExperimentConfig) -> tuple[Path, Path]:
-    """Training and test sets under `root` (the test set from another seed), simulated unless a
-    finished set with these settings is there (written before meta.csv held the seed: simulated again)."""
-    kw, dirs = (
-        dict(size=cfg.size, slices=cfg.slices, source=cfg.source, divergent_modality=cfg.multi),
-        [],
+def simulate_set(
+    root: Path, cfg: BrainExperimentConfig, name: str, n: int, seed: int, div: float
+) -> Path:
+    """One set of `n` subjects under `root`, simulated unless a finished set with these settings is there (written
+    before meta.csv held the seed: simulated again)."""
+    d = (
+        Path(root)
+        / f'{name}_n{n}_{cfg.size}px_{cfg.slices}sl_seed{seed}_div{div:g}_{cfg.multi}_{cfg.source}'
     )
-    for name, n, seed, div in (
-        ('train', cfg.subjects, cfg.seed, cfg.divergent),
-        ('test', cfg.test_subjects, cfg.seed + 1000, cfg.test_divergent),
-    ):
-        d = (
-            Path(root)
-            / f'{name}_n{n}_{cfg.size}px_{cfg.slices}sl_seed{seed}_div{div:g}_{cfg.multi}_{cfg.source}'
-        )
-        if not _finished(d):
-            simulate_brain(d, n, seed=seed, divergent=div, **kw)  # meta.csv is written last
-        dirs.append(d)
-    return dirs[0], dirs[1]
+    if not _finished(d):
+        kw = dict(size=cfg.size, slices=cfg.slices, source=cfg.source, divergent_modality=cfg.multi)
+        simulate_brain(d, n, seed=seed, divergent=div, **kw)  # meta.csv is written last
+    return d
+
+
+def simulate_sets(root: Path, cfg: BrainExperimentConfig) -> tuple[Path, Path]:
+    "Training and test sets under `root` (the test set from another seed), each simulated once (`simulate_set`)."
+    return (
+        simulate_set(root, cfg, 'train', cfg.subjects, cfg.seed, cfg.divergent),
+        simulate_set(root, cfg, 'test', cfg.test_subjects, cfg.seed + 1000, cfg.test_divergent),
+    )
 
 
 def load_split(root: Path, cfg: BrainExperimentConfig) -> dict:
@@ -194,29 +200,35 @@ def _damm_pixel_loss(net: DAMMNet, b: dict, task: Task, den: Denoiser) -> tuple:
     return dammp_loss(eu, em, U, y, c.gamma, c.alpha, warm, c.loss)
 
 # %% ../../nbs/16_brain_synthesis.ipynb #0e3f9d9a
-def train_damm_pixels(data: dict, cfg: BrainExperimentConfig) -> tuple[DAMMNet, pd.DataFrame]:
-    """Train a pixel-space `DAMMNet` with `fit` on the role tensors of `data`; returns its EMA copy
-    and the per-step history."""
+def damm_pixel_task(cfg: BrainExperimentConfig) -> Task:
+    "The pixel-space `DAMMNet` of the experiment in a `Task` with its DAMMP loss (weights from `cfg.seed` alone)."
     h = cfg.hid_chs
     u = UNetConfig(
         hid_chs=h, blocks=cfg.blocks, groups=cfg.groups, time_dim=2 * h[0], emb_dim=4 * h[0]
     )
-    warm = int(cfg.warmup * cfg.steps)
     dc = DAMMConfig(
         latent_ch=1,
         uni_ch=1,
         multi_ch=1,
         pred=cfg.pred,
-        pretrain_epoch=warm,
+        pretrain_epoch=int(cfg.warmup * cfg.steps),
         unet=u,
         **LAYOUTS[cfg.layout],
     )
     seed_everything(cfg.seed)  # the initial weights depend on the seed alone
     net = DAMMNet(dc)
     sched = make_schedule(dc.schedule, T=dc.T, beta_start=dc.beta_start, beta_end=dc.beta_end)
-    loss = functools.partial(_damm_pixel_loss, den=Denoiser(net, sched, dc.pred))
-    task = Task(net, loss, _tcfg(cfg))
-    r = fit(task, {k: data[k] for k in cfg.roles}, callbacks=[DAMMPWarmup(steps=warm)])
+    return Task(
+        net, functools.partial(_damm_pixel_loss, den=Denoiser(net, sched, dc.pred)), _tcfg(cfg)
+    )
+
+
+def train_damm_pixels(data: dict, cfg: BrainExperimentConfig) -> tuple[DAMMNet, pd.DataFrame]:
+    """Train a pixel-space `DAMMNet` with `fit` on the role tensors of `data`; returns its EMA copy
+    and the per-step history."""
+    task = damm_pixel_task(cfg)
+    warm = DAMMPWarmup(steps=int(cfg.warmup * cfg.steps))
+    r = fit(task, {k: data[k] for k in cfg.roles}, callbacks=[warm])
     return task.ema_model().to(cfg.device), r['history']
 
 
@@ -224,13 +236,22 @@ def _l1(net: torch.nn.Module, b: dict, task: Task) -> torch.Tensor:
     return F.l1_loss(net(b['x']), b['y'])
 
 
-def train_regression_unet(data: dict, cfg: BrainExperimentConfig) -> RegressionUNet:
-    """The I-SPY1 progression study's U-Net as an L1 regression from [uni, multi] to the target,
-    trained with `fit`; its EMA copy."""
+def regression_task(cfg: BrainExperimentConfig) -> Task:
+    "The I-SPY1 progression study's U-Net as an L1 regression from [uni, multi] to the target, in a `Task`."
     seed_everything(cfg.seed)
     net = RegressionUNet(2, 1, cfg.unet_base, depth=min(3, int(np.log2(cfg.size)) - 2))
-    task = Task(net, _l1, _tcfg(cfg))
-    fit(task, {'x': torch.cat([data['vessels'], data['nuclei']], 1), 'y': data['target']})
+    return Task(net, _l1, _tcfg(cfg))
+
+
+def regression_tensors(data: dict) -> dict:
+    "The regression's inputs ([uni, multi]) and target."
+    return {'x': torch.cat([data['vessels'], data['nuclei']], 1), 'y': data['target']}
+
+
+def train_regression_unet(data: dict, cfg: BrainExperimentConfig) -> RegressionUNet:
+    "The regression U-Net trained with `fit`; its EMA copy."
+    task = regression_task(cfg)
+    fit(task, regression_tensors(data))
     return task.ema_model().to(cfg.device)
 
 # %% ../../nbs/16_brain_synthesis.ipynb #8faf3d83
@@ -596,8 +617,11 @@ def _tables(summ: pd.DataFrame, ssumm: pd.DataFrame) -> tuple[str, str]:
     return t, s
 
 # %% ../../nbs/16_brain_synthesis.ipynb #16a0c008
-def _benchmark(out: Path, cfg: BrainExperimentConfig, root: Path, figures: bool, log) -> dict:
-    "Simulate, train, synthesise, score against the Bayes oracle and write the files; returns the metrics."
+def _benchmark(
+    out: Path, cfg: BrainExperimentConfig, root: Path, figures: bool, log, train=None
+) -> dict:
+    """Simulate, train, synthesise, score against the Bayes oracle and write the files; returns the metrics.
+    `train(tr) -> (DAMMNet, history, regression U-Net)` replaces the default training."""
     t0 = time.time()
     seed_everything(cfg.seed)
     log(
@@ -610,8 +634,11 @@ def _benchmark(out: Path, cfg: BrainExperimentConfig, root: Path, figures: bool,
         f"training DAMM ({cfg.steps} steps of {cfg.batch_size}) and the regression U-Net "
         f"on {len(tr['name'])} slices, device {cfg.device} ..."
     )
-    net, hist = train_damm_pixels(tr, cfg)
-    unet = train_regression_unet(tr, cfg)
+    if train is None:
+        net, hist = train_damm_pixels(tr, cfg)
+        unet = train_regression_unet(tr, cfg)
+    else:
+        net, hist, unet = train(tr)
     t2 = time.time()
     log(
         f"synthesising {cfg.target} for {len(te['name'])} test slices with each method "
@@ -692,3 +719,300 @@ def run_brain_experiment(
     write_json(out / 'metrics.json', res)
     log(f"brain experiment done in {res['total_seconds']:.0f} s:\n{res['verdict']}")
     return res
+
+# %% ../../nbs/16_brain_synthesis.ipynb #9bbc6459
+STUDY = dict(
+    subjects=96,
+    test_subjects=16,
+    hid_chs=(16, 32, 64),
+    steps=6000,
+    batch_size=16,
+    lr=1e-3,
+    layout='published',
+    samples=8,
+)  # the learning-curve study's settings (`brain_study`), over `BrainExperimentConfig`'s
+
+
+def _ratio(a, b) -> float:
+    return float(np.sum(a) / np.sum(b))
+
+
+def brain_probes(
+    va: dict,  # the validation set (`load_split`)
+    o: torch.Tensor,  # its oracle draws (K', B, 1, H, W) (`oracle_split`)
+    cfg: BrainExperimentConfig,
+    K: int = 4,  # samples per slice and mode
+) -> tuple:
+    """`Probe` functions of the DAMM model (per sampling mode: the mean of K samples over the oracle's posterior
+    mean, one sample over one draw, the spread and CRPS over the oracle draws') and of the regression U-Net (MSE
+    over the posterior mean's)."""
+    y, ref = va['target'], sample_scores(o, va['target'])
+
+    def damm(task):
+        net, out = task.ema_model().to(cfg.device).eval(), {}
+        for mode in ('uni', 'multi', 'damm'):
+            s = torch.stack(
+                [synthesise(net, va, mode, cfg, seed=cfg.seed + k)[0] for k in range(K)]
+            )
+            sc = sample_scores(s, y)
+            out |= {
+                f'{mode}_mse_over_oracle': _ratio(sc.mse_mean, ref.mse_mean),
+                f'{mode}_one_over_oracle': _ratio(sc.mse_one, ref.mse_one),
+                f'{mode}_spread_ratio': _ratio(sc.spread, ref.spread),
+                f'{mode}_crps_over_oracle': _ratio(sc.crps, ref.crps),
+            }
+        return out
+
+    def unet(task):
+        m = task.ema_model().to(cfg.device).eval()
+        p = m(regression_tensors(va)['x'].to(cfg.device)).clamp(-1, 1).cpu()
+        return dict(mse_over_oracle=_ratio(mse(p, y), ref.mse_mean))
+
+    return damm, unet
+
+# %% ../../nbs/16_brain_synthesis.ipynb #dd3f63d7
+def brain_targets(
+    df: pd.DataFrame,  # per-image scores (`score_all`, per_image.csv)
+    sdf: pd.DataFrame,  # per-image sample scores (`score_samples`, per_image_samples.csv)
+    cfg: BrainExperimentConfig,
+) -> pd.DataFrame:
+    """The nanoparticle study's targets on the brain test set: the regression and the mean of the K samples of the
+    multi-modal branch and of DAMM over the oracle's posterior mean (ratio of totals), and the samples' spread, 90 %
+    coverage and CRPS against the oracle draws; each with its subject-resampled interval and whether it is met."""
+    _, multi, damm = method_labels(cfg)
+    post = df[df.method == ORACLE_MEAN].set_index('name').mse
+    orc = sdf[sdf.method == ORACLE_SAMPLES].set_index('name')
+    rows = []
+    for m, k, lo, hi in (
+        ('U-Net regression', 'mse_over_oracle', None, 1.25),
+        (multi, 'mse_over_oracle', None, 1.35),
+        (damm, 'mse_over_oracle', None, 1.35),
+        (multi, 'spread_ratio', 0.8, 1.25),
+        (multi, 'coverage90', 0.85, 0.95),
+        (multi, 'crps_over_oracle', None, 1.3),
+        (damm, 'spread_ratio', 0.8, 1.25),
+        (damm, 'coverage90', 0.85, 0.95),
+        (damm, 'crps_over_oracle', None, 1.3),
+    ):
+        g = (df if m == 'U-Net regression' else sdf).query('method == @m')
+        if k == 'coverage90':
+            v = bootstrap_ci(g.cov90, 500, groups=g.subject)
+        else:
+            if k == 'mse_over_oracle':
+                num, den = (g.mse if m == 'U-Net regression' else g.mse_mean), post
+            else:
+                col = 'spread' if k == 'spread_ratio' else 'crps'
+                num, den = g[col], orc[col]
+            v = ratio_ci(num, den.loc[g.name], g.subject)
+        ok = (lo is None or v[0] >= lo) and (hi is None or v[0] <= hi)
+        rows.append(
+            dict(
+                method=m
+                + (
+                    f', mean of {cfg.samples}'
+                    if k == 'mse_over_oracle' and m != 'U-Net regression'
+                    else ''
+                ),
+                measure=k,
+                target=f'[{lo}, {hi}]' if lo is not None else f'<= {hi}',
+                measured=round(float(v[0]), 3),
+                interval=f'[{v[1]:.3f}, {v[2]:.3f}]',
+                met=bool(ok),
+            )
+        )
+    return pd.DataFrame(rows)
+
+# %% ../../nbs/16_brain_synthesis.ipynb #a36c4185
+def plot_brain_curves(cur: pd.DataFrame, cfg: BrainExperimentConfig):
+    "MSE / oracle of the point predictions (the mean of the samples for each sampling mode) and CRPS / oracle of the samples, against steps."
+    fig, axs = plt.subplots(1, 2, figsize=(10, 3.6), dpi=80)
+    names = dict(zip(('uni', 'multi', 'damm'), method_labels(cfg)))
+    d, u = cur[cur.method == 'DAMM'], cur[cur.method != 'DAMM']
+    axs[0].plot(u.step, u.mse_over_oracle, 'o-', ms=3, label='U-Net regression')
+    for mode, label in names.items():
+        axs[0].plot(
+            d.step, d[f'{mode}_mse_over_oracle'], 'o-', ms=3, label=f'{label}, mean of samples'
+        )
+        axs[1].plot(d.step, d[f'{mode}_crps_over_oracle'], 'o-', ms=3, label=label)
+    axs[0].set(title='point predictions (validation)', ylabel='MSE / oracle MSE')
+    axs[1].set(title='diffusion samples (validation)', ylabel='CRPS / oracle CRPS')
+    for ax in axs:
+        ax.axhline(1, color='k', lw=0.8, ls='--', label='oracle')
+        ax.set(xlabel=f'optimiser steps (batches of {cfg.batch_size})', yscale='log')
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+# %% ../../nbs/16_brain_synthesis.ipynb #132c74c1
+def brain_study(
+    out,  # output folder: the experiment's report files, curve.csv, curves.png, study.md; damm/ and unet/ runs
+    cfg: BrainExperimentConfig | None = None,
+    every: int = 500,  # steps between probes and checkpoints
+    probe_subjects: int = 8,  # validation subjects (another seed) scored by the probes
+    probe_k: int = 4,  # samples per validation slice and mode in a probe
+    progress: bool = True,
+    figures: bool = True,
+    **overrides,  # fields of `BrainExperimentConfig` over `STUDY`
+) -> dict:
+    """The brain experiment trained for long, with learning curves: both runs probed and checkpointed every `every`
+    steps (a stopped study resumes), then scored on the test set as `run_brain_experiment` does, with the targets."""
+    cfg = dataclasses.replace(cfg or BrainExperimentConfig(), **(STUDY | overrides))
+    cfg.device, out, t0 = get_device(cfg.device).type, check_writable(out), time.time()
+    log = functools.partial(print, flush=True) if progress else (lambda *a: None)
+    root, curves = out / 'data', {}
+
+    def train(tr):
+        va = load_split(
+            simulate_set(root, cfg, 'val', probe_subjects, cfg.seed + 2000, cfg.test_divergent), cfg
+        )
+        fd, fu = brain_probes(va, oracle_split(va, cfg), cfg, probe_k)
+        warm = DAMMPWarmup(steps=int(cfg.warmup * cfg.steps))
+        log(
+            f'DAMM: {cfg.steps} steps, probes every {every} on {len(va["name"])} validation slices ...'
+        )
+        td, curves['DAMM'] = train_curve(
+            out / 'damm',
+            damm_pixel_task(cfg),
+            {k: tr[k] for k in cfg.roles},
+            fd,
+            every,
+            [warm],
+            method='DAMM',
+            variant=cfg.pred,
+        )
+        log(f'regression U-Net: {cfg.steps} steps ...')
+        tu, curves['U-Net regression'] = train_curve(
+            out / 'unet',
+            regression_task(cfg),
+            regression_tensors(tr),
+            fu,
+            every,
+            method='U-Net regression',
+            variant='',
+        )
+        ema = lambda t: t.ema_model().to(cfg.device).eval()
+        return ema(td), curves['DAMM'], ema(tu)
+
+    with torch_threads(cfg.threads if cfg.device == 'cpu' else None):
+        res = _benchmark(out, cfg, root, figures, log, train)
+    cur = pd.concat(curves.values(), ignore_index=True)
+    df, sdf = (pd.read_csv(out / f) for f in ('per_image.csv', 'per_image_samples.csv'))
+    tg = brain_targets(df, sdf, cfg)
+    res |= dict(
+        targets=tg.to_dict('records'),
+        trend=trend(cur).to_dict('records'),
+        step_seconds=step_seconds(cur).to_dict(),
+        total_seconds=round(time.time() - t0, 1),
+    )
+    write_text(out / 'curve.csv', cur.to_csv(index=False))
+    save_figure(plot_brain_curves(cur, cfg), out / 'curves.png', dpi=80)
+    write_text(
+        out / 'study.md',
+        '\n'.join(
+            [
+                res['table'],
+                '',
+                res['samples_table'],
+                '',
+                frame_markdown(tg, index=False),
+                '',
+                frame_markdown(pd.DataFrame(res['trend']), index=False),
+                '',
+                '![learning curves](curves.png)',
+                '',
+            ]
+        ),
+    )
+    write_json(out / 'metrics.json', res)
+    return res | dict(curves=cur)
+
+# %% ../../nbs/16_brain_synthesis.ipynb #84f9dcaa
+CONTROLS = {  # name -> (loss, width, truth channels): the regressions of `brain_controls`
+    'MSE loss': ('mse', 8, ()),
+    'MSE loss, width 16': ('mse', 16, ()),
+    'MSE loss, width 16, + true tissue and tumour labels': ('mse', 16, ('tissue', 'labels')),
+}
+
+
+def truth_channels(
+    data: dict,  # from `load_split`
+    keys=('tissue', 'labels'),  # class maps of the truth, codes 0..3 (0: background, no tumour)
+) -> torch.Tensor:
+    "One-hot maps of codes 1, 2, 3 of each class map, for every slice: (B, 3·len(keys), H, W)."
+    tr = [np.load(data['root'] / 'truth' / n.replace('.png', '.npz')) for n in data['name']]
+    return torch.stack(
+        [torch.from_numpy(np.stack([t[k] == v for t in tr])) for k in keys for v in (1, 2, 3)], 1
+    ).float()
+
+
+def _mse_loss(net: torch.nn.Module, b: dict, task: Task) -> torch.Tensor:
+    return F.mse_loss(net(b['x']), b['y'])
+
+
+def brain_controls(
+    out,  # the study's folder (its data/ is reused); writes controls/, controls.csv, controls_curve.csv
+    steps: int = 4000,
+    every: int = 500,
+    controls: dict | None = None,  # default `CONTROLS`
+    probe_subjects: int = 8,
+    **overrides,  # fields of `BrainExperimentConfig` over `STUDY`
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Regressions on the study's sets, each trained with probes (`train_curve`, resumable) and then scored on the
+    test set: MSE over the oracle's posterior mean with the subject-resampled interval. Returns (table, curves)."""
+    cfg = dataclasses.replace(BrainExperimentConfig(), **(STUDY | overrides))
+    cfg.device, out = get_device(cfg.device).type, check_writable(out)
+    root = out / 'data'
+    va_dir = simulate_set(root, cfg, 'val', probe_subjects, cfg.seed + 2000, cfg.test_divergent)
+    tr, te, va = (load_split(d, cfg) for d in (*simulate_sets(root, cfg), va_dir))
+    post = {k: oracle_split(d, cfg).mean(0) for k, d in (('va', va), ('te', te))}
+    rows, curves = [], []
+    with torch_threads(cfg.threads if cfg.device == 'cpu' else None):
+        for name, (loss, width, keys) in (controls or CONTROLS).items():
+
+            def x(d):
+                return torch.cat(
+                    [d['vessels'], d['nuclei'], *([truth_channels(d, keys)] if keys else [])], 1
+                )
+
+            seed_everything(cfg.seed)
+            net = RegressionUNet(x(tr).shape[1], 1, width, depth=min(3, int(np.log2(cfg.size)) - 2))
+            task = Task(
+                net,
+                _mse_loss if loss == 'mse' else _l1,
+                _tcfg(dataclasses.replace(cfg, steps=steps)),
+            )
+            xv, xt = x(va), x(te)
+
+            def probe(task):
+                p = task.ema_model().eval()(xv.to(cfg.device)).clamp(-1, 1).cpu()
+                return dict(
+                    mse_over_oracle=_ratio(mse(p, va['target']), mse(post['va'], va['target']))
+                )
+
+            slug = '_'.join(''.join(ch if ch.isalnum() else ' ' for ch in name.lower()).split())
+            task, cur = train_curve(
+                out / 'controls' / slug,
+                task,
+                {'x': x(tr), 'y': tr['target']},
+                probe,
+                every,
+                control=name,
+            )
+            with torch.no_grad():
+                p = task.ema_model().eval()(xt.to(cfg.device)).clamp(-1, 1).cpu()
+            r = ratio_ci(mse(p, te['target']), mse(post['te'], te['target']), te['subject'])
+            rows.append(
+                dict(
+                    control=name,
+                    inputs=xt.shape[1],
+                    steps=steps,
+                    mse_over_oracle=r[0],
+                    lo=r[1],
+                    hi=r[2],
+                )
+            )
+            curves.append(cur)
+    tab, cur = pd.DataFrame(rows), pd.concat(curves, ignore_index=True)
+    write_text(out / 'controls.csv', tab.to_csv(index=False))
+    write_text(out / 'controls_curve.csv', cur.to_csv(index=False))
+    return tab, cur

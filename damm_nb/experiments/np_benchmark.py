@@ -31,7 +31,7 @@ from damm_nb.damm import (
     per_sample_loss,
     LAYOUTS,
 )
-from ..train import TrainConfig, Task, DAMMPWarmup, fit
+from ..train import TrainConfig, Task, DAMMPWarmup, fit, Probe, train_curve
 from damm_nb.evaluate import (
     run_benchmark,
     summarize,
@@ -56,13 +56,13 @@ __all__ = ['FLOOR', 'UNET_V', 'UNET_VN', 'UNI', 'MULTI', 'DAMM', 'ORACLE', 'ORAC
            'np_train_config', 'epoch_history', 'damm_loss', 'l1_regression', 'l2_regression', 'train_damm',
            'train_regressor', 'oracle_of', 'oracle_tensors', 'np_methods', 'branch_choice', 'branch_table',
            'dammp_verdict', 'verdict_text', 'oracle_ratios', 'sample_table', 'sample_markdown', 'evaluate_models',
-           'run_regime', 'np_report', 'run_np_benchmark', 'StudyConfig', 'tile_tensors', 'Probe', 'regression_probe',
-           'diffusion_probe', 'train_curve', 'target_table', 'np_study', 'plot_curves', 'step_seconds', 'trend',
-           'frame_markdown', 'study_markdown', 'gap_steps', 'DivergenceConfig', 'div_sets', 'div_tensors',
-           'cond_images', 'pair_draws', 'ConfidenceHead', 'InputHead', 'fit_head', 'head_c', 'choose_gamma',
-           'label_agreement', 'fit_confidences', 'BranchChooser', 'branch_samples', 'per_tile_choices', 'div_modes',
-           'div_evaluate', 'auroc_table', 'mse_table', 'div_verdicts', 'div_targets', 'verdict_lines', 'branch_mse',
-           'divergence_study', 'divergence_markdown', 'study_pipeline']
+           'run_regime', 'np_report', 'run_np_benchmark', 'StudyConfig', 'tile_tensors', 'regression_probe',
+           'diffusion_probe', 'target_table', 'np_study', 'plot_curves', 'step_seconds', 'trend', 'frame_markdown',
+           'study_markdown', 'gap_steps', 'DivergenceConfig', 'div_sets', 'div_tensors', 'cond_images', 'pair_draws',
+           'ConfidenceHead', 'InputHead', 'fit_head', 'head_c', 'choose_gamma', 'label_agreement', 'fit_confidences',
+           'BranchChooser', 'branch_samples', 'per_tile_choices', 'div_modes', 'div_evaluate', 'auroc_table',
+           'mse_table', 'div_verdicts', 'div_targets', 'verdict_lines', 'branch_mse', 'divergence_study',
+           'divergence_markdown', 'study_pipeline', 'threshold_tradeoff']
 
 # %% ../../nbs/15_np_benchmark.ipynb #27fb93fa
 @dataclass
@@ -925,38 +925,6 @@ def tile_tensors(
     return out | dict(name=[o['name'] for o in items], slide=[group_of(o['name']) for o in items])
 
 # %% ../../nbs/15_np_benchmark.ipynb #62816c3a
-class Probe(L.Callback):
-    """Scores the EMA weights every `every` steps and at the last one with `fn(task) -> dict`; rows go to
-    a CSV (rewritten atomically) with the step and the training seconds (probes excluded), kept over resumes."""
-
-    def __init__(self, fn, every: int, csv: str | Path | None = None, **tags):
-        self.fn, self.every, self.csv, self.tags, self.rows = fn, every, csv, tags, []
-
-    def on_train_start(self, trainer, task):
-        s = trainer.global_step
-        if self.csv is not None and Path(self.csv).is_file():
-            old = pd.read_csv(self.csv)
-            self.rows = old[old.step <= s].to_dict('records')
-        self.base = self.rows[-1]['train_s'] if self.rows else 0.0
-        self.t0, self.paused = time.perf_counter(), 0.0
-
-    def on_train_batch_end(self, trainer, task, *args):
-        s = trainer.global_step
-        if s % self.every and s != trainer.max_steps:
-            return
-        t = time.perf_counter()
-        train_s = self.base + t - self.t0 - self.paused
-        with torch.no_grad():
-            r = self.fn(task)
-        self.rows.append(self.tags | dict(step=s, train_s=round(train_s, 2)) | r)
-        if self.csv is not None:
-            write_text(self.csv, pd.DataFrame(self.rows).to_csv(index=False))
-        self.paused += time.perf_counter() - t
-
-    def frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.rows)
-
-
 def _sum_ratio(a: torch.Tensor, b: torch.Tensor) -> float:
     return float(a.sum() / b.sum())
 
@@ -998,41 +966,6 @@ def diffusion_probe(probe: dict, oracle: dict, K: int = 4, modes=('uni', 'multi'
         return out
 
     return f
-
-# %% ../../nbs/15_np_benchmark.ipynb #c62e05f8
-def train_curve(
-    work: Path,  # this run's folder: checkpoints/, curve.csv, done.json
-    task: Task,  # its tcfg.max_steps is the run's length
-    tensors: dict,  # training tensors (`tile_tensors`)
-    probe_fn,
-    every: int,
-    callbacks=(),
-    **tags,  # columns of every curve row, e.g. method='U-Net: vessels'
-) -> tuple:
-    """Train `task` on `tensors` with probes and checkpoints every `every` steps, resuming from the last
-    checkpoint; a finished run is only loaded. Returns (task with its final weights, curve)."""
-    work = Path(work)
-    last, done, csv = work / 'checkpoints' / 'last.ckpt', work / 'done.json', work / 'curve.csv'
-    task.tcfg = dataclasses.replace(
-        task.tcfg, out=str(work), ckpt_every=every, resume=last.is_file(), progress=False
-    )
-    if done.is_file() and last.is_file():
-        task.load_state_dict(torch.load(last, map_location='cpu', weights_only=True)['state_dict'])
-        return task, pd.read_csv(csv)
-    probe = Probe(probe_fn, every, csv, **tags)
-    t0 = time.time()
-    r = fit(
-        task,
-        {k: v for k, v in tensors.items() if torch.is_tensor(v)},
-        callbacks=[probe, *callbacks],
-    )
-    r['trainer'].save_checkpoint(
-        last
-    )  # the final step (the periodic checkpoints may stop short of it)
-    write_json(
-        done, dict(steps=task.tcfg.max_steps, seconds_this_session=round(time.time() - t0, 1))
-    )
-    return task, probe.frame()
 
 # %% ../../nbs/15_np_benchmark.ipynb #fb4d0c54
 UNET_VN_L2 = UNET_VN + ', MSE loss'
@@ -2149,3 +2082,49 @@ def study_pipeline(
     )
     task.load_state_dict(torch.load(ck, map_location='cpu', weights_only=True)['state_dict'])
     return task.ema_model().eval()
+
+# %% ../../nbs/15_np_benchmark.ipynb #a9a1893f
+def threshold_tradeoff(
+    df: pd.DataFrame,  # per-tile scores of the two branches (`per_tile_div<rate>.csv`): name, slide, divergent, method, mse
+    c: pd.DataFrame,  # per-tile confidences (`confidence_div<rate>.csv`): name, kind, one column per confidence
+    conf: str,  # the confidence judged
+    shares=(
+        0.0,
+        0.01,
+        0.02,
+        0.05,
+        0.1,
+    ),  # shares of the consistent tiles sent to the uni-modal branch
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Per-tile choice at thresholds that send a given share of the consistent tiles to the uni-modal branch: the
+    paired, slide-clustered difference against the multi-modal branch on the consistent tiles and against the
+    uni-modal branch on the divergent ones, with the share of divergent tiles kept on the multi-modal branch."""
+    w = df[df.method.isin((B_UNI, B_MULTI))]
+    w = w.pivot_table(
+        index=['name', 'slide', 'divergent'], columns='method', values='mse'
+    ).reset_index()
+    cc = c.set_index('name')[conf].loc[w.name].to_numpy()
+    cons = w.divergent.to_numpy() == 0
+    rows = []
+    for q in shares:
+        g = (
+            np.quantile(cc[cons], q) if q > 0 else -np.inf
+        )  # q = 0: every tile on the multi-modal branch
+        pick = np.where(cc >= g, w[B_MULTI], w[B_UNI])
+        r = dict(share=q, gamma=float(g), missed=float((cc[~cons] >= g).mean()))
+        for tiles, m, ref in (('consistent', cons, B_MULTI), ('divergent', ~cons, B_UNI)):
+            t = w[m]
+            long = pd.concat(
+                [
+                    pd.DataFrame(dict(method='choice', name=t.name, slide=t.slide, mse=pick[m])),
+                    pd.DataFrame(dict(method=ref, name=t.name, slide=t.slide, mse=t[ref])),
+                ]
+            )
+            v = paired_difference(long, 'mse', 'choice', ref, seed=seed)
+            r |= {
+                f'{tiles} − {ref.split(" ")[0]}': f"{v['diff']:+.5f} [{v['lo']:+.5f}, {v['hi']:+.5f}]"
+            }
+            r |= {f'{tiles} no worse': bool(v['lo'] <= 0)}
+        rows.append(r)
+    return pd.DataFrame(rows)
