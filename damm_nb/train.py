@@ -825,9 +825,8 @@ def train_curve(
         {k: v for k, v in tensors.items() if torch.is_tensor(v)},
         callbacks=[probe, *callbacks],
     )
-    r['trainer'].save_checkpoint(
-        last
-    )  # the final step (the periodic checkpoints may stop short of it)
+    # the final step (the periodic checkpoints may stop short of it), with the loops' state as the others have
+    r['trainer'].save_checkpoint(last, weights_only=False)
     write_json(
         done, dict(steps=task.tcfg.max_steps, seconds_this_session=round(time.time() - t0, 1))
     )

@@ -965,7 +965,7 @@ def brain_controls(
     va_dir = simulate_set(root, cfg, 'val', probe_subjects, cfg.seed + 2000, cfg.test_divergent)
     tr, te, va = (load_split(d, cfg) for d in (*simulate_sets(root, cfg), va_dir))
     post = {k: oracle_split(d, cfg).mean(0) for k, d in (('va', va), ('te', te))}
-    rows, curves = [], []
+    rows, curves, per = [], [], []
     with torch_threads(cfg.threads if cfg.device == 'cpu' else None):
         for name, (loss, width, keys) in (controls or CONTROLS).items():
 
@@ -1000,7 +1000,13 @@ def brain_controls(
             )
             with torch.no_grad():
                 p = task.ema_model().eval()(xt.to(cfg.device)).clamp(-1, 1).cpu()
-            r = ratio_ci(mse(p, te['target']), mse(post['te'], te['target']), te['subject'])
+            e, eo = mse(p, te['target']), mse(post['te'], te['target'])
+            r = ratio_ci(e, eo, te['subject'])
+            per.append(
+                pd.DataFrame(
+                    dict(method=name, name=te['name'], subject=te['subject'], mse=e, oracle_mse=eo)
+                )
+            )
             rows.append(
                 dict(
                     control=name,
@@ -1014,5 +1020,8 @@ def brain_controls(
             curves.append(cur)
     tab, cur = pd.DataFrame(rows), pd.concat(curves, ignore_index=True)
     write_text(out / 'controls.csv', tab.to_csv(index=False))
+    write_text(
+        out / 'controls_per_image.csv', pd.concat(per, ignore_index=True).to_csv(index=False)
+    )
     write_text(out / 'controls_curve.csv', cur.to_csv(index=False))
     return tab, cur
