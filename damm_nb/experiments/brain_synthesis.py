@@ -22,7 +22,8 @@ from ..damm import DAMMConfig, DAMMNet, DAMMPredictor, dammp_loss, LAYOUTS
 from ..train import TrainConfig, Task, DAMMPWarmup, fit, train_curve
 from ..evaluate import mse, psnr, ssim, summarize, results_table, panel_figure, save_figure
 from ..evaluate import bootstrap_ci, paired_difference, ratio_ci, sample_scores
-from .np_benchmark import trend, step_seconds, frame_markdown
+from .np_benchmark import trend, step_seconds, frame_markdown, STUDY_TARGETS
+from .np_benchmark import UNET_VN as NP_UNET, MULTI as NP_MULTI, DAMM as NP_DAMM
 
 # %% auto #0
 __all__ = ['QUICK', 'FULL', 'ORACLE_MEAN', 'ORACLE_DRAW', 'ORACLE_SAMPLES', 'STUDY', 'CONTROLS', 'BrainExperimentConfig',
@@ -776,24 +777,17 @@ def brain_targets(
     sdf: pd.DataFrame,  # per-image sample scores (`score_samples`, per_image_samples.csv)
     cfg: BrainExperimentConfig,
 ) -> pd.DataFrame:
-    """The nanoparticle study's targets on the brain test set: the regression and the mean of the K samples of the
-    multi-modal branch and of DAMM over the oracle's posterior mean (ratio of totals), and the samples' spread, 90 %
-    coverage and CRPS against the oracle draws; each with its subject-resampled interval and whether it is met."""
+    """The nanoparticle study's targets (`STUDY_TARGETS`) on the brain test set: the regression and the mean of the K
+    samples of the multi-modal branch and of DAMM over the oracle's posterior mean (ratio of totals), and the samples'
+    spread, 90 % coverage and CRPS against the oracle draws; each with its subject-resampled interval and whether it
+    is met."""
     _, multi, damm = method_labels(cfg)
     post = df[df.method == ORACLE_MEAN].set_index('name').mse
     orc = sdf[sdf.method == ORACLE_SAMPLES].set_index('name')
     rows = []
-    for m, k, lo, hi in (
-        ('U-Net regression', 'mse_over_oracle', None, 1.25),
-        (multi, 'mse_over_oracle', None, 1.35),
-        (damm, 'mse_over_oracle', None, 1.35),
-        (multi, 'spread_ratio', 0.8, 1.25),
-        (multi, 'coverage90', 0.85, 0.95),
-        (multi, 'crps_over_oracle', None, 1.3),
-        (damm, 'spread_ratio', 0.8, 1.25),
-        (damm, 'coverage90', 0.85, 0.95),
-        (damm, 'crps_over_oracle', None, 1.3),
-    ):
+    # the nanoparticle study's methods, as named here
+    role = {NP_UNET: 'U-Net regression', NP_MULTI: multi, NP_DAMM: damm}
+    for m, k, lo, hi in [(role[m], k, lo, hi) for m, k, lo, hi in STUDY_TARGETS if m in role]:
         g = (df if m == 'U-Net regression' else sdf).query('method == @m')
         if k == 'coverage90':
             v = bootstrap_ci(g.cov90, 500, groups=g.subject)
@@ -824,7 +818,8 @@ def brain_targets(
 
 # %% ../../nbs/16_brain_synthesis.ipynb #a36c4185
 def plot_brain_curves(cur: pd.DataFrame, cfg: BrainExperimentConfig):
-    "MSE / oracle of the point predictions (the mean of the samples for each sampling mode) and CRPS / oracle of the samples, against steps."
+    """MSE / oracle of the point predictions (the mean of the samples for each sampling mode) and CRPS / oracle of
+    the samples, against steps."""
     fig, axs = plt.subplots(1, 2, figsize=(10, 3.6), dpi=80)
     names = dict(zip(('uni', 'multi', 'damm'), method_labels(cfg)))
     d, u = cur[cur.method == 'DAMM'], cur[cur.method != 'DAMM']

@@ -2085,7 +2085,7 @@ def study_pipeline(
 
 # %% ../../nbs/15_np_benchmark.ipynb #a9a1893f
 def threshold_tradeoff(
-    df: pd.DataFrame,  # per-tile scores of the two branches (`per_tile_div<rate>.csv`): name, slide, divergent, method, mse
+    df: pd.DataFrame,  # per-tile scores (`per_tile_div<rate>.csv`): name, slide, divergent, method, mse
     c: pd.DataFrame,  # per-tile confidences (`confidence_div<rate>.csv`): name, kind, one column per confidence
     conf: str,  # the confidence judged
     shares=(
