@@ -58,11 +58,11 @@ __all__ = ['FLOOR', 'UNET_V', 'UNET_VN', 'UNI', 'MULTI', 'DAMM', 'ORACLE', 'ORAC
            'dammp_verdict', 'verdict_text', 'oracle_ratios', 'sample_table', 'sample_markdown', 'evaluate_models',
            'run_regime', 'np_report', 'run_np_benchmark', 'StudyConfig', 'tile_tensors', 'regression_probe',
            'diffusion_probe', 'target_table', 'np_study', 'plot_curves', 'step_seconds', 'trend', 'frame_markdown',
-           'study_markdown', 'gap_steps', 'DivergenceConfig', 'div_sets', 'div_tensors', 'cond_images', 'pair_draws',
-           'ConfidenceHead', 'InputHead', 'fit_head', 'head_c', 'choose_gamma', 'label_agreement', 'fit_confidences',
-           'BranchChooser', 'branch_samples', 'per_tile_choices', 'div_modes', 'div_evaluate', 'auroc_table',
-           'mse_table', 'div_verdicts', 'div_targets', 'verdict_lines', 'branch_mse', 'divergence_study',
-           'divergence_markdown', 'study_pipeline', 'threshold_tradeoff']
+           'study_markdown', 'gap_steps', 'study_pipeline', 'study_layout_rerun', 'DivergenceConfig', 'div_sets',
+           'div_tensors', 'cond_images', 'pair_draws', 'ConfidenceHead', 'InputHead', 'fit_head', 'head_c',
+           'choose_gamma', 'label_agreement', 'fit_confidences', 'BranchChooser', 'branch_samples', 'per_tile_choices',
+           'div_modes', 'div_evaluate', 'auroc_table', 'mse_table', 'div_verdicts', 'div_targets', 'verdict_lines',
+           'branch_mse', 'divergence_study', 'divergence_markdown', 'threshold_tradeoff']
 
 # %% ../../nbs/15_np_benchmark.ipynb #27fb93fa
 @dataclass
@@ -1289,6 +1289,77 @@ def gap_steps(
         )
     return pd.DataFrame(rows, dtype=object)
 
+# %% ../../nbs/15_np_benchmark.ipynb #654b665a
+def study_pipeline(
+    work: str | Path,  # the work folder of `np_study` (holds damm_<variant>/checkpoints/last.ckpt)
+    sc: StudyConfig | None = None,  # the study's settings (the model's shapes)
+    variant: str = 'v-l2',  # the study's chosen target and loss
+) -> LatentDiffusionPipeline:
+    "The EMA pipeline of the oracle study's long DAMM run, from its last checkpoint, in eval mode."
+    sc = sc or StudyConfig()
+    ck = Path(work) / f'damm_{variant}' / 'checkpoints' / 'last.ckpt'
+    if not ck.is_file():
+        raise FileNotFoundError(
+            f'{ck}: no checkpoint of the np_study run {variant!r}; run np_study first'
+        )
+    task = Task(
+        make_damm(sc.bench(variant)),
+        damm_loss,
+        _task_cfg(sc, sc.steps_damm, sc.ema_decay),
+        ema_of='net',
+    )
+    task.load_state_dict(torch.load(ck, map_location='cpu', weights_only=True)['state_dict'])
+    return task.ema_model().eval()
+
+# %% ../../nbs/15_np_benchmark.ipynb #6ee08fd2
+def study_layout_rerun(
+    work: str
+    | Path,  # the np_study work folder: its data, oracle and the chosen variant's long run
+    sc: StudyConfig | None = None,
+    variant: str = 'v-l2',  # the study's chosen target and loss
+    layout: str = 'published',  # the placement to train (`LAYOUTS`)
+    progress: bool = True,
+) -> dict:
+    """The study's long DAMM run trained again with the fusion modules placed by `layout` (resumable), and both runs on
+    the same test tiles: 'table' (per mode: MSE / oracle of each, the paired difference new − saved), 'curve'."""
+    sc, work, t0 = sc or StudyConfig(), Path(work), time.time()
+    log = (
+        (lambda s: print(f'[{time.time() - t0:6.0f} s] {s}', flush=True))
+        if progress
+        else (lambda s: None)
+    )
+    root = _sim(work / 'data', sc.bench(), sc.divergent, False)
+    train = tile_tensors(root, 'train', sc.size, sc.seed)
+    probe = tile_tensors(root, 'val', sc.size, sc.seed, sc.probe_tiles)
+    oracle = oracle_tensors(root, probe['name'], sc.oracle_k)
+    sc2 = dataclasses.replace(sc, model=sc.model | {'layout': layout})
+    task, cur = _damm_run(
+        work / f'damm_{variant}_{layout}',
+        sc2,
+        variant,
+        sc.steps_damm,
+        sc.ema_decay,
+        train,
+        probe,
+        oracle,
+        log,
+    )
+    log('both models on the test tiles')
+    kw = dict(max_tiles=sc.test_tiles)
+    evs = {
+        layout: evaluate_models(root, task.ema_model(), {}, sc2.bench(variant), **kw),
+        'saved': evaluate_models(
+            root, study_pipeline(work, sc, variant), {}, sc.bench(variant), **kw
+        ),
+    }
+    rows = []
+    for m in (UNI, MULTI, DAMM):
+        long = pd.concat([e['df'][e['df'].method == m].assign(method=k) for k, e in evs.items()])
+        v = paired_difference(long, 'mse', layout, 'saved', groups='slide', seed=sc.seed)
+        r = {f'MSE / oracle, {k}': e['methods'][m]['mse_over_oracle'] for k, e in evs.items()}
+        rows.append(dict(method=m) | r | {k: v[k] for k in ('diff', 'lo', 'hi', 'verdict')})
+    return dict(table=pd.DataFrame(rows), curve=cur)
+
 # %% ../../nbs/15_np_benchmark.ipynb #3c751a98
 DIV_KINDS = ('other_field', 'degraded')  # the simulator's kinds (meta.csv `divergent_kind`)
 
@@ -2060,28 +2131,6 @@ def divergence_markdown(
             frame_markdown(tg, index=False),
         ]
     return '\n'.join(lines)
-
-# %% ../../nbs/15_np_benchmark.ipynb #654b665a
-def study_pipeline(
-    work: str | Path,  # the work folder of `np_study` (holds damm_<variant>/checkpoints/last.ckpt)
-    sc: StudyConfig | None = None,  # the study's settings (the model's shapes)
-    variant: str = 'v-l2',  # the study's chosen target and loss
-) -> LatentDiffusionPipeline:
-    "The EMA pipeline of the oracle study's long DAMM run, from its last checkpoint, in eval mode."
-    sc = sc or StudyConfig()
-    ck = Path(work) / f'damm_{variant}' / 'checkpoints' / 'last.ckpt'
-    if not ck.is_file():
-        raise FileNotFoundError(
-            f'{ck}: no checkpoint of the np_study run {variant!r}; run np_study first'
-        )
-    task = Task(
-        make_damm(sc.bench(variant)),
-        damm_loss,
-        _task_cfg(sc, sc.steps_damm, sc.ema_decay),
-        ema_of='net',
-    )
-    task.load_state_dict(torch.load(ck, map_location='cpu', weights_only=True)['state_dict'])
-    return task.ema_model().eval()
 
 # %% ../../nbs/15_np_benchmark.ipynb #a9a1893f
 def threshold_tradeoff(
