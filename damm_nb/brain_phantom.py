@@ -304,7 +304,7 @@ def subject_truth(
 def subject_images(
     truth: dict,  # from `subject_truth`
     rng: np.random.Generator,  # the subject's generator after `subject_truth`
-    kind: str = '',  # divergence of the `divergent_modality` ('' for none; see `DIVERGENT_KINDS`)
+    kind: str = '',  # divergence of the `divergent_modality` ('' for none, see `DIVERGENT_KINDS`)
     divergent_modality: str = 'FLAIR',
     noise: float = 0.04,
     other: np.ndarray | None = None,  # for kind 'other': the borrowed noise-free slab
@@ -336,7 +336,7 @@ def simulate_subject(
     size: int = 64,
     depth: int = 12,
     source: str = 'auto',
-    kind: str = '',  # divergence of the `divergent_modality` ('' for none; see `DIVERGENT_KINDS`)
+    kind: str = '',  # divergence of the `divergent_modality` ('' for none, see `DIVERGENT_KINDS`)
     divergent_modality: str = 'FLAIR',
     noise: float = 0.04,
 ) -> dict:
@@ -560,7 +560,7 @@ def _oracle_subject(root: Path, rows: pd.DataFrame, target: str, K: int) -> dict
 # %% ../nbs/04_brain_phantom.ipynb #e4a7c318
 def brain_oracle(
     root: str | Path,  # a folder written by `simulate_brain`
-    names=None,  # slices (file names); default: all
+    names=None,  # slices (file names), default all
     K: int = 32,  # posterior draws per slice
     target: str = 'T1ce',  # the synthesised contrast
 ) -> dict:

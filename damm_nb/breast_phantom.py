@@ -63,7 +63,7 @@ def fisher_kpp(
     D,  # diffusion coefficient (length²/time): scalar or array shaped like u0
     rho: float,  # proliferation rate (1/time)
     k,  # treatment kill rate: scalar or callable of time t (from 0 at the start of this call)
-    dt: float,  # time step; sub-stepped internally to stay inside the explicit stability limit
+    dt: float,  # time step, sub-stepped internally to stay inside the explicit stability limit
     steps: int,  # number of steps (total time dt·steps)
     dx=1.0,  # grid spacing: scalar or one value per axis (same length unit as D)
 ) -> np.ndarray:
@@ -140,7 +140,7 @@ def breast_anatomy(
     slices: int,  # number of axial slices (Z)
     spacing: tuple,  # voxel size (dz, dy, dx) in mm
     rng: np.random.Generator,
-    age: float = 50.0,  # years; younger means more fibroglandular tissue
+    age: float = 50.0,  # years (younger: more fibroglandular tissue)
 ) -> dict:
     "Tissue maps (Z,Y,X): breast, skin and muscle masks, fgt fraction in [0, 1], and the elliptic radius `rr`."
     dz, dy, dx = spacing
@@ -465,7 +465,7 @@ def _phantom_patient(i, dst, size, slices, spacing, seed, noise, slope, intercep
 
 # %% ../nbs/02_breast_phantom.ipynb #be456d5b
 def make_mri_phantom(
-    dst,  # output folder of the DICOM tree; truth goes to `<dst>_truth`
+    dst,  # output folder of the DICOM tree (truth goes to `<dst>_truth`)
     patients: int = 8,
     size: int = 64,  # in-plane pixels (field of view 128 mm)
     slices: int = 8,  # axial slices (40 mm slab)

@@ -362,7 +362,7 @@ def _stage_order(name: str) -> int:
 
 def run_demo(
     cfg: DemoConfig,
-    stages=None,  # (name, function) pairs; default `STAGES` (the first three without `cfg.experiments`)
+    stages=None,  # (name, function) pairs, default `STAGES` (the first three without `cfg.experiments`)
     update: bool = False,  # keep the other stages of a report already in `cfg.out` (a stage added or re-run later)
 ) -> dict:
     """Run the stages in order, print a line for each, and write `metrics.json` and `report.md` into `cfg.out`.
@@ -741,7 +741,7 @@ def predict_folder(
     checkpoint: str | Path,  # a `save_pipeline` file
     data: str | Path,  # folder with CD31/, DAPI/ and (for scores) QD/
     out: str | Path,  # output folder
-    split: str | None = None,  # 'train', 'val' or 'test' of data/splits.csv; None: every tile
+    split: str | None = None,  # 'train', 'val' or 'test' of data/splits.csv, None for every tile
     mode: str = 'damm',  # 'uni', 'multi' or 'damm'
     K: int = 8,  # samples per tile
     device=None,  # 'cuda', 'mps', 'cpu' (default: the best available)

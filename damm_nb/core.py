@@ -145,7 +145,7 @@ def save_checkpoint(
 # %% ../nbs/00_core.ipynb #4560f200
 def load_checkpoint(
     path: str | Path,  # checkpoint written by `save_checkpoint`
-    config_cls=None,  # expected config dataclass; rebuilt and checked when given
+    config_cls=None,  # expected config dataclass, rebuilt and checked when given
     map_location='cpu',
 ):
     "Load a checkpoint safely; with `config_cls`, `ck['config']` is rebuilt as that dataclass."
@@ -206,7 +206,7 @@ def from_pm1(y, lo: float, hi: float):
 def run_command(
     p: argparse.ArgumentParser,  # the command's parser
     argv: list | None,  # arguments (None: sys.argv[1:])
-    fn,  # called with the parsed arguments; its result is `r` in `done`
+    fn,  # called with the parsed arguments (its result is `r` in `done`)
     done: str,  # message printed at the end, formatted with a (arguments), r (result) and s (seconds)
 ) -> None:
     "Parse `argv`, run `fn`, print `done`; returns None so a console script exits 0."

@@ -55,7 +55,7 @@ class DAMMConfig:
         default_factory=dict
     )  # latent scaling per batch key (latent / scale has unit std), set by `estimate_scale`
     fused_skips: bool = (
-        True  # MMFM after every encoder block; the fused features are the multi branch's skips
+        True  # MMFM after every encoder block, the fused features as the multi branch's skips
     )
     uafm_before_mid: bool = (
         True  # UAFM on the encoders' outputs, before the multi branch's middle block

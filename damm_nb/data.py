@@ -134,7 +134,7 @@ def scale_pm1(
 def fit_size(
     x: np.ndarray,  # (C,H,W) float image
     size: int,  # output side length
-    fit: str = 'resize',  # 'resize': shorter side to `size`, centre crop the longer; 'crop': centre crop only
+    fit: str = 'resize',  # 'resize' (shorter side to `size`, centre crop the longer) or 'crop' (centre crop only)
 ) -> torch.Tensor:
     "(C,size,size) tensor without distorting the aspect ratio: resize the shorter side, centre-crop the longer."
     C, H, W = x.shape
@@ -158,7 +158,7 @@ def fit_size(
 # %% ../nbs/05_data.ipynb #d5f9d210
 def group_of(
     name: str,  # file name, e.g. 'IMG0003_2.png'
-    pattern: str = r'^([^_]+)_',  # regex whose first group (or whole match) is the group; no match: the stem
+    pattern: str = r'^([^_]+)_',  # regex whose first group (or whole match) is the group, the stem if none matches
 ) -> str:
     "The source a file was cut from: 'IMG0003_2.png' -> 'IMG0003'."
     stem = Path(name).stem
@@ -314,7 +314,7 @@ class PairedFolders(Dataset):
         self,
         root: str | Path,  # folder with one sub-folder per modality
         roles: dict
-        | None = None,  # role -> folder; default {'target':'QD','vessels':'CD31','nuclei':'DAPI'}
+        | None = None,  # role -> folder, default {'target':'QD','vessels':'CD31','nuclei':'DAPI'}
         img_size: int = 64,
         channels: int = 1,  # output side and channels (1 or 3)
         split: str | None = None,  # 'train', 'val', 'test' or None for all
@@ -572,8 +572,8 @@ class LongitudinalSlices(_Volumes):
         root_npy: str | Path,  # conversion folder (manifest.csv, .npy volumes)
         split: str | None = None,  # 'train', 'val', 'test' (by patient) or None
         series: str | int = 'post',  # regex on the series description, or a series number
-        img_size: int = 64,
-        pct=(0.5, 99.5),  # output side; percentiles of the per-volume intensity range
+        img_size: int = 64,  # output side
+        pct=(0.5, 99.5),  # percentiles of the per-volume intensity range
         cache: bool = True,  # keep scaled volumes in memory
         fractions=(0.8, 0.1, 0.1),
         seed: int = 0,
@@ -599,9 +599,9 @@ class LongitudinalSlices(_Volumes):
 
 # %% ../nbs/05_data.ipynb #012daf09
 def read_clinical(
-    root_npy: str | Path,  # conversion folder; clinical.csv is optional
+    root_npy: str | Path,  # conversion folder (clinical.csv is optional)
     patients,  # patients that need a covariate vector
-    covariates=None,  # column names; None: every numeric column but `patient`
+    covariates=None,  # column names, None for every numeric column but `patient`
 ) -> tuple[pd.DataFrame, list[str]]:
     "Covariates per patient (rows in `patients` order), missing values filled with the column median (0 if none)."
     path = Path(root_npy) / 'clinical.csv'
@@ -643,7 +643,7 @@ class LongitudinalPairs(_Volumes):
         series: str | int = 'post',
         img_size: int = 64,
         pct=(0.5, 99.5),
-        covariates=None,  # clinical.csv columns; None: every numeric one
+        covariates=None,  # clinical.csv columns, None for every numeric one
         cache: bool = True,
         fractions=(0.8, 0.1, 0.1),
         seed: int = 0,

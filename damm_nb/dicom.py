@@ -29,7 +29,7 @@ __all__ = ['REG_COLUMNS', 'MANIFEST_COLUMNS', 'pseudonym', 'dicom_date', 'dicom_
 # %% ../nbs/01_dicom.ipynb #6de10053
 def pseudonym(
     patient_id: str,  # the PatientID from the header
-    salt: str = 'damm_nb',  # secret mixed into the hash; change it per project
+    salt: str = 'damm_nb',  # secret mixed into the hash: change it per project
 ) -> str:
     "Stable pseudonym: 'P' + the first 10 hex digits of sha256(salt + patient_id)."
     return 'P' + hashlib.sha256(f'{salt}{patient_id}'.encode()).hexdigest()[:10]
@@ -310,7 +310,7 @@ def _pool(workers: int) -> ProcessPoolExecutor:
 
 # %% ../nbs/01_dicom.ipynb #45b8bd6b
 def index_dicom(
-    root,  # folder to search recursively (any file names; DICOMDIR ignored)
+    root,  # folder to search recursively (any file names, DICOMDIR ignored)
     workers: int = 1,  # processes reading headers
     executor=None,  # an open `ProcessPoolExecutor` to use instead
 ) -> tuple[pd.DataFrame, list]:
@@ -718,7 +718,7 @@ def rigid_inplane(
     vol: np.ndarray,  # (..., Y, X): every plane gets the same transform
     rotation_deg: float,  # rotation about the in-plane centre c = ((Y-1)/2, (X-1)/2)
     shift_vox,  # (dy, dx) in voxels
-    inverse: bool = False,  # False: move the content; True: undo that move
+    inverse: bool = False,  # False moves the content, True undoes that move
     order: int = 1,  # spline order of the interpolation
 ) -> np.ndarray:
     "`vol` with its content moved in-plane, point p going to R(p - c) + c + t (or moved back); edges repeated."

@@ -48,7 +48,8 @@ class Schedule:
 def make_schedule(
     kind: str = 'scaled_linear',  # 'linear', 'scaled_linear' or 'cosine'
     T: int = 1000,  # number of training time steps
-    beta_start: float | None = None,  # β_1; default 1e-4 for linear, 0.002 for scaled_linear (DAMM)
+    beta_start: float
+    | None = None,  # β_1, default 1e-4 for linear and 0.002 for scaled_linear (DAMM)
     beta_end: float = 0.02,  # β_T (linear schedules)
     max_beta: float = 0.999,  # clip for the cosine schedule
     s: float = 0.008,  # offset of the cosine schedule
@@ -95,8 +96,8 @@ def _bcast(v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 def q_sample(
     x0: torch.Tensor,  # (B,...) clean data
     sched: Schedule,  # the diffusion schedule
-    t: torch.Tensor | int | None = None,  # (B,) time steps; random per image if None
-    noise: torch.Tensor | None = None,  # ε; drawn if None
+    t: torch.Tensor | int | None = None,  # (B,) time steps, random per image if None
+    noise: torch.Tensor | None = None,  # ε, drawn if None
     generator: torch.Generator | None = None,  # source of t and ε
 ) -> tuple:
     """Sample x_t ~ q(x_t | x_0) = N(√ᾱ_t x_0, (1−ᾱ_t) I) (Ho et al. 2020 eq. 4; the I-SPY1
@@ -210,10 +211,10 @@ def loss(
     self: Denoiser,
     x0: torch.Tensor,  # (B,...) clean data
     cond: dict | None = None,  # conditioning, passed to the model untouched
-    loss: str = 'l1',  # 'l1' (DAMM) or 'mse' (Ho et al.; the I-SPY1 study)
-    min_snr: float | None = None,  # γ of Min-SNR-γ weighting; None for none
+    loss: str = 'l1',  # 'l1' (DAMM) or 'mse' (Ho et al., the I-SPY1 study)
+    min_snr: float | None = None,  # γ of Min-SNR-γ weighting, None for none
     generator: torch.Generator | None = None,  # source of t and noise
-    reduce: bool = True,  # mean over the batch; False gives one loss per sample
+    reduce: bool = True,  # mean over the batch (False gives one loss per sample)
     t: torch.Tensor | None = None,  # fixed time steps (else random per image)
     noise: torch.Tensor | None = None,  # fixed noise (else drawn)
 ) -> torch.Tensor:
@@ -239,9 +240,9 @@ def training_loss(
 # %% ../nbs/07_diffusion.ipynb #a38c65e1
 def respace(
     sched: Schedule | int,  # the trained schedule (or just its T for time spacing)
-    steps: int | None = None,  # number of sampling steps; None for every step
-    start_t: int | None = None,  # first (noisiest) time step; default T-1
-    spacing: str = 'time',  # 'time': evenly in t; 'logsnr': evenly in λ = log(√ᾱ/√(1−ᾱ)) (Lu et al. 2022)
+    steps: int | None = None,  # number of sampling steps, None for every step
+    start_t: int | None = None,  # first (noisiest) time step, default T-1
+    spacing: str = 'time',  # 'time' (evenly in t) or 'logsnr' (evenly in λ = log(√ᾱ/√(1−ᾱ)), Lu et al. 2022)
 ) -> list:
     """Descending trained time steps for a sampler: about `steps` of them from `start_t` to 0,
     spaced evenly in t or in log-SNR."""
@@ -270,7 +271,7 @@ def ddpm_step(
     x0_hat: torch.Tensor,
     abar_t: float,
     abar_prev: float,
-    noise: torch.Tensor | None = None,  # standard normal noise; None gives the posterior mean
+    noise: torch.Tensor | None = None,  # standard normal noise (None gives the posterior mean)
 ) -> torch.Tensor:
     "One ancestral DDPM step (Ho et al. 2020 eq. 6-7, fixed_small variance) from ᾱ_t to ᾱ_prev."
     beta = 1 - abar_t / abar_prev
@@ -288,7 +289,7 @@ def ddim_step(
     eps_hat: torch.Tensor,
     abar_t: float,
     abar_prev: float,
-    eta: float = 0.0,  # 0: deterministic DDIM; 1: DDPM variance
+    eta: float = 0.0,  # 0 for deterministic DDIM, 1 for the DDPM variance
     noise: torch.Tensor | None = None,  # standard normal noise, needed when eta > 0
 ) -> torch.Tensor:
     "One DDIM step (Song et al. 2021 eq. 12) from ᾱ_t to ᾱ_prev."
@@ -347,12 +348,12 @@ def ddpm_sample(
     model,
     x_T: torch.Tensor,
     sched: Schedule,
-    steps: int | None = None,  # None: every trained step; fewer: respaced chain
+    steps: int | None = None,  # None for every trained step, fewer for a respaced chain
     cond: dict | None = None,
     generator: torch.Generator | None = None,
     callback=None,
     progress: bool = True,
-    start_t: int | None = None,  # start from this time step (SDEdit); x_T is then x at start_t
+    start_t: int | None = None,  # start from this time step (SDEdit), with x as x_{start_t}
     timesteps: list | None = None,  # explicit descending time steps (overrides steps, start_t)
     target: str = 'eps',
     clip: float | None = None,
@@ -385,7 +386,7 @@ def ddim_sample(
     generator: torch.Generator | None = None,
     callback=None,
     progress: bool = True,
-    eta: float = 0.0,  # 0: deterministic; 1: DDPM-like (DAMM)
+    eta: float = 0.0,  # 0 for deterministic, 1 for DDPM-like (DAMM)
     start_t: int | None = None,
     timesteps: list | None = None,
     target: str = 'eps',

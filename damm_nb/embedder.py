@@ -25,14 +25,14 @@ class EmbedderConfig:
     "Hyper-parameters of a `LatentEmbedder` and its loss; saved in every checkpoint."
 
     kind: str = 'vqgan'  # 'vqgan' (the paper's) or 'vae' (KL-regularised)
-    in_ch: int = 1  # image channels (1: gray; the paper's images are RGB, 3)
+    in_ch: int = 1  # image channels (1 for gray, 3 for the paper's RGB images)
     latent_ch: int = 8  # latent channels (paper: 8)
     ch: tuple = (
         32,
         64,
         128,
         256,
-    )  # channels per level; each level halves the size: down factor 2**len(ch) (paper: 16)
+    )  # channels per level, each halving the size: down factor 2**len(ch) (paper: 16)
     blocks: int = 1  # residual blocks per level
     groups: int = 8  # GroupNorm groups (reduced to a divisor of the channels)
     codebook_size: int = 16384  # VQ codebook entries (paper: 16384)
@@ -44,7 +44,7 @@ class EmbedderConfig:
     perceptual_weight: float = (
         0.0  # weight of a pluggable perceptual loss (off: no LPIPS weights here)
     )
-    gan_weight: float = 0.0  # hinge-GAN weight (0: no GAN; paper: on)
+    gan_weight: float = 0.0  # hinge-GAN weight (0 for no GAN, the paper's is on)
     gan_start: int = 50_000  # step from which the GAN term is used (paper: 50k)
 
     def __post_init__(self):

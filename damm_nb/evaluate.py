@@ -141,7 +141,7 @@ def volume_error(
     pred,
     target,
     threshold: float = 0.0,  # tumour where value > threshold (ignored for boolean masks)
-    spacing=None,  # voxel size in mm: a tuple, or one tuple per image (B, k); None: 1 per voxel
+    spacing=None,  # voxel size in mm: a tuple, one tuple per image (B, k), or None for 1 per voxel
     relative: bool = False,  # divide by the true volume (NaN where it is 0)
 ) -> np.ndarray:
     "Signed tumour-volume error (predicted − true) per image, in mm³ (or relative to the true volume)."
@@ -274,7 +274,7 @@ def paired_difference(
 
 def ratio_ci(
     num,
-    den,  # per-item values; the ratio is sum(num) / sum(den) (e.g. MSE of a model and of the oracle)
+    den,  # per-item values: the ratio is sum(num) / sum(den) (e.g. MSE of a model and of the oracle)
     groups=None,  # cluster label per item: resample whole clusters
     n: int = 2000,
     alpha: float = 0.05,
@@ -294,7 +294,7 @@ def ratio_ci(
 # %% ../nbs/12_evaluation.ipynb #dc0fc7b6
 def summarize(
     df: pd.DataFrame,  # per-image table (from `evaluate_batch` / `run_benchmark`)
-    by: str | list[str] | None = None,  # group column(s), e.g. 'method'; None: one row 'all'
+    by: str | list[str] | None = None,  # group column(s), e.g. 'method', or None for one row 'all'
     metrics: Iterable[str] | None = None,  # default: every numeric column not in `by`
     n: int = 2000,
     alpha: float = 0.05,
@@ -397,7 +397,7 @@ def _columns(name, x):
 
 
 def panel_figure(
-    rows: Mapping,  # column name -> images (B,C,H,W), (B,H,W) or (H,W); C>1 gives a column per channel
+    rows: Mapping,  # column name -> images (B,C,H,W), (B,H,W) or (H,W), a column per channel when C>1
     n: int = 4,  # rows: the first n images
     vrange: tuple[float, float] = (-1.0, 1.0),  # grey-scale range of image columns
     heat: Iterable[str] = _HEAT,  # name fragments that mark error/uncertainty columns

@@ -57,7 +57,7 @@ def find_data_root(
     | None,  # data folder as a checkpoint stores it: often relative to the folder the run started in
     ckpt: str
     | Path
-    | None = None,  # the checkpoint file; a relative `root` is also looked for from its folder upwards
+    | None = None,  # the checkpoint file (a relative `root` is also looked for from its folder upwards)
 ) -> str | None:
     """The first of `root` as given, `<checkpoint folder>/root`, `<its parent>/root`, ... that is a
     folder; None if none is."""
@@ -335,7 +335,7 @@ def fig_png(fig: plt.Figure, close: bool = True) -> bytes:
 # %% ../nbs/17_explorer.ipynb #c7c7619c
 def render_frames(
     res: dict,  # from `predict_from_images`
-    idx: list | None = None,  # step indices to show; default 6 evenly spaced
+    idx: list | None = None,  # step indices to show, default 6 evenly spaced
     size: float = 1.3,
     dpi: int = 70,
 ) -> plt.Figure:
@@ -503,7 +503,7 @@ class Explorer:
         pipe: LatentDiffusionPipeline,
         root: str
         | Path
-        | None = None,  # the model; data root with QD/CD31/DAPI (default: the checkpoint's, found by `find_data_root`)
+        | None = None,  # the model, data root with QD/CD31/DAPI (default: the checkpoint's, found by `find_data_root`)
         roles: dict | None = None,
         split: str | None = None,
         steps: int = 20,
@@ -758,7 +758,7 @@ class ProgressionExplorer:
         s, names = self.model['sampling'], ', '.join(self.model['cov_names'])
         self.up = W.FileUpload(
             accept='', multiple=True, description='DICOM series'
-        )  # any name: archive downloads often have no extension; the reader checks the content
+        )  # any name (archive downloads often have no extension): the reader checks the content
         self.days = W.IntSlider(days, 1, 365, description='days')
         self.K, self.steps = (
             W.IntSlider(K or s['K'], 1, 32, description='samples K'),

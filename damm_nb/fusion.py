@@ -100,7 +100,7 @@ def _uafm_forward(
     h_fused: torch.Tensor,  # (B,C,H,W) fused features (keys, values)
     u: torch.Tensor
     | None = None,  # optional (B,1,H,W) confidence to use instead of the learned one
-    use_u: bool = True,  # False: plain attention, U not applied (the published warm-up); U is still returned
+    use_u: bool = True,  # False: plain attention, U not applied (the published warm-up), U still returned
 ) -> tuple[torch.Tensor, torch.Tensor]:
     "(h_uni + Proj(softmax(U_j q·k_j/√C) v), U as (B,1,H,W))."
     if h_uni.shape != h_fused.shape:
@@ -111,7 +111,7 @@ def _uafm_forward(
         U = u.reshape(B, H * W, 1).to(q.dtype)
     a = F.scaled_dot_product_attention(
         q, k * U if use_u else k, v
-    )  # scale 1/sqrt(C); U folded into the keys
+    )  # scale 1/sqrt(C), U folded into the keys
     out = h_uni + self.proj(a).transpose(1, 2).reshape(B, C, H, W)
     return out, U.transpose(1, 2).reshape(B, 1, H, W)
 

@@ -510,7 +510,7 @@ def oracle_meta(
 
 def tme_oracle(
     root: str | Path,  # a folder written by `simulate_tme`
-    names=None,  # tiles (file names); default: all
+    names=None,  # tiles (file names), default all
     K: int = 32,  # posterior draws per tile
     kinds=tuple(ORACLE_KINDS),  # 'multi' (geometry known) and/or 'uni' (vessels known)
     workers: int = 1,

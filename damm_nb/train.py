@@ -62,7 +62,7 @@ __all__ = ['DEFAULT_ROLES', 'TrainConfig', 'on_cuda', 'resolve_precision', 'NonF
 class TrainConfig:
     "How to train: optimiser, schedule, EMA, checkpoints, hardware; stored in every checkpoint."
 
-    out: str | None = 'runs/damm'  # checkpoints, CSV logs, the exported model; None: write nothing
+    out: str | None = 'runs/damm'  # checkpoints, CSV logs, the exported model (None: write nothing)
     max_epochs: int = 100
     max_steps: int = -1
     lr: float = 1e-4
@@ -300,7 +300,7 @@ _BN_ARGS = ('num_features', 'eps', 'momentum', 'affine', 'track_running_stats')
 class SyncBatchNormCPU(nn.modules.batchnorm._BatchNorm):
     "BatchNorm over the batches of all processes, CPU tensors included (torch's `SyncBatchNorm` is for GPUs)."
 
-    # plain: the BatchNorm class it replaces (restored after training); args: those of `_BN_ARGS`
+    # plain: the BatchNorm class it replaces (restored after training), args: those of `_BN_ARGS`
     def __init__(self, plain: type, *args):
         super().__init__(*args)
         self.plain, self.process_group = plain, None
@@ -586,7 +586,7 @@ def on_train_start(self: Task):
     self.model.train()  # Lightning keeps each module's mode: a model handed over in eval mode would stay so
     rank, step = self.global_rank, self.global_step
     resumed = self._gen_state is not None
-    # each process draws its own noise; a checkpoint holds rank 0's state, the others start new streams
+    # each process draws its own noise: a checkpoint holds rank 0's state, the others start new streams
     g = torch.Generator(self.device).manual_seed(
         task_seed(self.tcfg.seed, rank, step if resumed else 0)
     )
@@ -803,9 +803,9 @@ def train_curve(
     work: Path,  # this run's folder: checkpoints/, curve.csv, done.json
     task: Task,  # its tcfg.max_steps is the run's length
     tensors: dict,  # training tensors (`tile_tensors`)
-    probe_fn,
-    every: int,
-    callbacks=(),
+    probe_fn,  # task -> dict of scores (`Probe`)
+    every: int,  # steps between probes and checkpoints
+    callbacks=(),  # more Lightning callbacks
     **tags,  # columns of every curve row, e.g. method='U-Net: vessels'
 ) -> tuple:
     """Train `task` on `tensors` with probes and checkpoints every `every` steps, resuming from the last
@@ -1216,7 +1216,7 @@ def train_diffusion(
     batch_size: int = 32,
     cfg: DAMMConfig | None = None,
     tcfg: TrainConfig | None = None,
-    roles: dict | None = None,  # batch key -> folder; keys must be cfg.target, cfg.uni, cfg.multi
+    roles: dict | None = None,  # batch key -> folder (keys must be cfg.target, cfg.uni, cfg.multi)
     channels: int = 1,
     new_split: bool = False,  # make a new split when the saved one does not fit the data
 ) -> dict:

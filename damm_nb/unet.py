@@ -38,7 +38,7 @@ class RegressionUNet(nn.Module):
         self,
         in_ch: int = 1,  # input channels
         out_ch: int = 1,  # output channels
-        base: int = 32,  # channels of the first level; doubled at each level
+        base: int = 32,  # channels of the first level, doubled at each level
         depth: int = 4,  # number of encoder blocks (max-pools)
     ):
         super().__init__()
@@ -94,7 +94,7 @@ class UNetConfig:
     cond_ch: int = 0  # channels of cond['concat'], concatenated to x_t
     hid_chs: tuple = (64, 128, 256, 512)  # channels per level
     blocks: int = 2  # residual blocks per level
-    attn_levels: tuple = ()  # levels with self-attention; the deepest level also puts one in the middle block
+    attn_levels: tuple = ()  # levels with self-attention (the deepest also puts one in the middle block)
     time_dim: int = 256  # sinusoidal embedding size
     emb_dim: int = 1024  # time-MLP output size
     groups: int = 32  # GroupNorm groups

@@ -58,14 +58,14 @@ class BrainExperimentConfig:
     batch_size: int = 8
     lr: float = 2e-3
     warmup: float = 0.4  # DAMMP warm-up fraction of the steps
-    sample_steps: int = 20
-    unet_base: int = 8  # DDIM steps; RegressionUNet width
+    sample_steps: int = 20  # DDIM steps
+    unet_base: int = 8  # RegressionUNet width
     samples: int = 4  # diffusion samples per test slice (the first is the table's)
     oracle_draws: int = 32  # Bayes-oracle draws per test slice (`brain_oracle`)
-    device: str | None = None  # cuda, mps or cpu; None: the best available
+    device: str | None = None  # cuda, mps or cpu, None for the best available
     threads: int | None = (
-        # torch CPU threads while it runs (None: torch's setting);
-        # on a small shared CPU more threads spin against each other
+        # torch CPU threads while it runs (None: torch's setting).
+        # On a small shared CPU more threads spin against each other
         1
     )
 
@@ -240,8 +240,26 @@ def _l1(net: torch.nn.Module, b: dict, task: Task) -> torch.Tensor:
 def regression_task(cfg: BrainExperimentConfig) -> Task:
     "The I-SPY1 progression study's U-Net as an L1 regression from [uni, multi] to the target, in a `Task`."
     seed_everything(cfg.seed)
-    net = RegressionUNet(2, 1, cfg.unet_base, depth=min(3, int(np.log2(cfg.size)) - 2))
-    return Task(net, _l1, _tcfg(cfg))
+    return Task(_regression_net(cfg, 2, cfg.unet_base), _l1, _tcfg(cfg))
+
+
+def _regression_net(cfg: BrainExperimentConfig, in_ch: int, base: int) -> RegressionUNet:
+    "The progression study's U-Net at the experiment's size: `in_ch` inputs, `base` channels at the first level."
+    return RegressionUNet(in_ch, 1, base, depth=min(3, int(np.log2(cfg.size)) - 2))
+
+
+def _regression_probe(x: torch.Tensor, y: torch.Tensor, oracle_mse: torch.Tensor, device: str):
+    "A `Probe` function: the regression's MSE on (x, y) over the oracle posterior mean's (ratio of totals)."
+
+    def f(task):
+        p = task.ema_model().to(device).eval()(x.to(device)).clamp(-1, 1).cpu()
+        return dict(mse_over_oracle=_ratio(mse(p, y), oracle_mse))
+
+    return f
+
+
+def _ratio(a, b) -> float:
+    return float(np.sum(a) / np.sum(b))
 
 
 def regression_tensors(data: dict) -> dict:
@@ -691,14 +709,14 @@ def _benchmark(
 def run_brain_experiment(
     out,  # output folder: table.md, figures, metrics.json, CSV files
     cfg: BrainExperimentConfig | None = None,
-    quick: bool = False,  # quick: tiny sizes (seconds; for tests)
+    quick: bool = False,  # quick: tiny sizes (seconds, for tests)
     device: str | None = None,
     seed: int | None = None,  # override the config's device and seed
     progress: bool = True,  # a line per stage
     figures: bool = True,  # write contrasts.png and synthesis.png
     data_dir: str
     | Path
-    | None = None,  # where the simulated sets go (default out/'data'); reused when there
+    | None = None,  # where the simulated sets go (default out/'data'), reused when there
     **overrides,  # other fields of `BrainExperimentConfig`
 ) -> dict:
     """Simulate, train and benchmark brain-contrast synthesis (regression U-Net, uni, multi, DAMM+DAMMP, against the
@@ -734,10 +752,6 @@ STUDY = dict(
 )  # the learning-curve study's settings (`brain_study`), over `BrainExperimentConfig`'s
 
 
-def _ratio(a, b) -> float:
-    return float(np.sum(a) / np.sum(b))
-
-
 def brain_probes(
     va: dict,  # the validation set (`load_split`)
     o: torch.Tensor,  # its oracle draws (K', B, 1, H, W) (`oracle_split`)
@@ -764,12 +778,7 @@ def brain_probes(
             }
         return out
 
-    def unet(task):
-        m = task.ema_model().to(cfg.device).eval()
-        p = m(regression_tensors(va)['x'].to(cfg.device)).clamp(-1, 1).cpu()
-        return dict(mse_over_oracle=_ratio(mse(p, y), ref.mse_mean))
-
-    return damm, unet
+    return damm, _regression_probe(regression_tensors(va)['x'], y, ref.mse_mean, cfg.device)
 
 # %% ../../nbs/16_brain_synthesis.ipynb #dd3f63d7
 def brain_targets(
@@ -840,7 +849,7 @@ def plot_brain_curves(cur: pd.DataFrame, cfg: BrainExperimentConfig):
 
 # %% ../../nbs/16_brain_synthesis.ipynb #132c74c1
 def brain_study(
-    out,  # output folder: the experiment's report files, curve.csv, curves.png, study.md; damm/ and unet/ runs
+    out,  # output folder: the report files, curve.csv, curves.png, study.md, the damm/ and unet/ runs
     cfg: BrainExperimentConfig | None = None,
     every: int = 500,  # steps between probes and checkpoints
     probe_subjects: int = 8,  # validation subjects (another seed) scored by the probes
@@ -945,11 +954,11 @@ def _mse_loss(net: torch.nn.Module, b: dict, task: Task) -> torch.Tensor:
 
 
 def brain_controls(
-    out,  # the study's folder (its data/ is reused); writes controls/, controls.csv, controls_curve.csv
-    steps: int = 4000,
-    every: int = 500,
+    out,  # the study's folder (its data/ is reused), gets controls/, controls.csv, controls_curve.csv
+    steps: int = 4000,  # optimiser steps of each control
+    every: int = 500,  # steps between probes and checkpoints
     controls: dict | None = None,  # default `CONTROLS`
-    probe_subjects: int = 8,
+    probe_subjects: int = 8,  # validation subjects (the study's) scored by the probes
     **overrides,  # fields of `BrainExperimentConfig` over `STUDY`
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Regressions on the study's sets, each trained with probes (`train_curve`, resumable) and then scored on the
@@ -970,20 +979,15 @@ def brain_controls(
                 )
 
             seed_everything(cfg.seed)
-            net = RegressionUNet(x(tr).shape[1], 1, width, depth=min(3, int(np.log2(cfg.size)) - 2))
             task = Task(
-                net,
+                _regression_net(cfg, x(tr).shape[1], width),
                 _mse_loss if loss == 'mse' else _l1,
                 _tcfg(dataclasses.replace(cfg, steps=steps)),
             )
-            xv, xt = x(va), x(te)
-
-            def probe(task):
-                p = task.ema_model().eval()(xv.to(cfg.device)).clamp(-1, 1).cpu()
-                return dict(
-                    mse_over_oracle=_ratio(mse(p, va['target']), mse(post['va'], va['target']))
-                )
-
+            xt = x(te)
+            probe = _regression_probe(
+                x(va), va['target'], mse(post['va'], va['target']), cfg.device
+            )
             slug = '_'.join(''.join(ch if ch.isalnum() else ' ' for ch in name.lower()).split())
             task, cur = train_curve(
                 out / 'controls' / slug,

@@ -141,7 +141,7 @@ def train_small(
     loss_fn,  # loss_fn(model, batch, task), e.g. `ddpm_loss`
     data: dict,  # name -> tensor, all of the same length (random batches by step)
     tcfg: TrainConfig,  # from `small_train_config`
-    flip=('x',),  # keys flipped left-right together (`flip_batch`); () for none
+    flip=('x',),  # keys flipped left-right together (`flip_batch`), () for none
 ) -> tuple:
     "Train `model` by `fit` on tensors in memory; (a copy with the EMA weights, in eval mode; the per-step history)."
     task = Task(model, loss_fn, tcfg)

@@ -69,14 +69,14 @@ __all__ = ['FLOOR', 'UNET_V', 'UNET_VN', 'UNI', 'MULTI', 'DAMM', 'ORACLE', 'ORAC
 class NPBenchConfig:
     "Every setting of one nanoparticle-benchmark run (data, models, training, sampling); stored in metrics.json."
 
-    n: int = 320  # simulated tiles per regime (4 tiles per slide; split 80/10/10 by slide)
-    size: int = 32  # tile side in pixels; the models work on the pixels (no latent embedder)
+    n: int = 320  # simulated tiles per regime (4 tiles per slide, split 80/10/10 by slide)
+    size: int = 32  # tile side in pixels (the models work on the pixels, no latent embedder)
     epochs: int = 16  # training epochs of every model
     # DAMMP warm-up: this fraction of the epochs trains both branches on the mean of their losses
     warmup_frac: float = 0.4
     batch_size: int = 16
     lr: float = (
-        1e-3  # Adam, gradient norm clipped to 1; linear warm-up, then cosine decay to lr / 100
+        1e-3  # Adam, gradient norm clipped to 1, linear warm-up, then cosine decay to lr / 100
     )
     lr_warmup: float = 0.05  # share of the optimiser steps in the learning-rate warm-up
     ema_decay: float = 0.999  # EMA of the weights, which are evaluated and saved (0: none)
@@ -94,7 +94,7 @@ class NPBenchConfig:
         3  # the I-SPY1 progression study's U-Net (channels of the first level, max-pools)
     )
     layout: str = 'bottleneck'  # DAMMNet's module placement (`LAYOUTS`): the saved runs' (the published is 'published')
-    # what the diffusion network predicts: 'x0' learns in a few hundred CPU steps; 'eps' (the paper's) needs far more
+    # what the diffusion network predicts: 'x0' learns in a few hundred CPU steps, 'eps' (the paper's) in far more
     pred: str = 'x0'
     loss: str = 'l1'  # per-pixel loss of the diffusion branches: 'l1' (the paper's) or 'l2'
     sampler: str = 'ddim'
@@ -110,7 +110,7 @@ class NPBenchConfig:
 def np_settings(
     quick: bool = False,  # a plumbing check: 64 tiles, 8 epochs, 10 sampling steps
     **kw,
-) -> NPBenchConfig:  # overrides; None values are ignored
+) -> NPBenchConfig:  # overrides (None values are ignored)
     "The benchmark's settings: defaults, the `quick` preset, then any overrides."
     base = dict(n=64, epochs=8, steps=10) if quick else {}
     return NPBenchConfig(**(base | {k: v for k, v in kw.items() if v is not None}))
@@ -118,7 +118,7 @@ def np_settings(
 # %% ../../nbs/15_np_benchmark.ipynb #9f6e7566
 def truth_image(
     path: str | Path,  # truth/<name>.npz written by `simulate_tme`
-    size: int | None = None,  # output side; bilinear (antialiased) resize when it differs
+    size: int | None = None,  # output side, bilinear (antialiased) resize when it differs
 ) -> torch.Tensor:
     "The noise-free NP field of one tile as a (1, H, W) tensor in the QD image's [-1, 1] scale."
     with np.load(path) as z:
@@ -268,7 +268,7 @@ def _fit_ema(task: Task, loader, callbacks=()) -> tuple:
 
 # %% ../../nbs/15_np_benchmark.ipynb #b52d810c
 def train_damm(
-    pipe: LatentDiffusionPipeline,  # trained in place; the EMA weights come back in a copy
+    pipe: LatentDiffusionPipeline,  # trained in place (the EMA weights come back in a copy)
     loader,  # training batches with target, vessels, nuclei
     warmup: int,  # DAMMP warm-up epochs
     tcfg: TrainConfig,  # e.g. `np_train_config`
@@ -281,7 +281,7 @@ def train_damm(
 
 
 def train_regressor(
-    model: nn.Module,  # trained in place; the EMA weights come back in a copy
+    model: nn.Module,  # trained in place (the EMA weights come back in a copy)
     loader,
     inputs: tuple,  # batch keys stacked as input channels
     tcfg: TrainConfig,
@@ -381,7 +381,7 @@ def np_methods(
     floor: bool = True,  # add the noise-free floor (needs 'truth' in the batches)
     store: dict
     | None = None,  # filled with every method's predictions (and DAMMP's choices and maps)
-    K: int = 1,  # samples per tile of each diffusion mode; with K > 1 each mode also gets its single-sample row
+    K: int = 1,  # samples per tile of each diffusion mode (with K > 1 each also gets its single-sample row)
     oracle: dict | None = None,  # from `oracle_tensors`: adds the oracle rows
 ) -> dict:
     """name -> callable(batch) for `run_benchmark`: the floor and oracles, the regressions and the three
@@ -676,9 +676,9 @@ def evaluate_models(
 
 # %% ../../nbs/15_np_benchmark.ipynb #28520e10
 def run_regime(
-    root: str | Path,  # data folder (QD/, CD31/, DAPI/; meta.csv and truth/ when simulated)
+    root: str | Path,  # data folder (QD/, CD31/, DAPI/, and meta.csv and truth/ when simulated)
     out: str | Path,
-    tag: str,  # report folder; name of the regime in file names
+    tag: str,  # report folder, name of the regime in file names
     c: NPBenchConfig,
     device='cpu',
     progress: bool = True,
@@ -1032,7 +1032,7 @@ def target_table(methods: dict) -> pd.DataFrame:
 # %% ../../nbs/15_np_benchmark.ipynb #752ff739
 def np_study(
     out: str | Path,  # results: curves.csv, study.md, study.json, curves.png
-    work: str | Path,  # data, oracle and checkpoints (large; resumable)
+    work: str | Path,  # data, oracle and checkpoints (large, resumable)
     sc: StudyConfig | None = None,
     progress: bool = True,
 ) -> dict:
@@ -1315,10 +1315,10 @@ def study_pipeline(
 def study_layout_rerun(
     work: str
     | Path,  # the np_study work folder: its data, oracle and the chosen variant's long run
-    sc: StudyConfig | None = None,
+    sc: StudyConfig | None = None,  # the study's settings
     variant: str = 'v-l2',  # the study's chosen target and loss
     layout: str = 'published',  # the placement to train (`LAYOUTS`)
-    progress: bool = True,
+    progress: bool = True,  # a line per stage
 ) -> dict:
     """The study's long DAMM run trained again with the fusion modules placed by `layout` (resumable), and both runs on
     the same test tiles: 'table' (per mode: MSE / oracle of each, the paired difference new − saved), 'curve'."""
@@ -1448,13 +1448,13 @@ def _paired_draw(pipe, den, zb: dict, t, g) -> dict:
     )
 
 
-IMAGE_FEATURES = ('inputs', 'dapi')  # CD31 and DAPI together; DAPI alone (an ablation)
+IMAGE_FEATURES = ('inputs', 'dapi')  # CD31 and DAPI together, DAPI alone (an ablation)
 
 
 def cond_images(
-    cond: dict,  # the diffusion's conditions (scaled latents; the images themselves in pixel space)
+    cond: dict,  # the diffusion's conditions (scaled latents, the images themselves in pixel space)
     cfg: DAMMConfig,
-    feat: str,  # 'inputs': both conditions as channels; 'dapi': the multi-modal one alone
+    feat: str,  # 'inputs' (both conditions as channels) or 'dapi' (the multi-modal one alone)
 ) -> torch.Tensor:
     "What an image head sees: (B, 2, H, W) for 'inputs', (B, 1, H, W) for 'dapi'."
     return torch.cat([cond[cfg.uni], cond[cfg.multi]], 1) if feat == 'inputs' else cond[cfg.multi]
@@ -1619,7 +1619,7 @@ def label_agreement(
 # %% ../../nbs/15_np_benchmark.ipynb #e84a55ab
 PAPER_TRAINED, PAPER_REFIT = 'paper: UAFM c as trained', 'paper: uni features, per-step label'
 INPUTS, CONTROL = 'CD31+DAPI images, per-tile target', 'control: c = true flag'
-VARIANTS = {  # name -> (features, label, loss); γ chosen on validation unless the loss is the paper's
+VARIANTS = {  # name -> (features, label, loss), γ chosen on validation unless the loss is the paper's
     PAPER_REFIT: ('uni', 'step', 'paper'),
     'uni features, per-tile target': ('uni', 'tile', 'bce'),
     'fused features, per-step label': ('fused', 'step', 'bce'),
@@ -1658,8 +1658,8 @@ def fit_confidences(
     flags: torch.Tensor | None = None,  # (N,) true divergent flags: the 'flag' label
     dm: torch.Tensor
     | None = None,  # (N,) per tile, sample MSE multi − uni (`branch_mse`): the 'sample' label
-    extra: dict
-    | None = None,  # more tiles for the flag heads: image features (M, 1, ...) by name, 'flag' (M,)
+    # more tiles for the flag heads: image features (M, 1, ...) by name, 'flag' (M,)
+    extra: dict | None = None,
 ) -> dict:
     """Every variant of `VARIANTS` whose label is given, fitted on the calibration draws, validation slides held out:
     name -> dict(head, features, gamma, val_loss), `PAPER_TRAINED` too; '_label_noise', '_val_tiles', '_fit_tiles'.
@@ -1677,9 +1677,8 @@ def fit_confidences(
         f = draws[feat]
         y = labels[lab].expand(-1, f.shape[1])
         ff, yf, steps = f[~val], y[~val], dc.head_steps
-        if (
-            lab == 'flag' and extra is not None and feat in extra
-        ):  # the extra tiles join the fitted part only
+        # the extra tiles join the fitted part only
+        if lab == 'flag' and extra is not None and feat in extra:
             ff = torch.cat([ff, extra[feat]])
             yf = torch.cat([yf, (1 - extra['flag'].float())[:, None]])
             steps = dc.flag_steps
@@ -2029,9 +2028,8 @@ def _calibrate(pipe, cal_root, dc: DivergenceConfig, progress: bool, flag_root=N
             },
         )
     extra = None
-    if (
-        flag_root is not None
-    ):  # the flag heads' extra tiles, as their features are made: the scaled conditions
+    # the flag heads' extra tiles, as their features are made: the scaled conditions
+    if flag_root is not None:
         ft = div_tensors(flag_root, dc.size)
         with torch.no_grad():
             z = pipe.latents(ft, (pipe.cfg.uni, pipe.cfg.multi))
@@ -2137,13 +2135,8 @@ def threshold_tradeoff(
     df: pd.DataFrame,  # per-tile scores (`per_tile_div<rate>.csv`): name, slide, divergent, method, mse
     c: pd.DataFrame,  # per-tile confidences (`confidence_div<rate>.csv`): name, kind, one column per confidence
     conf: str,  # the confidence judged
-    shares=(
-        0.0,
-        0.01,
-        0.02,
-        0.05,
-        0.1,
-    ),  # shares of the consistent tiles sent to the uni-modal branch
+    # shares of the consistent tiles sent to the uni-modal branch
+    shares=(0.0, 0.01, 0.02, 0.05, 0.1),
     seed: int = 0,
 ) -> pd.DataFrame:
     """Per-tile choice at thresholds that send a given share of the consistent tiles to the uni-modal branch: the
@@ -2157,9 +2150,8 @@ def threshold_tradeoff(
     cons = w.divergent.to_numpy() == 0
     rows = []
     for q in shares:
-        g = (
-            np.quantile(cc[cons], q) if q > 0 else -np.inf
-        )  # q = 0: every tile on the multi-modal branch
+        # q = 0: every tile on the multi-modal branch
+        g = np.quantile(cc[cons], q) if q > 0 else -np.inf
         pick = np.where(cc >= g, w[B_MULTI], w[B_UNI])
         r = dict(share=q, gamma=float(g), missed=float((cc[~cons] >= g).mean()))
         for tiles, m, ref in (('consistent', cons, B_MULTI), ('divergent', ~cons, B_UNI)):

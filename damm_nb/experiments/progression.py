@@ -206,7 +206,7 @@ def progression_ddpm_loss(
 def train_progression_models(
     d: dict,
     steps: int = 1500,
-    reg_steps: int | None = None,  # the regression's steps; None: as many as the DDPM's
+    reg_steps: int | None = None,  # the regression's steps, None for as many as the DDPM's
     batch_size: int = 32,
     lr: float = 2e-3,
     hid_chs=(16, 32, 64),
@@ -214,7 +214,7 @@ def train_progression_models(
     seed: int = 0,
     progress: bool = True,
     t_focus: int
-    | None = None,  # half of each batch's t from [0, t_focus] (`focused_t`); None: uniform
+    | None = None,  # half of each batch's t from [0, t_focus] (`focused_t`), None for uniform
 ) -> dict:
     """Train the conditional DDPM (x0 target, MSE) on the change visit k → k+1 and the U-Net regression
     (L1 image + BCE/Dice mask) on the next visit; both EMA weights."""
@@ -256,7 +256,7 @@ def sample_progression(
     seed: int = 0,
     progress: bool = False,
     method: str = 'ddpm',  # 'ddpm' (ancestral) or 'ddim' (η = 0)
-    spacing: str = 'logsnr',  # time steps evenly in log-SNR or in t ('time'; see `respace`)
+    spacing: str = 'logsnr',  # time steps evenly in log-SNR or in t ('time', see `respace`)
 ) -> torch.Tensor:
     """K samples of the change (K, N, 2, S, S) from the conditional DDPM: ancestral sampling (Ho et al.
     2020, Algorithm 2) on `steps` time steps (default evenly in log-SNR), x0_hat clipped to [-1, 1]; each
@@ -295,7 +295,7 @@ def kpp_forecast(
     spacing,  # voxel size (dz, dy, dx) in mm
     dt: float = 2.0,
     margin: int = 6,
-    u0: np.ndarray | None = None,  # start density; None: `density_proxy(mask)`
+    u0: np.ndarray | None = None,  # start density, None for `density_proxy(mask)`
 ) -> tuple[np.ndarray, np.ndarray]:
     """Density at the start and Fisher-KPP forecast after `days`, computed in the tumour's
     bounding box plus `margin` voxels."""
@@ -731,7 +731,7 @@ from ..train import Task, Augment, fit
 class SegmenterConfig:
     "The tumour segmenter: a `RegressionUNet` from one normalised slice to one logit map."
 
-    img_size: int = 64  # its slice side (the phantom's native 64²); others are resampled
+    img_size: int = 64  # its slice side (the phantom's native 64²), others are resampled
     base: int = 16  # channels of the first level, doubled at each level
     depth: int = 3  # max-pools (img_size must be divisible by 2**depth)
     threshold: float = 0.0  # tumour where the logit > threshold (probability 1/2)
@@ -870,7 +870,7 @@ def train_segmenter(
     batch_size: int = 32,
     lr: float = 2e-3,
     base: int = 16,
-    depth: int = 3,  # `SegmenterConfig`; its img_size is the slices' side
+    depth: int = 3,  # `SegmenterConfig` (its img_size is the slices' side)
     device=None,
     seed: int = 0,
     progress: bool = True,
@@ -1009,7 +1009,7 @@ def save_progression(
     pct=(0.5, 99.5),
     series: str = 'post',
     modality: str = 'MR',
-    segmenter=None,  # `train_segmenter`'s output or its model, any slice size; None: the rule makes the visit-k mask
+    segmenter=None,  # `train_segmenter`'s output or its model, any slice size (None: the rule makes the visit-k mask)
 ) -> Path:
     "Save the conditional DDPM (`models['ddpm']`: EMA weights) and all a new series needs, atomically."
     m, s = models['ddpm'], models['sched']
@@ -1246,8 +1246,9 @@ def predict_next_visit(
     model: dict,  # from `load_progression`
     files,  # [(name, bytes), ...] of one DICOM series (one visit)
     days: float,  # days from this visit to the forecast one
-    slice: int | None = None,  # slice to forecast; None: the largest visit-k mask (`series_masks`)
-    covariates: dict | None = None,  # name -> value; missing ones take the training mean
+    slice: int
+    | None = None,  # slice to forecast, None for the largest visit-k mask (`series_masks`)
+    covariates: dict | None = None,  # name -> value (missing ones take the training mean)
     K: int | None = None,
     steps: int | None = None,
     seed: int = 0,  # samples and DDIM steps (None: the checkpoint's)
